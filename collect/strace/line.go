@@ -1,0 +1,452 @@
+package strace
+
+import (
+	"bytes"
+	"strconv"
+
+	"github.com/pkg/errors"
+)
+
+// lineKind is the shape of one strace output line.
+type lineKind uint8
+
+const (
+	kindCall       lineKind = iota // NAME(ARGS) = RET
+	kindUnfinished                 // NAME(ARGS <unfinished ...>
+	kindResumed                    // <... NAME resumed>REST
+	kindSignal                     // --- SIGCHLD {...} ---
+	kindExit                       // +++ exited with 0 +++, +++ killed by SIGKILL +++
+	kindSuperseded                 // +++ superseded by execve in pid N +++
+	kindInfo                       // [ Process PID=N runs in 32 bit mode. ], strace: ... messages
+	kindPidChanged                 // NAME(ARGS <pid changed to N ...>  (-ff, thread execve)
+)
+
+// rawLine is one line split into its parts. Slices point into the line
+// buffer and are valid until the next line is read.
+type rawLine struct {
+	pid    int // -1 when the line has no pid prefix
+	kind   lineKind
+	name   []byte // syscall name (calls, unfinished, resumed)
+	body   []byte // after "NAME(" for calls; after "resumed>" for resumed lines
+	newPid int    // superseded / pid changed
+}
+
+var (
+	unfinishedSuffix = []byte("<unfinished ...>")
+	resumedMarker    = []byte(" resumed>")
+	pidChangedPrefix = []byte("<pid changed to ")
+	attachedPrefix   = []byte("strace: Process ")
+)
+
+// splitLine parses the prefix (pid, timestamps) and classifies the body.
+func splitLine(line []byte) (rawLine, error) {
+	rl := rawLine{pid: -1}
+	s := trimLeftSpace(line)
+	// stderr format: [pid 123] ...
+	if bytes.HasPrefix(s, []byte("[pid ")) {
+		end := bytes.IndexByte(s, ']')
+		if end < 0 {
+			return rl, errors.New("unterminated [pid N] prefix")
+		}
+		pid, err := atoi(bytes.TrimSpace(s[5:end]))
+		if err != nil {
+			return rl, errors.Errorf("bad pid in %q", s[:end+1])
+		}
+		rl.pid = pid
+		s = trimLeftSpace(s[end+1:])
+	} else if len(s) > 0 && isDigit(s[0]) {
+		j := 0
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		switch {
+		case j < len(s) && s[j] == '<': // -Y: 123<comm>
+			pid, _ := atoi(s[:j])
+			end := bytes.IndexByte(s[j:], '>')
+			if end < 0 {
+				return rl, errors.New("unterminated -Y <comm> after the pid")
+			}
+			rl.pid = pid
+			s = trimLeftSpace(s[j+end+1:])
+		case j < len(s) && s[j] == ' ':
+			pid, err := atoi(s[:j])
+			if err != nil {
+				return rl, errors.Errorf("bad pid %q", s[:j])
+			}
+			rl.pid = pid
+			s = trimLeftSpace(s[j:])
+		}
+		// otherwise it is a timestamp of a log without -f: handled below.
+	}
+	// Timestamps: -t, -tt, -ttt, -r, --absolute-timestamps: a token of
+	// digits, ':' and '.', then with -tt -r a "(+ 0.000407)" group.
+	if len(s) > 0 && isDigit(s[0]) {
+		j := 0
+		for j < len(s) && (isDigit(s[j]) || s[j] == ':' || s[j] == '.') {
+			j++
+		}
+		if j == len(s) || s[j] != ' ' {
+			return rl, errors.Errorf("expected a timestamp then a space, got %q", clip(s))
+		}
+		s = trimLeftSpace(s[j:])
+	}
+	if bytes.HasPrefix(s, []byte("(+")) {
+		end := bytes.IndexByte(s, ')')
+		if end < 0 {
+			return rl, errors.New("unterminated (+ relative timestamp)")
+		}
+		s = trimLeftSpace(s[end+1:])
+	}
+	s = trimDuration(s)
+	if len(s) == 0 {
+		return rl, errors.New("empty line after the prefix")
+	}
+	switch {
+	case bytes.HasPrefix(s, []byte("+++ ")):
+		if i := bytes.Index(s, []byte("superseded by execve in pid ")); i >= 0 {
+			rest := s[i+len("superseded by execve in pid "):]
+			n, _ := leadingInt(rest)
+			rl.kind, rl.newPid = kindSuperseded, n
+			return rl, nil
+		}
+		rl.kind = kindExit
+		return rl, nil
+	case bytes.HasPrefix(s, []byte("--- ")):
+		rl.kind = kindSignal
+		return rl, nil
+	case bytes.HasPrefix(s, []byte("[ ")), bytes.HasPrefix(s, []byte("strace: ")),
+		bytes.HasPrefix(s, []byte("<detached")):
+		rl.kind = kindInfo
+		return rl, nil
+	case bytes.HasPrefix(s, []byte("<... ")):
+		end := bytes.Index(s, resumedMarker)
+		if end < 0 {
+			return rl, errors.Errorf("expected '<... NAME resumed>', got %q", clip(s))
+		}
+		rl.kind = kindResumed
+		rl.name = s[5:end]
+		rl.body = s[end+len(resumedMarker):]
+		return rl, nil
+	}
+	open := bytes.IndexByte(s, '(')
+	if open <= 0 {
+		return rl, errors.Errorf("expected 'NAME(ARGS) = RESULT', got %q", clip(s))
+	}
+	name := s[:open]
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '?') {
+			return rl, errors.Errorf("expected a syscall name before '(', got %q", clip(name))
+		}
+	}
+	rl.name, rl.body = name, s[open+1:]
+	switch {
+	case bytes.HasSuffix(rl.body, unfinishedSuffix):
+		rl.kind = kindUnfinished
+		rl.body = rl.body[:len(rl.body)-len(unfinishedSuffix)]
+	case bytes.HasSuffix(rl.body, []byte(" ...>")) && bytes.Contains(rl.body, pidChangedPrefix):
+		i := bytes.LastIndex(rl.body, pidChangedPrefix)
+		n, _ := leadingInt(rl.body[i+len(pidChangedPrefix):])
+		rl.kind, rl.newPid = kindPidChanged, n
+		rl.body = rl.body[:i]
+	default:
+		rl.kind = kindCall
+	}
+	return rl, nil
+}
+
+// trimDuration removes a trailing -T duration " <0.000021>".
+func trimDuration(s []byte) []byte {
+	if len(s) < 4 || s[len(s)-1] != '>' {
+		return s
+	}
+	i := bytes.LastIndex(s, []byte(" <"))
+	if i < 0 {
+		return s
+	}
+	inner := s[i+2 : len(s)-1]
+	if len(inner) == 0 {
+		return s
+	}
+	for _, c := range inner {
+		if !isDigit(c) && c != '.' {
+			return s
+		}
+	}
+	return s[:i]
+}
+
+// call is a syscall with its arguments split at depth-0 commas.
+type call struct {
+	args [][]byte // raw argument texts, comments removed, trimmed
+	ret  []byte   // text after "= ", trimmed; nil when absent
+}
+
+// splitArgs tokenizes the text after "NAME(" up to the matching ')', and
+// the "= RESULT" after it. It tracks strings (with escapes), nesting of
+// ( [ {, /* comments */, and <decorations> after fds and AT_FDCWD, which
+// may nest with -yy.
+func splitArgs(body []byte, c *call, complete bool) error {
+	c.args = c.args[:0]
+	c.ret = nil
+	depth := 0
+	start := 0
+	var arg []byte // the current argument, only when a comment was removed
+	cut := false
+	i := 0
+	flush := func(end int) {
+		var a []byte
+		if cut {
+			a = append(arg, body[start:end]...)
+		} else {
+			a = body[start:end]
+		}
+		c.args = append(c.args, bytes.TrimSpace(a))
+		arg, cut = nil, false
+	}
+	for i < len(body) {
+		ch := body[i]
+		switch ch {
+		case '"':
+			_, n, _, err := unquote(body[i:])
+			if err != nil {
+				return errors.Wrapf(err, "argument %d", len(c.args)+1)
+			}
+			i += n
+			continue
+		case '/':
+			if i+1 < len(body) && body[i+1] == '*' {
+				end := bytes.Index(body[i+2:], []byte("*/"))
+				if end < 0 {
+					return errors.New("unterminated /* comment */")
+				}
+				arg = append(arg, body[start:i]...)
+				cut = true
+				i += 2 + end + 2
+				start = i
+				continue
+			}
+		case '<':
+			if angleOpens(body, i) {
+				end, err := skipAngle(body, i)
+				if err != nil {
+					return err
+				}
+				i = end
+				// a "(deleted)" marker may follow a decoration
+				if bytes.HasPrefix(body[i:], []byte("(deleted)")) {
+					i += len("(deleted)")
+				}
+				continue
+			}
+		case '(', '[', '{':
+			depth++
+		case ']', '}':
+			depth--
+		case ')':
+			if depth == 0 {
+				if i > start || len(c.args) > 0 || cut {
+					flush(i)
+				}
+				rest := trimLeftSpace(body[i+1:])
+				if len(rest) == 0 || rest[0] != '=' {
+					if !complete {
+						return nil
+					}
+					return errors.Errorf("expected '= RESULT' after ')', got %q", clip(rest))
+				}
+				c.ret = bytes.TrimSpace(rest[1:])
+				return nil
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				flush(i)
+				i++
+				start = i
+				continue
+			}
+		}
+		i++
+	}
+	if complete {
+		return errors.New("missing ')' closing the arguments: truncated line?")
+	}
+	if i > start || cut {
+		flush(i)
+	}
+	return nil
+}
+
+// angleOpens reports whether the '<' at body[i] starts a decoration
+// (after a digit, AT_FDCWD or a ')' such as "-100 /* AT_FDCWD */"), or a
+// strace marker such as "<... resuming interrupted clock_nanosleep ...>".
+func angleOpens(body []byte, i int) bool {
+	if i == 0 {
+		return bytes.HasPrefix(body[i:], []byte("<..."))
+	}
+	p := body[i-1]
+	if isDigit(p) || p == 'D' && bytes.HasSuffix(body[:i], []byte("AT_FDCWD")) {
+		return true
+	}
+	return bytes.HasPrefix(body[i:], []byte("<..."))
+}
+
+// skipAngle returns the index after the '>' matching the '<' at body[i].
+func skipAngle(body []byte, i int) (int, error) {
+	depth := 0
+	for j := i; j < len(body); j++ {
+		switch body[j] {
+		case '\\':
+			j++
+		case '<':
+			depth++
+		case '>':
+			depth--
+			if depth == 0 {
+				return j + 1, nil
+			}
+		}
+	}
+	return 0, errors.New("unterminated <decoration>")
+}
+
+// fdArg is a file descriptor argument or result, with its -y decoration.
+type fdArg struct {
+	fd      int  // AT_FDCWD is atFDCWD
+	ok      bool // a number or AT_FDCWD was found
+	path    []byte
+	hasPath bool // a <path> decoration was present and is a path
+}
+
+const atFDCWD = -100
+
+// parseFD parses "3", "3</path>", "AT_FDCWD", "AT_FDCWD</cwd>", "-100".
+func parseFD(a []byte) (fdArg, error) {
+	var f fdArg
+	rest := a
+	switch {
+	case bytes.HasPrefix(a, []byte("AT_FDCWD")):
+		f.fd, f.ok = atFDCWD, true
+		rest = a[len("AT_FDCWD"):]
+	default:
+		n, w := leadingInt(a)
+		if w == 0 {
+			return f, nil
+		}
+		f.fd, f.ok = n, true
+		rest = a[w:]
+	}
+	rest = trimLeftSpace(rest)
+	if len(rest) > 0 && rest[0] == '<' {
+		end, err := skipAngle(rest, 0)
+		if err != nil {
+			return f, err
+		}
+		inner := rest[1 : end-1]
+		// -yy nests: 3</dev/null<char 1:3>>; keep the path part.
+		if k := bytes.IndexByte(inner, '<'); k >= 0 {
+			inner = inner[:k]
+		}
+		if len(inner) > 0 && inner[0] == '/' {
+			p, err := unescapeDecoration(inner)
+			if err != nil {
+				return f, errors.Wrap(err, "fd decoration")
+			}
+			f.path, f.hasPath = p, true
+		} else if bytes.HasPrefix(inner, []byte(`\x2f`)) { // -x hex-encodes decorations
+			p, err := unescapeDecoration(inner)
+			if err != nil {
+				return f, errors.Wrap(err, "fd decoration")
+			}
+			f.path, f.hasPath = p, true
+		}
+	}
+	return f, nil
+}
+
+// result is a parsed return value.
+type result struct {
+	ok    bool   // the call succeeded
+	known bool   // the value is known (not "?")
+	errno string // "ENOENT", or "errno 38" when strace shows a number
+	fd    fdArg  // the value as a number with its decoration
+}
+
+func parseResult(ret []byte) result {
+	var r result
+	if len(ret) == 0 {
+		return r
+	}
+	if ret[0] == '?' {
+		return r
+	}
+	r.known = true
+	if ret[0] == '-' {
+		// -1 ENOENT (No such file or directory), -1 (errno 38)
+		_, w := leadingInt(ret)
+		rest := trimLeftSpace(ret[w:])
+		if len(rest) > 0 && rest[0] == 'E' {
+			end := 0
+			for end < len(rest) && (rest[end] >= 'A' && rest[end] <= 'Z' || isDigit(rest[end]) || rest[end] == '_') {
+				end++
+			}
+			r.errno = string(rest[:end])
+			return r
+		}
+		if bytes.HasPrefix(rest, []byte("(errno ")) {
+			r.errno = string(bytes.TrimSuffix(rest[1:], []byte(")")))
+			return r
+		}
+		// a negative value that is not an error (rare: lseek etc.)
+		r.ok = true
+		return r
+	}
+	r.ok = true
+	r.fd, _ = parseFD(ret)
+	return r
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func trimLeftSpace(s []byte) []byte {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
+}
+
+// leadingInt parses an optionally signed decimal integer at the start of s.
+func leadingInt(s []byte) (int, int) {
+	i := 0
+	neg := false
+	if i < len(s) && s[i] == '-' {
+		neg = true
+		i++
+	}
+	start := i
+	n := 0
+	for i < len(s) && isDigit(s[i]) && i-start < 18 {
+		n = n*10 + int(s[i]-'0')
+		i++
+	}
+	if i == start {
+		return 0, 0
+	}
+	if neg {
+		n = -n
+	}
+	return n, i
+}
+
+func atoi(s []byte) (int, error) {
+	return strconv.Atoi(string(s))
+}
+
+// clip shortens text quoted in an error message.
+func clip(s []byte) string {
+	const max = 80
+	if len(s) > max {
+		return string(s[:max]) + "..."
+	}
+	return string(s)
+}

@@ -1,0 +1,628 @@
+package strace
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/pkg/errors"
+)
+
+// Event is one use of a path seen in a log.
+type Event struct {
+	File    string // the log file
+	Line    int    // 1-based line number of the line that completed the call
+	Pid     int
+	Syscall string
+	Op      Op
+	// Path is absolute, joined to the cwd or dirfd of the process; it is
+	// not cleaned, so ".." after a symlink keeps the kernel's meaning.
+	Path  string
+	Path2 string // rename's new name
+	OK    bool   // the call succeeded
+	Errno string // "ENOENT" when it failed
+	// Dir is set when the call asked for a directory (O_DIRECTORY, chdir,
+	// getdents).
+	Dir bool
+	// NoFollow is set when a final symlink is not followed (lstat,
+	// readlink, AT_SYMLINK_NOFOLLOW, O_NOFOLLOW).
+	NoFollow bool
+}
+
+// Where is "file:line".
+func (e Event) Where() string { return e.File + ":" + strconv.Itoa(e.Line) }
+
+// LineError is a line that could not be parsed. Such lines are reported
+// through Options.Warn and skipped.
+type LineError struct {
+	File string
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string {
+	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// DefaultMaxLineBytes is the longest line parsed; longer lines are
+// reported and skipped. execve lines with long argv reach about 140 KB.
+const DefaultMaxLineBytes = 1 << 20
+
+// Options configure a Parser.
+type Options struct {
+	// Cwd is the working directory of the first traced process, for
+	// relative paths in logs made without -y. Default "/".
+	Cwd string
+	// Canonical, when set, turns a directory path into its canonical form
+	// (symlinks resolved). It is used for chdir targets; logs made with
+	// -y carry the canonical cwd themselves.
+	Canonical func(dir string) string
+	// Failed also reports calls that failed (ENOENT lookups...).
+	Failed bool
+	// MaxLineBytes bounds the length of one line (DefaultMaxLineBytes).
+	MaxLineBytes int
+	// Warn receives each bad line (a *LineError) and other notices.
+	Warn func(error)
+	// MaxWarnings bounds the warnings reported per file (default 20);
+	// the rest are counted in one last warning.
+	MaxWarnings int
+}
+
+type fsState struct {
+	cwd  string
+	root string // "/" unless the process called chroot
+}
+
+type fdTable map[int]string
+
+type proc struct {
+	fs  *fsState
+	fds fdTable
+}
+
+type pendingCall struct {
+	name string
+	body []byte
+}
+
+// Parser reads strace logs and reports path events. It keeps the state of
+// every traced process (cwd, root, open fds, unfinished calls) across the
+// files given to it, so the files of one -ff run share one Parser.
+type Parser struct {
+	opts    Options
+	emit    func(Event)
+	procs   map[int]*proc
+	pending map[int]*pendingCall
+	initial *proc
+	last    *proc
+	call    call
+
+	// per file
+	file     string
+	line     int
+	warnings int
+	unknown  map[string]bool
+	parsed   int
+}
+
+// NewParser returns a parser that calls emit for every path event.
+func NewParser(opts Options, emit func(Event)) *Parser {
+	if opts.Cwd == "" {
+		opts.Cwd = "/"
+	}
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = DefaultMaxLineBytes
+	}
+	if opts.MaxWarnings <= 0 {
+		opts.MaxWarnings = 20
+	}
+	initial := &proc{fs: &fsState{cwd: opts.Cwd, root: "/"}, fds: fdTable{}}
+	return &Parser{
+		opts:    opts,
+		emit:    emit,
+		procs:   map[int]*proc{},
+		pending: map[int]*pendingCall{},
+		initial: initial,
+	}
+}
+
+// ErrNotStrace is returned for a file in which no line is a strace line.
+var ErrNotStrace = errors.New("no strace output found (expected lines such as '123 openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY) = 3'; was it written by strace -o?)")
+
+// ErrEmpty is returned for an empty log: strace itself failed to start
+// the command, or the file is not the log.
+var ErrEmpty = errors.New("the log is empty (strace writes nothing when it cannot start the command)")
+
+// ParseFile parses one log file. pid is the pid of lines without a pid
+// prefix (for -ff files FILE.PID), or -1.
+func (p *Parser) ParseFile(name string, pid int) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return errors.Wrap(err, "opening strace log")
+	}
+	defer f.Close()
+	return p.Parse(f, name, pid)
+}
+
+// Parse parses one log read from r; name is used in events and errors.
+func (p *Parser) Parse(r io.Reader, name string, pid int) error {
+	p.file, p.line, p.warnings, p.parsed = name, 0, 0, 0
+	p.unknown = map[string]bool{}
+	br := bufio.NewReaderSize(r, 256<<10)
+	var long []byte // a line longer than the reader's buffer
+	tooLong := false
+	var carry []byte // a line cut by an "strace: Process N attached" splice
+	sawAny := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			if !tooLong {
+				if len(long)+len(chunk) > p.opts.MaxLineBytes {
+					tooLong = true
+					long = long[:0]
+				} else {
+					long = append(long, chunk...)
+				}
+			}
+			continue
+		}
+		if len(chunk) == 0 && err != nil {
+			break
+		}
+		sawAny = true
+		p.line++
+		line := chunk
+		if tooLong {
+			p.warn(errors.Errorf("line longer than %d bytes, skipped", p.opts.MaxLineBytes))
+			tooLong = false
+			long = long[:0]
+			if err != nil {
+				break
+			}
+			continue
+		}
+		if len(long) > 0 {
+			long = append(long, chunk...)
+			line = long
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(carry) > 0 {
+			line = append(carry, line...)
+			carry = nil
+		}
+		if i := bytes.Index(line, attachedPrefix); i > 0 {
+			// "vfork(strace: Process 19451 attached" then " <unfinished ...>"
+			if bytes.HasSuffix(line, []byte(" attached")) {
+				carry = append([]byte(nil), line[:i]...)
+				long = long[:0]
+				continue
+			}
+		}
+		p.handleLine(line, pid)
+		long = long[:0]
+		if err != nil {
+			break
+		}
+	}
+	if p.warnings > p.opts.MaxWarnings && p.opts.Warn != nil {
+		p.opts.Warn(errors.Errorf("%s: %d more bad lines not shown", p.file, p.warnings-p.opts.MaxWarnings))
+	}
+	if !sawAny {
+		return errors.Wrap(ErrEmpty, name)
+	}
+	if p.parsed == 0 {
+		return errors.Wrap(ErrNotStrace, name)
+	}
+	return nil
+}
+
+func (p *Parser) warn(err error) {
+	p.warnings++
+	if p.opts.Warn == nil || p.warnings > p.opts.MaxWarnings {
+		return
+	}
+	p.opts.Warn(&LineError{File: p.file, Line: p.line, Err: err})
+}
+
+func (p *Parser) handleLine(line []byte, defaultPid int) {
+	if len(bytes.TrimSpace(line)) == 0 {
+		return
+	}
+	if bytes.IndexByte(line, 0) >= 0 {
+		p.warn(errors.New("binary data (NUL byte) in the line"))
+		return
+	}
+	rl, err := splitLine(line)
+	if err != nil {
+		p.warn(err)
+		return
+	}
+	p.parsed++
+	pid := rl.pid
+	if pid < 0 {
+		pid = defaultPid
+	}
+	if pid < 0 {
+		pid = 0 // a log without -f: one process
+	}
+	switch rl.kind {
+	case kindSignal, kindInfo:
+		return
+	case kindExit:
+		delete(p.pending, pid)
+		delete(p.procs, pid)
+		return
+	case kindSuperseded:
+		// A thread of this process called execve: its call completes here.
+		if pc, ok := p.pending[rl.newPid]; ok {
+			p.pending[pid] = pc
+			delete(p.pending, rl.newPid)
+		}
+		if rl.newPid != pid {
+			delete(p.procs, rl.newPid)
+		}
+		return
+	}
+	name := string(rl.name) // no allocation for map lookups below
+	sp, interesting := specs[name]
+	if !interesting {
+		if _, known := knownNames[name]; !known && !strings.HasPrefix(name, "syscall_") && !p.unknown[name] {
+			p.unknown[name] = true
+			p.warn(errors.Errorf("unknown syscall %q", name))
+		}
+		return
+	}
+	switch rl.kind {
+	case kindUnfinished:
+		p.pending[pid] = &pendingCall{name: name, body: append([]byte(nil), rl.body...)}
+		return
+	case kindResumed:
+		pc, ok := p.pending[pid]
+		if !ok || pc.name != name {
+			return // its start was not seen (attach, filter) or was not needed
+		}
+		delete(p.pending, pid)
+		body := append(pc.body, rl.body...)
+		p.complete(pid, name, sp, body)
+	case kindPidChanged:
+		// -ff: a thread's execve completed and the thread became the leader.
+		body := append(append([]byte(nil), rl.body...), ") = 0"...)
+		p.complete(rl.newPid, name, sp, body)
+	case kindCall:
+		p.complete(pid, name, sp, rl.body)
+	}
+}
+
+// proc returns the state of pid, creating it when the pid is new. A new
+// pid whose parent's clone has not returned yet inherits from that parent.
+func (p *Parser) proc(pid int) *proc {
+	if pr, ok := p.procs[pid]; ok {
+		p.last = pr
+		return pr
+	}
+	parent := p.initial
+	if len(p.procs) > 0 {
+		parent = p.last
+	}
+	var flags []byte
+	for ppid, pc := range p.pending {
+		if specs[pc.name].kind == callClone {
+			if pp, ok := p.procs[ppid]; ok {
+				parent, flags = pp, pc.body
+				break
+			}
+		}
+	}
+	pr := inherit(parent, flags)
+	p.procs[pid] = pr
+	p.last = pr
+	return pr
+}
+
+// inherit makes a child's state: shared when the clone flags say so.
+func inherit(parent *proc, flags []byte) *proc {
+	child := &proc{}
+	if bytes.Contains(flags, []byte("CLONE_FS")) {
+		child.fs = parent.fs
+	} else {
+		fs := *parent.fs
+		child.fs = &fs
+	}
+	if bytes.Contains(flags, []byte("CLONE_FILES")) {
+		child.fds = parent.fds
+	} else {
+		child.fds = make(fdTable, len(parent.fds))
+		for k, v := range parent.fds {
+			child.fds[k] = v
+		}
+	}
+	return child
+}
+
+func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
+	c := &p.call
+	if err := splitArgs(body, c, true); err != nil {
+		p.warn(errors.Wrapf(err, "%s", name))
+		return
+	}
+	res := parseResult(c.ret)
+	pr := p.proc(pid)
+	// -y: AT_FDCWD</cwd> is the true cwd at entry; fix any drift.
+	for _, a := range c.args {
+		if bytes.HasPrefix(a, []byte("AT_FDCWD<")) {
+			if f, err := parseFD(a); err == nil && f.hasPath {
+				pr.fs.cwd = string(f.path)
+			}
+			break
+		}
+	}
+	switch sp.kind {
+	case callClone:
+		if res.ok && res.fd.ok && res.fd.fd > 0 {
+			child := res.fd.fd
+			if _, exists := p.procs[child]; !exists {
+				p.procs[child] = inherit(pr, body)
+			}
+		}
+		return
+	case callClose:
+		if res.ok && len(c.args) > 0 {
+			if f, _ := parseFD(c.args[0]); f.ok {
+				delete(pr.fds, f.fd)
+			}
+		}
+		return
+	case callDup:
+		if res.ok && res.fd.ok && len(c.args) > 0 {
+			if name == "fcntl" || name == "fcntl64" {
+				if len(c.args) < 2 || !bytes.HasPrefix(c.args[1], []byte("F_DUPFD")) {
+					return
+				}
+			}
+			if f, _ := parseFD(c.args[0]); f.ok {
+				if src, ok := pr.fds[f.fd]; ok {
+					pr.fds[res.fd.fd] = src
+				} else if f.hasPath {
+					pr.fds[res.fd.fd] = string(f.path)
+				}
+			}
+		}
+		return
+	case callUnshare:
+		if res.ok && len(c.args) > 0 && bytes.Contains(c.args[0], []byte("CLONE_FS")) {
+			fs := *pr.fs
+			pr.fs = &fs
+		}
+		return
+	}
+	if !res.ok && !p.opts.Failed {
+		return
+	}
+	ev := Event{File: p.file, Line: p.line, Pid: pid, Syscall: name, Op: sp.op, OK: res.ok, Errno: res.errno}
+	var flagText []byte
+	if sp.flags >= 0 && sp.flags < len(c.args) {
+		flagText = c.args[sp.flags]
+	}
+	switch {
+	case sp.path >= 0:
+		if sp.path >= len(c.args) {
+			p.warn(errors.Errorf("%s: expected a path as argument %d, got %d arguments", name, sp.path+1, len(c.args)))
+			return
+		}
+		pa, ok, err := p.pathArg(pr, c.args, sp.dirfd, sp.path)
+		if err != nil {
+			p.warn(errors.Wrapf(err, "%s", name))
+			return
+		}
+		if !ok {
+			// "" with AT_EMPTY_PATH: the call is about an open fd.
+			if sp.op == OpExec && sp.dirfd >= 0 {
+				if f, _ := parseFD(c.args[sp.dirfd]); f.ok {
+					if fp, ok := p.fdPath(pr, f); ok {
+						ev.Path = fp
+						break
+					}
+				}
+			}
+			return
+		}
+		ev.Path = pa
+		if sp.path2 >= 0 && sp.path2 < len(c.args) {
+			if pa2, ok, err := p.pathArg(pr, c.args, sp.dirfd2, sp.path2); err == nil && ok {
+				ev.Path2 = pa2
+			}
+		}
+	case sp.fd >= 0:
+		if sp.fd >= len(c.args) {
+			return
+		}
+		f, err := parseFD(c.args[sp.fd])
+		if err != nil || !f.ok {
+			return
+		}
+		fp, ok := p.fdPath(pr, f)
+		if !ok {
+			return
+		}
+		ev.Path = fp
+	default:
+		return
+	}
+	switch name {
+	case "open", "openat", "openat2":
+		fl := openFlags(flagText, name == "openat2")
+		acc := fl & 3
+		creat, trunc, excl := fl&oCREAT != 0, fl&oTRUNC != 0, fl&oEXCL != 0
+		if acc == oWRONLY && (creat || trunc) || acc == oRDWR && (trunc || excl) || creat && excl {
+			ev.Op = OpWrite
+		}
+		ev.Dir = fl&oDIRECTORY != 0
+		ev.NoFollow = fl&oNOFOLLOW != 0
+		if res.ok && res.fd.ok && res.fd.fd >= 0 {
+			if res.fd.hasPath {
+				pr.fds[res.fd.fd] = string(res.fd.path)
+			} else {
+				pr.fds[res.fd.fd] = ev.Path
+			}
+		}
+	case "lstat", "lstat64", "oldlstat", "readlink", "readlinkat", "lgetxattr", "llistxattr",
+		"lchown", "lchown32", "lsetxattr", "lremovexattr":
+		ev.NoFollow = true
+	case "newfstatat", "fstatat64", "statx", "faccessat2", "fchownat", "utimensat":
+		ev.NoFollow = hasFlag(flagText, "AT_SYMLINK_NOFOLLOW", atSymlinkNofollow)
+	case "execveat":
+		ev.NoFollow = hasFlag(flagText, "AT_SYMLINK_NOFOLLOW", atSymlinkNofollow)
+	}
+	switch sp.op {
+	case OpChdir, OpList:
+		ev.Dir = true
+	}
+	if res.ok {
+		switch sp.op {
+		case OpChdir:
+			pr.fs.cwd = p.canonicalDir(ev.Path)
+		case OpChroot:
+			pr.fs.root = p.canonicalDir(ev.Path)
+		}
+	}
+	p.emit(ev)
+}
+
+// pathArg returns the absolute path named by args[pi] relative to the
+// dirfd args[di] (di < 0: the cwd). ok is false for "", NULL and
+// addresses.
+func (p *Parser) pathArg(pr *proc, args [][]byte, di, pi int) (string, bool, error) {
+	a := args[pi]
+	if len(a) == 0 || a[0] != '"' {
+		return "", false, nil // NULL, an address, or -e raw=all
+	}
+	raw, _, truncated, err := unquote(a)
+	if err != nil {
+		return "", false, errors.Wrapf(err, "path argument %d", pi+1)
+	}
+	if truncated {
+		return "", false, errors.Errorf("path argument %d is truncated by strace (longer than 4095 bytes)", pi+1)
+	}
+	if len(raw) == 0 {
+		return "", false, nil
+	}
+	s := string(raw)
+	if s[0] == '/' {
+		if pr.fs.root != "/" {
+			return pr.fs.root + s, true, nil
+		}
+		return s, true, nil
+	}
+	base := pr.fs.cwd
+	if di >= 0 && di < len(args) {
+		f, err := parseFD(args[di])
+		if err != nil {
+			return "", false, errors.Wrapf(err, "dirfd argument %d", di+1)
+		}
+		if f.ok && f.fd != atFDCWD {
+			dir, ok := p.fdPath(pr, f)
+			if !ok {
+				return "", false, errors.Errorf("path %q is relative to fd %d, whose path is unknown (trace with -y)", s, f.fd)
+			}
+			base = dir
+		} else if f.hasPath {
+			base = string(f.path)
+		}
+	}
+	return joinPath(base, s), true, nil
+}
+
+func (p *Parser) fdPath(pr *proc, f fdArg) (string, bool) {
+	if f.hasPath {
+		return string(f.path), true
+	}
+	if f.fd == atFDCWD {
+		return pr.fs.cwd, true
+	}
+	s, ok := pr.fds[f.fd]
+	return s, ok
+}
+
+func (p *Parser) canonicalDir(dir string) string {
+	if p.opts.Canonical != nil {
+		return p.opts.Canonical(dir)
+	}
+	return path.Clean(dir)
+}
+
+func joinPath(dir, rel string) string {
+	if strings.HasSuffix(dir, "/") {
+		return dir + rel
+	}
+	return dir + "/" + rel
+}
+
+// openFlags reads O_ flags written symbolically (O_RDONLY|O_CLOEXEC), in
+// hex or octal (-X raw), or inside openat2's struct ({flags=...}).
+func openFlags(text []byte, inStruct bool) int {
+	if inStruct {
+		i := bytes.Index(text, []byte("flags="))
+		if i < 0 {
+			return 0
+		}
+		text = text[i+len("flags="):]
+		if j := bytes.IndexAny(text, ",}"); j >= 0 {
+			text = text[:j]
+		}
+	}
+	text = bytes.TrimSpace(text)
+	if len(text) > 0 && isDigit(text[0]) {
+		end := 0
+		for end < len(text) && (isHex(text[end]) || text[end] == 'x' || text[end] == 'X') {
+			end++
+		}
+		v, err := strconv.ParseInt(string(text[:end]), 0, 64)
+		if err != nil {
+			return 0
+		}
+		return int(v)
+	}
+	fl := 0
+	for _, f := range bytes.Split(text, []byte("|")) {
+		switch string(bytes.TrimSpace(f)) {
+		case "O_WRONLY":
+			fl |= oWRONLY
+		case "O_RDWR":
+			fl |= oRDWR
+		case "O_CREAT":
+			fl |= oCREAT
+		case "O_EXCL":
+			fl |= oEXCL
+		case "O_TRUNC":
+			fl |= oTRUNC
+		case "O_DIRECTORY":
+			fl |= oDIRECTORY
+		case "O_NOFOLLOW":
+			fl |= oNOFOLLOW
+		case "O_PATH":
+			fl |= oPATH
+		}
+	}
+	return fl
+}
+
+// hasFlag reports whether a flags argument has the named flag, written
+// symbolically or as a number (-X raw).
+func hasFlag(text []byte, name string, bit int) bool {
+	if bytes.Contains(text, []byte(name)) {
+		return true
+	}
+	t := bytes.TrimSpace(text)
+	if len(t) > 0 && isDigit(t[0]) {
+		v, err := strconv.ParseInt(string(t), 0, 64)
+		return err == nil && int(v)&bit != 0
+	}
+	return false
+}

@@ -1,0 +1,178 @@
+package strace
+
+// Op says what a syscall did with a path.
+type Op uint8
+
+// The operations an Event can carry.
+const (
+	OpExec   Op = iota + 1 // execve, execveat: the file was run
+	OpRead                 // opened without creating or truncating it: it existed and was used
+	OpWrite                // opened to write a new file (O_CREAT|O_TRUNC, O_EXCL, creat)
+	OpStat                 // stat, access, readlink, xattrs...: existence or metadata
+	OpList                 // getdents: the directory was listed
+	OpChdir                // chdir, fchdir
+	OpChroot               // chroot
+	OpCreate               // mkdir, mknod, symlink, link (Path is the new name)
+	OpDelete               // unlink, rmdir
+	OpRename               // rename: Path is the old name, Path2 the new one
+	OpModify               // chmod, chown, utime, truncate, setxattr: it existed
+)
+
+var opNames = [...]string{"", "exec", "read", "write", "stat", "list", "chdir", "chroot", "create", "delete", "rename", "modify"}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return "op?"
+}
+
+// spec tells where a syscall's paths are. Indexes are 0-based argument
+// numbers; -1 means none.
+type spec struct {
+	op     Op
+	dirfd  int // dirfd of path, -1: relative to the cwd
+	path   int // path argument, -1: the fd argument names the file
+	fd     int // fd argument for fd-only calls (fchdir, getdents)
+	dirfd2 int // second path's dirfd
+	path2  int // second path (rename, link, symlink's new name)
+	flags  int // open flags (or the openat2 struct); for *at stat calls, the AT_ flags
+	kind   kindOfCall
+}
+
+type kindOfCall uint8
+
+const (
+	callPath    kindOfCall = iota // a path syscall
+	callClone                     // clone, clone3, fork, vfork
+	callClose                     // close: forget an fd
+	callDup                       // dup, dup2, dup3, fcntl(F_DUPFD)
+	callUnshare                   // unshare(CLONE_FS)
+)
+
+func p(op Op, path int) spec {
+	return spec{op: op, dirfd: -1, path: path, fd: -1, dirfd2: -1, path2: -1, flags: -1}
+}
+
+func at(op Op, dirfd, path int) spec {
+	return spec{op: op, dirfd: dirfd, path: path, fd: -1, dirfd2: -1, path2: -1, flags: -1}
+}
+
+func withFlags(s spec, flags int) spec { s.flags = flags; return s }
+
+func fdOnly(op Op, fd int) spec {
+	return spec{op: op, dirfd: -1, path: -1, fd: fd, dirfd2: -1, path2: -1, flags: -1}
+}
+
+func two(op Op, d1, p1, d2, p2 int) spec {
+	return spec{op: op, dirfd: d1, path: p1, fd: -1, dirfd2: d2, path2: p2, flags: -1}
+}
+
+func other(k kindOfCall) spec {
+	return spec{dirfd: -1, path: -1, fd: -1, dirfd2: -1, path2: -1, flags: -1, kind: k}
+}
+
+// specs lists every syscall that reveals a path or changes the state the
+// parser tracks (processes, cwd, fds). Other syscalls are skipped quickly.
+var specs = map[string]spec{
+	"execve":   p(OpExec, 0),
+	"execveat": withFlags(at(OpExec, 0, 1), 4),
+
+	"open":    withFlags(p(OpRead, 0), 1),
+	"openat":  withFlags(at(OpRead, 0, 1), 2),
+	"openat2": withFlags(at(OpRead, 0, 1), 2),
+	"creat":   p(OpWrite, 0),
+	"uselib":  p(OpRead, 0),
+
+	"stat":              p(OpStat, 0),
+	"lstat":             p(OpStat, 0),
+	"stat64":            p(OpStat, 0),
+	"lstat64":           p(OpStat, 0),
+	"oldstat":           p(OpStat, 0),
+	"oldlstat":          p(OpStat, 0),
+	"statfs":            p(OpStat, 0),
+	"statfs64":          p(OpStat, 0),
+	"access":            p(OpStat, 0),
+	"readlink":          p(OpStat, 0),
+	"getxattr":          p(OpStat, 0),
+	"lgetxattr":         p(OpStat, 0),
+	"listxattr":         p(OpStat, 0),
+	"llistxattr":        p(OpStat, 0),
+	"newfstatat":        withFlags(at(OpStat, 0, 1), 3),
+	"fstatat64":         withFlags(at(OpStat, 0, 1), 3),
+	"statx":             withFlags(at(OpStat, 0, 1), 2),
+	"faccessat":         at(OpStat, 0, 1),
+	"faccessat2":        withFlags(at(OpStat, 0, 1), 3),
+	"readlinkat":        at(OpStat, 0, 1),
+	"name_to_handle_at": withFlags(at(OpStat, 0, 1), 4),
+	"inotify_add_watch": p(OpStat, 1),
+	"fanotify_mark":     at(OpStat, 3, 4),
+
+	"chdir":      p(OpChdir, 0),
+	"fchdir":     fdOnly(OpChdir, 0),
+	"chroot":     p(OpChroot, 0),
+	"getdents":   fdOnly(OpList, 0),
+	"getdents64": fdOnly(OpList, 0),
+
+	"mkdir":     p(OpCreate, 0),
+	"mkdirat":   at(OpCreate, 0, 1),
+	"mknod":     p(OpCreate, 0),
+	"mknodat":   at(OpCreate, 0, 1),
+	"symlink":   p(OpCreate, 1),
+	"symlinkat": at(OpCreate, 1, 2),
+	"link":      two(OpCreate, -1, 1, -1, -1),
+	"linkat":    two(OpCreate, 2, 3, -1, -1),
+	"unlink":    p(OpDelete, 0),
+	"unlinkat":  at(OpDelete, 0, 1),
+	"rmdir":     p(OpDelete, 0),
+	"rename":    two(OpRename, -1, 0, -1, 1),
+	"renameat":  two(OpRename, 0, 1, 2, 3),
+	"renameat2": two(OpRename, 0, 1, 2, 3),
+
+	"truncate":     p(OpModify, 0),
+	"truncate64":   p(OpModify, 0),
+	"chmod":        p(OpModify, 0),
+	"fchmodat":     at(OpModify, 0, 1),
+	"fchmodat2":    at(OpModify, 0, 1),
+	"chown":        p(OpModify, 0),
+	"lchown":       p(OpModify, 0),
+	"chown32":      p(OpModify, 0),
+	"lchown32":     p(OpModify, 0),
+	"fchownat":     at(OpModify, 0, 1),
+	"utime":        p(OpModify, 0),
+	"utimes":       p(OpModify, 0),
+	"futimesat":    at(OpModify, 0, 1),
+	"utimensat":    at(OpModify, 0, 1),
+	"setxattr":     p(OpModify, 0),
+	"lsetxattr":    p(OpModify, 0),
+	"removexattr":  p(OpModify, 0),
+	"lremovexattr": p(OpModify, 0),
+
+	"clone":   other(callClone),
+	"clone2":  other(callClone),
+	"clone3":  other(callClone),
+	"fork":    other(callClone),
+	"vfork":   other(callClone),
+	"close":   other(callClose),
+	"dup":     other(callDup),
+	"dup2":    other(callDup),
+	"dup3":    other(callDup),
+	"fcntl":   other(callDup),
+	"fcntl64": other(callDup),
+	"unshare": other(callUnshare),
+}
+
+// Open flag bits (x86_64 and most architectures), for -X raw logs.
+const (
+	oWRONLY    = 0x1
+	oRDWR      = 0x2
+	oCREAT     = 0x40
+	oEXCL      = 0x80
+	oTRUNC     = 0x200
+	oDIRECTORY = 0x10000
+	oNOFOLLOW  = 0x20000
+	oPATH      = 0x200000
+
+	atSymlinkNofollow = 0x100
+	atEmptyPath       = 0x1000
+)

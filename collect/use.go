@@ -1,0 +1,203 @@
+package collect
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/collect/ldd"
+	"github.com/scratchpack/scratchpack/collect/strace"
+)
+
+// Need says what the image needs of a path.
+type Need uint8
+
+// What a Use needs.
+const (
+	// NeedFile: the path, every symlink on the way and what the last one
+	// points to. For a directory, the directory itself (not its contents).
+	NeedFile Need = iota
+	// NeedLink: the path itself; a final symlink is kept but not followed
+	// (lstat, readlink).
+	NeedLink
+	// NeedDir: the directory (listed, or a working directory).
+	NeedDir
+	// NeedParent: only the directory the path is in (the path was created
+	// by the program, so the directory must exist for it to be created).
+	NeedParent
+)
+
+// Source names where a Use came from.
+type Source string
+
+// Sources of Uses.
+const (
+	SourceStrace  Source = "strace"
+	SourceLdd     Source = "ldd"
+	SourceInterp  Source = "interp"  // an ELF program interpreter
+	SourceShebang Source = "shebang" // a script's "#!" interpreter
+)
+
+// Use is one path the program uses.
+type Use struct {
+	Path   string
+	Need   Need
+	Exec   bool // the program ran this file: its interpreter is needed too
+	Source Source
+	// Detail says how it was used: the syscalls ("openat,newfstatat"), the
+	// library name, the executable that needs it.
+	Detail string
+	// Where is the first place it was seen: "app.strace:12".
+	Where string
+	// Gone is set when the program deleted or renamed the path during the
+	// trace, so its absence now is not an error.
+	Gone bool
+}
+
+type pathState struct {
+	read, exec, link, dir, created, gone, parent bool
+	syscalls                                     []string
+	where                                        string
+}
+
+// Trace accumulates strace events into Uses. Memory grows with the
+// number of distinct paths, not with the length of the logs.
+type Trace struct {
+	paths map[string]*pathState
+}
+
+// NewTrace returns an empty accumulator.
+func NewTrace() *Trace { return &Trace{paths: map[string]*pathState{}} }
+
+func (t *Trace) state(p string, ev *strace.Event) *pathState {
+	st, ok := t.paths[p]
+	if !ok {
+		st = &pathState{where: ev.Where()}
+		t.paths[p] = st
+	}
+	return st
+}
+
+// Add takes one event. Failed calls are ignored.
+func (t *Trace) Add(ev strace.Event) {
+	if !ev.OK || ev.Path == "" {
+		return
+	}
+	st := t.state(ev.Path, &ev)
+	fresh := !st.read && !st.exec && !st.link && !st.dir
+	switch ev.Op {
+	case strace.OpExec:
+		st.exec = true
+	case strace.OpRead, strace.OpModify:
+		if !st.created {
+			if ev.Dir {
+				st.dir = true
+			} else {
+				st.read = true
+			}
+		}
+	case strace.OpStat:
+		if !st.created {
+			if ev.NoFollow {
+				st.link = true
+			} else {
+				st.read = true
+			}
+		}
+	case strace.OpList, strace.OpChdir, strace.OpChroot:
+		st.dir = true
+	case strace.OpWrite, strace.OpCreate:
+		if fresh {
+			st.created = true
+		}
+		st.parent = true
+	case strace.OpDelete:
+		st.gone = true
+		st.parent = true
+	case strace.OpRename:
+		st.gone = true
+		st.parent = true
+		if ev.Path2 != "" {
+			st2 := t.state(ev.Path2, &ev)
+			if !st2.read && !st2.exec && !st2.link && !st2.dir {
+				st2.created = true
+			}
+			st2.parent = true
+			st2.syscalls = addName(st2.syscalls, ev.Syscall)
+		}
+	}
+	st.syscalls = addName(st.syscalls, ev.Syscall)
+}
+
+func addName(list []string, name string) []string {
+	for _, n := range list {
+		if n == name {
+			return list
+		}
+	}
+	if len(list) >= 8 {
+		return list
+	}
+	return append(list, name)
+}
+
+// Uses returns the accumulated uses, sorted by path.
+func (t *Trace) Uses() []Use {
+	out := make([]Use, 0, len(t.paths))
+	for p, st := range t.paths {
+		u := Use{Path: p, Source: SourceStrace, Detail: strings.Join(st.syscalls, ","), Where: st.where, Gone: st.gone}
+		switch {
+		case st.exec:
+			u.Need, u.Exec = NeedFile, true
+		case st.read:
+			u.Need = NeedFile
+		case st.link:
+			u.Need = NeedLink
+		case st.dir:
+			u.Need = NeedDir
+		case st.parent:
+			u.Need = NeedParent
+		default:
+			continue
+		}
+		out = append(out, u)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Len is the number of distinct paths seen.
+func (t *Trace) Len() int { return len(t.paths) }
+
+// FromStrace parses strace logs (see strace.ParseFiles) into Uses.
+func FromStrace(files []string, opts strace.Options) ([]Use, error) {
+	t := NewTrace()
+	if err := strace.ParseFiles(files, opts, t.Add); err != nil {
+		return nil, err
+	}
+	return t.Uses(), nil
+}
+
+// FromLdd parses ldd output files into Uses: each library, and the
+// dynamic loader.
+func FromLdd(files []string) ([]Use, error) {
+	var out []Use
+	for _, f := range files {
+		bins, err := ldd.ParseFile(f)
+		if err != nil {
+			return nil, errors.Wrap(err, "reading ldd output")
+		}
+		for _, b := range bins {
+			for _, l := range b.Libs {
+				detail := l.Name
+				if b.Path != "" {
+					detail += " needed by " + b.Path
+				}
+				out = append(out, Use{Path: l.Path, Need: NeedFile, Source: SourceLdd, Detail: detail, Where: f + ":" + strconv.Itoa(l.Line)})
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,363 @@
+package filelist
+
+import (
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/internal/rootpath"
+)
+
+// Kind of entry.
+type Kind string
+
+// Kinds of entries.
+const (
+	File     Kind = "file"
+	Dir      Kind = "dir"
+	Symlink  Kind = "symlink"
+	Hardlink Kind = "hardlink" // another name of a File entry's inode
+)
+
+// Perm is a tar mode (permissions with setuid, setgid and sticky), shown
+// in JSON as an octal string such as "0755".
+type Perm uint32
+
+// MarshalJSON writes "0755".
+func (p Perm) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf("\"%04o\"", uint32(p))), nil
+}
+
+// UnmarshalJSON reads "0755" or a number.
+func (p *Perm) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), "\"")
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || v > 07777 {
+		return errors.Errorf("mode %s: expected an octal mode such as \"0755\"", b)
+	}
+	*p = Perm(v)
+	return nil
+}
+
+// Reason says why an entry is in the list.
+type Reason struct {
+	// Source: strace, ldd, interp, shebang, symlink (a link on the way to
+	// another entry), link-target, parent, list (read from a file list).
+	Source string `json:"source"`
+	Detail string `json:"detail,omitempty"`
+	Where  string `json:"where,omitempty"`
+}
+
+// Entry is one path of the future rootfs.
+type Entry struct {
+	Path string `json:"path"` // absolute, canonical for files and dirs
+	Kind Kind   `json:"kind"`
+	// Mode holds the permission bits with setuid, setgid and sticky, as
+	// in tar (07777).
+	Mode    Perm     `json:"mode"`
+	UID     int      `json:"uid"`
+	GID     int      `json:"gid"`
+	Size    int64    `json:"size"`
+	Target  string   `json:"target,omitempty"` // symlink content; a hardlink's first name
+	Reasons []Reason `json:"reasons,omitempty"`
+
+	// Content, when set, is the host file to take the bytes from instead
+	// of the file under the root (a staged copy, e.g. a UPX-packed one).
+	Content string `json:"-"`
+
+	ModTime time.Time `json:"-"`
+	dev     uint64
+	ino     uint64
+	nlink   uint64
+}
+
+// List is a sorted set of entries: parents before children, every
+// directory on the way to an entry present.
+type List struct {
+	Root    string   `json:"root"`
+	Entries []*Entry `json:"entries"`
+}
+
+// Lookup returns the entry at path.
+func (l *List) Lookup(path string) *Entry {
+	i := sort.Search(len(l.Entries), func(i int) bool { return l.Entries[i].Path >= path })
+	if i < len(l.Entries) && l.Entries[i].Path == path {
+		return l.Entries[i]
+	}
+	return nil
+}
+
+// Totals counts entries by kind, and the bytes of regular files.
+func (l *List) Totals() (files, dirs, links, hardlinks int, bytes int64) {
+	for _, e := range l.Entries {
+		switch e.Kind {
+		case File:
+			files++
+			bytes += e.Size
+		case Dir:
+			dirs++
+		case Symlink:
+			links++
+		case Hardlink:
+			hardlinks++
+		}
+	}
+	return
+}
+
+// Mode says how Add treats the final component of a path.
+type Mode uint8
+
+// Add modes.
+const (
+	// Follow: the path, every symlink met, and the file the last one
+	// points to (as open(2) sees it). A directory comes alone.
+	Follow Mode = iota
+	// NoFollow: like Follow, but a final symlink is kept and not followed.
+	NoFollow
+	// Parent: only the directory that contains the path.
+	Parent
+)
+
+// MissingError is a path that does not exist under the root.
+type MissingError struct {
+	Path   string
+	At     string // the component that is missing
+	Reason Reason
+}
+
+func (e *MissingError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Path)
+	if e.At != "" && e.At != e.Path {
+		fmt.Fprintf(&b, " (%s is missing)", e.At)
+	}
+	b.WriteString(" does not exist")
+	if e.Reason.Source != "" {
+		fmt.Fprintf(&b, " (listed by %s", e.Reason.Source)
+		if e.Reason.Where != "" {
+			fmt.Fprintf(&b, " at %s", e.Reason.Where)
+		}
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+// Unwrap makes errors.Is(err, fs.ErrNotExist) true.
+func (e *MissingError) Unwrap() error { return fs.ErrNotExist }
+
+// SkippedError is a path left out because of its type (FIFO, socket,
+// device), which an image cannot carry usefully.
+type SkippedError struct {
+	Path string
+	Type string
+}
+
+func (e *SkippedError) Error() string {
+	return fmt.Sprintf("%s is a %s: left out", e.Path, e.Type)
+}
+
+// Builder accumulates entries. It is not safe for concurrent use.
+type Builder struct {
+	res     *rootpath.Resolver
+	entries map[string]*Entry
+}
+
+// NewBuilder returns a builder for files under res's root.
+func NewBuilder(res *rootpath.Resolver) *Builder {
+	return &Builder{res: res, entries: map[string]*Entry{}}
+}
+
+// Resolver is the resolver of the builder's root.
+func (b *Builder) Resolver() *rootpath.Resolver { return b.res }
+
+// Has reports whether path is already an entry.
+func (b *Builder) Has(path string) bool { _, ok := b.entries[path]; return ok }
+
+// Add adds path (absolute, inside the root) and everything it needs, and
+// returns the canonical path of the final file (for Follow). A path that
+// does not exist gives a *MissingError; a FIFO, socket or device a
+// *SkippedError; nothing is added for them but the symlinks and
+// directories on the way.
+func (b *Builder) Add(path string, mode Mode, why Reason) (string, error) {
+	if !strings.HasPrefix(path, "/") {
+		return "", errors.Errorf("%s: expected an absolute path", path)
+	}
+	if mode == Parent {
+		res, err := b.res.Resolve(path, false)
+		b.addLinks(res.Links, path)
+		dir := rootpath.Parent(res.Path)
+		if err != nil {
+			var re *rootpath.Error
+			// the file itself may be gone; its directory must exist
+			if errors.As(err, &re) && re.At == res.Path && errors.Is(err, fs.ErrNotExist) {
+				return dir, b.addDir(dir, why)
+			}
+			return "", b.convert(path, err, why)
+		}
+		return dir, b.addDir(dir, why)
+	}
+	res, err := b.res.Resolve(path, mode == Follow)
+	b.addLinks(res.Links, path)
+	if err != nil {
+		return "", b.convert(path, err, why)
+	}
+	return res.Path, b.addInfo(res.Path, res.Info, why)
+}
+
+func (b *Builder) convert(path string, err error, why Reason) error {
+	var re *rootpath.Error
+	if errors.As(err, &re) && errors.Is(re.Err, syscall.ENOENT) {
+		return &MissingError{Path: path, At: re.At, Reason: why}
+	}
+	return errors.Wrapf(err, "adding %s", path)
+}
+
+func (b *Builder) addLinks(links []rootpath.Link, to string) {
+	for _, l := range links {
+		info, _, err := b.res.Lstat(l.Path)
+		if err != nil {
+			continue
+		}
+		_ = b.addInfo(l.Path, info, Reason{Source: "symlink", Detail: "on the way to " + to})
+	}
+}
+
+func (b *Builder) addDir(dir string, why Reason) error {
+	info, _, err := b.res.Lstat(dir)
+	if err != nil {
+		return errors.Wrapf(err, "adding directory %s", dir)
+	}
+	return b.addInfo(dir, info, why)
+}
+
+// addInfo adds one entry with its metadata, then its parents.
+func (b *Builder) addInfo(p string, info fs.FileInfo, why Reason) error {
+	if e, ok := b.entries[p]; ok {
+		e.addReason(why)
+		return nil
+	}
+	e := &Entry{Path: p}
+	fillMeta(e, info)
+	switch m := info.Mode(); {
+	case m.IsRegular():
+		e.Kind = File
+		e.Size = info.Size()
+	case m.IsDir():
+		e.Kind = Dir
+	case m&fs.ModeSymlink != 0:
+		e.Kind = Symlink
+		_, target, err := b.res.Lstat(p)
+		if err != nil {
+			return errors.Wrapf(err, "reading symlink %s", p)
+		}
+		e.Target = target
+	default:
+		return &SkippedError{Path: p, Type: typeName(m)}
+	}
+	e.addReason(why)
+	if p == "/" {
+		return nil // the root directory is the image's / : not an entry
+	}
+	b.entries[p] = e
+	return b.addParents(p)
+}
+
+func (b *Builder) addParents(p string) error {
+	for dir := rootpath.Parent(p); dir != "/"; dir = rootpath.Parent(dir) {
+		if _, ok := b.entries[dir]; ok {
+			return nil // its parents are there too
+		}
+		info, _, err := b.res.Lstat(dir)
+		if err != nil {
+			return errors.Wrapf(err, "adding directory %s", dir)
+		}
+		e := &Entry{Path: dir, Kind: Dir}
+		fillMeta(e, info)
+		e.addReason(Reason{Source: "parent"})
+		b.entries[dir] = e
+	}
+	return nil
+}
+
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	}
+	return "special file"
+}
+
+func fillMeta(e *Entry, info fs.FileInfo) {
+	m := info.Mode()
+	mode := uint32(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		mode |= 04000
+	}
+	if m&fs.ModeSetgid != 0 {
+		mode |= 02000
+	}
+	if m&fs.ModeSticky != 0 {
+		mode |= 01000
+	}
+	e.Mode = Perm(mode)
+	e.ModTime = info.ModTime()
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		e.UID, e.GID = int(st.Uid), int(st.Gid)
+		e.dev, e.ino, e.nlink = uint64(st.Dev), st.Ino, uint64(st.Nlink)
+	}
+}
+
+// maxReasons bounds the reasons kept per entry.
+const maxReasons = 16
+
+func (e *Entry) addReason(r Reason) {
+	if r.Source == "" {
+		return
+	}
+	for _, x := range e.Reasons {
+		if x.Source == r.Source && x.Detail == r.Detail {
+			return
+		}
+	}
+	if len(e.Reasons) < maxReasons {
+		e.Reasons = append(e.Reasons, r)
+	}
+}
+
+// List returns the sorted list. Regular files that share an inode become
+// one File (the first name in order) and Hardlink entries to it.
+func (b *Builder) List() *List {
+	l := &List{Root: b.res.Root(), Entries: make([]*Entry, 0, len(b.entries))}
+	for _, e := range b.entries {
+		l.Entries = append(l.Entries, e)
+	}
+	sort.Slice(l.Entries, func(i, j int) bool { return l.Entries[i].Path < l.Entries[j].Path })
+	type inode struct{ dev, ino uint64 }
+	first := map[inode]*Entry{}
+	for _, e := range l.Entries {
+		if (e.Kind != File && e.Kind != Hardlink) || e.nlink < 2 {
+			continue
+		}
+		k := inode{e.dev, e.ino}
+		if f, ok := first[k]; ok {
+			e.Kind, e.Target, e.Size = Hardlink, f.Path, 0
+			continue
+		}
+		e.Kind, e.Target = File, ""
+		first[k] = e
+	}
+	return l
+}

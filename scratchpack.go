@@ -1,0 +1,385 @@
+// Package scratchpack shrinks a container image to what one program
+// needs. It composes the stages (collect -> filelist -> tarball) into
+// the operations the CLI exposes, so that commands only map flags to
+// these functions and tests call them directly.
+package scratchpack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/collect"
+	"github.com/scratchpack/scratchpack/collect/elfdeps"
+	"github.com/scratchpack/scratchpack/collect/strace"
+	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/internal/atomicfile"
+	"github.com/scratchpack/scratchpack/internal/rootpath"
+	"github.com/scratchpack/scratchpack/tarball"
+)
+
+// Version is set at build time with -ldflags "-X ...Version=v1.2.3".
+var Version = "dev"
+
+// DefaultDrop lists the trees never taken from a trace: kernel and
+// device filesystems, which a container runtime provides.
+var DefaultDrop = []string{"/proc", "/sys", "/dev"}
+
+// ListOptions say where to find what a program uses.
+type ListOptions struct {
+	// Root is the filesystem the program ran in ("" or "/": the host).
+	Root string
+	// StraceLogs are `strace -o` files; the files of one -ff run share a
+	// prefix (FILE.PID).
+	StraceLogs []string
+	// LddFiles are files holding ldd output.
+	LddFiles []string
+	// Lists are file lists (text or JSON) to add, as written by
+	// `scratchpack filelist`.
+	Lists []string
+	// Cwd is the working directory of the traced program, for relative
+	// paths in logs made without -y. Default: the current directory.
+	Cwd string
+	// IgnoreMissing turns a listed path that does not exist from an error
+	// into a warning.
+	IgnoreMissing bool
+	// Drop are trees to leave out (default DefaultDrop). The logs and
+	// the outputs given in Outputs are always left out.
+	Drop    []string
+	Outputs []string
+	// Warn receives warnings: bad log lines, missing files when
+	// IgnoreMissing is set, special files left out.
+	Warn func(error)
+}
+
+// List collects every use from the sources and resolves them into a
+// file list under the root. Executables that were run bring their ELF
+// interpreter or "#!" interpreter, recursively.
+func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
+	res, err := rootpath.New(opts.Root)
+	if err != nil {
+		return nil, err
+	}
+	warn := opts.Warn
+	if warn == nil {
+		warn = func(error) {}
+	}
+	cwd := opts.Cwd
+	if cwd == "" {
+		if cwd, err = os.Getwd(); err != nil {
+			return nil, errors.Wrap(err, "finding the current directory")
+		}
+	}
+	var uses []collect.Use
+	if len(opts.StraceLogs) > 0 {
+		u, err := collect.FromStrace(opts.StraceLogs, strace.Options{
+			Cwd:  cwd,
+			Warn: warn,
+			Canonical: func(dir string) string {
+				if c, err := res.Canonical(dir); err == nil {
+					return c
+				}
+				return filepath.Clean(dir)
+			},
+		})
+		if err != nil {
+			return nil, errors.Wrap(err, "reading strace logs")
+		}
+		uses = append(uses, u...)
+	}
+	if len(opts.LddFiles) > 0 {
+		u, err := collect.FromLdd(opts.LddFiles)
+		if err != nil {
+			return nil, err
+		}
+		uses = append(uses, u...)
+	}
+	b := filelist.NewBuilder(res)
+	for _, name := range opts.Lists {
+		reqs, err := readList(name)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range reqs {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			if _, err := b.Add(r.Path, r.Mode, r.Reason); err != nil {
+				if err := softError(err, opts.IgnoreMissing, false, warn); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	drop := newDropper(opts, res)
+	for _, u := range uses {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if drop.match(u.Path) {
+			continue
+		}
+		if err := addUse(b, u, drop, opts.IgnoreMissing, warn); err != nil {
+			return nil, err
+		}
+	}
+	return b.List(), nil
+}
+
+func readList(name string) ([]filelist.Request, error) {
+	if name == "-" {
+		return filelist.Read(os.Stdin, "<stdin>")
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, errors.Wrap(err, "opening file list")
+	}
+	defer f.Close()
+	return filelist.Read(f, name)
+}
+
+// softError decides what a failed Add means: a missing path is an error
+// unless ignoreMissing (or gone, when the program deleted it); a special
+// file is a warning.
+func softError(err error, ignoreMissing, gone bool, warn func(error)) error {
+	var me *filelist.MissingError
+	var se *filelist.SkippedError
+	switch {
+	case errors.As(err, &me):
+		if gone {
+			return nil
+		}
+		if ignoreMissing {
+			warn(err)
+			return nil
+		}
+		return errors.WithMessage(err, "a listed path is missing (--ignore-missing makes this a warning)")
+	case errors.As(err, &se):
+		warn(err)
+		return nil
+	}
+	return err
+}
+
+// maxInterpDepth bounds #! chains (the kernel allows 4 levels).
+const maxInterpDepth = 8
+
+func addUse(b *filelist.Builder, u collect.Use, drop *dropper, ignoreMissing bool, warn func(error)) error {
+	why := filelist.Reason{Source: string(u.Source), Detail: u.Detail, Where: u.Where}
+	mode := filelist.Follow
+	switch u.Need {
+	case collect.NeedLink:
+		mode = filelist.NoFollow
+	case collect.NeedParent:
+		mode = filelist.Parent
+	}
+	canon, err := b.Add(u.Path, mode, why)
+	if err != nil {
+		return softError(err, ignoreMissing, u.Gone, warn)
+	}
+	if !u.Exec {
+		return nil
+	}
+	// The kernel loads a program's interpreter itself: strace never shows it.
+	for depth := 0; depth < maxInterpDepth && canon != ""; depth++ {
+		exe, err := elfdeps.Inspect(b.Resolver().HostPath(canon))
+		if err != nil {
+			warn(errors.WithMessagef(err, "finding the interpreter of %s", canon))
+			return nil
+		}
+		if exe.Interp == "" {
+			return nil
+		}
+		src := collect.SourceInterp
+		if exe.Kind == elfdeps.Script {
+			src = collect.SourceShebang
+		}
+		next, err := b.Add(exe.Interp, filelist.Follow, filelist.Reason{Source: string(src), Detail: "interpreter of " + canon})
+		if err != nil {
+			return softError(err, ignoreMissing, false, warn)
+		}
+		canon = next
+	}
+	return nil
+}
+
+type dropper struct {
+	prefixes []string
+	exact    map[string]bool
+}
+
+func newDropper(opts ListOptions, res *rootpath.Resolver) *dropper {
+	d := &dropper{exact: map[string]bool{}}
+	drop := opts.Drop
+	if drop == nil {
+		drop = DefaultDrop
+	}
+	for _, p := range drop {
+		d.prefixes = append(d.prefixes, strings.TrimRight(p, "/"))
+	}
+	// The logs and outputs, as seen from inside the root.
+	root := res.Root()
+	for _, f := range append(append([]string{}, opts.StraceLogs...), append(opts.LddFiles, opts.Outputs...)...) {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			continue
+		}
+		if root != "/" {
+			rel, err := filepath.Rel(root, abs)
+			if err != nil || strings.HasPrefix(rel, "..") {
+				continue
+			}
+			abs = "/" + rel
+		}
+		d.exact[abs] = true
+	}
+	return d
+}
+
+func (d *dropper) match(p string) bool {
+	if d.exact[p] {
+		return true
+	}
+	clean := filepath.Clean(p)
+	if d.exact[clean] {
+		return true
+	}
+	for _, pre := range d.prefixes {
+		if clean == pre || strings.HasPrefix(clean, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// PackOptions say how to write the rootfs archive.
+type PackOptions struct {
+	// Output is the archive path; "-" writes to Stdout.
+	Output string
+	Stdout io.Writer
+	tarball.Options
+	// Dockerfile, when set, is written beside: FROM scratch, ADD the
+	// archive, and an exec-form CMD.
+	Dockerfile string
+	Cmd        []string
+	Env        []string // KEY=VALUE
+	Workdir    string
+}
+
+// PackResult reports what was written.
+type PackResult struct {
+	tarball.Stats
+	Output     string
+	Dockerfile string
+}
+
+// Pack writes the list as a rootfs archive (atomically) and, when asked,
+// a Dockerfile that uses it.
+func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult, error) {
+	if opts.Output == "" {
+		return nil, errors.New("no output: give -o FILE (or -o - for stdout)")
+	}
+	if opts.Dockerfile != "" && opts.Output == "-" {
+		return nil, errors.New("--dockerfile needs the archive in a file (-o FILE), not stdout")
+	}
+	if opts.Dockerfile != "" {
+		if err := ValidateCmd(opts.Cmd); err != nil {
+			return nil, err
+		}
+	}
+	r := &PackResult{Output: opts.Output}
+	var err error
+	if opts.Output == "-" {
+		w := opts.Stdout
+		if w == nil {
+			w = os.Stdout
+		}
+		r.Stats, err = tarball.Write(ctx, w, l.Root, l.Entries, opts.Options)
+	} else {
+		r.Stats, err = tarball.WriteFile(ctx, opts.Output, l.Root, l.Entries, opts.Options)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opts.Dockerfile != "" {
+		rel, err := filepath.Rel(filepath.Dir(absOr(opts.Dockerfile)), absOr(opts.Output))
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return nil, errors.Errorf("the archive %s must be inside the Dockerfile's directory (its build context)", opts.Output)
+		}
+		df := Dockerfile(filepath.ToSlash(rel), opts.Cmd, opts.Env, opts.Workdir)
+		if err := atomicfile.WriteFile(opts.Dockerfile, []byte(df), 0o644); err != nil {
+			return nil, err
+		}
+		r.Dockerfile = opts.Dockerfile
+	}
+	return r, nil
+}
+
+func absOr(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// ParseCmd reads a --cmd value: a JSON array of strings
+// ('["/usr/games/fortune", "-s"]').
+func ParseCmd(s string) ([]string, error) {
+	var cmd []string
+	if err := json.Unmarshal([]byte(s), &cmd); err != nil {
+		return nil, errors.Errorf("--cmd %s: expected a JSON array of strings such as '[\"/usr/games/fortune\"]' (the exec form: a scratch image has no /bin/sh)", s)
+	}
+	return cmd, ValidateCmd(cmd)
+}
+
+// ValidateCmd checks an exec-form command.
+func ValidateCmd(cmd []string) error {
+	if len(cmd) == 0 {
+		return errors.New("a Dockerfile needs a command: give --cmd '[\"/path/to/program\", \"arg\"]'")
+	}
+	if !strings.HasPrefix(cmd[0], "/") {
+		return errors.Errorf("command %q: expected an absolute path (a scratch image has no PATH lookup through a shell)", cmd[0])
+	}
+	return nil
+}
+
+// Dockerfile returns a Dockerfile that adds the archive to an empty
+// image and runs cmd in the exec form.
+func Dockerfile(archive string, cmd, env []string, workdir string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Generated by scratchpack %s\n", Version)
+	b.WriteString("FROM scratch\n")
+	fmt.Fprintf(&b, "ADD %s /\n", archive)
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		fmt.Fprintf(&b, "ENV %s=%s\n", k, strconv.Quote(v))
+	}
+	if workdir != "" && workdir != "/" {
+		fmt.Fprintf(&b, "WORKDIR %s\n", workdir)
+	}
+	q, _ := json.Marshal(cmd)
+	fmt.Fprintf(&b, "CMD %s\n", q)
+	return b.String()
+}
+
+// EpochFromEnv reads SOURCE_DATE_EPOCH (nil when unset).
+func EpochFromEnv() (*time.Time, error) {
+	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
+	if !ok || s == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return nil, errors.Errorf("SOURCE_DATE_EPOCH=%q: expected a number of seconds since 1970", s)
+	}
+	t := time.Unix(n, 0).UTC()
+	return &t, nil
+}

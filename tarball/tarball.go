@@ -1,0 +1,365 @@
+package tarball
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/internal/atomicfile"
+)
+
+// Compression of the archive.
+type Compression string
+
+// Compressions.
+const (
+	Gzip Compression = "gzip"
+	Zstd Compression = "zstd"
+	None Compression = "none"
+)
+
+// ParseCompression checks a --compression value.
+func ParseCompression(s string) (Compression, error) {
+	switch c := Compression(strings.ToLower(s)); c {
+	case Gzip, Zstd, None:
+		return c, nil
+	case "gz":
+		return Gzip, nil
+	case "zst":
+		return Zstd, nil
+	}
+	return "", errors.Errorf("compression %q: expected gzip, zstd or none", s)
+}
+
+// Options for writing an archive.
+type Options struct {
+	Compression Compression // default gzip
+	// Level: gzip 1-9 (default 6, as gzip's), zstd 1-22 (default 3).
+	Level int
+	// Epoch, when set, clamps every modification time to it
+	// (SOURCE_DATE_EPOCH).
+	Epoch *time.Time
+	// Progress, when set, is called about every ProgressEvery and once
+	// at the end with Done set.
+	Progress      func(Progress)
+	ProgressEvery time.Duration
+}
+
+// Progress of a write.
+type Progress struct {
+	Files, TotalFiles int
+	Bytes, TotalBytes int64 // file contents read
+	Elapsed           time.Duration
+	Done              bool
+}
+
+// Stats of a finished write.
+type Stats struct {
+	Entries    int
+	Files      int
+	Bytes      int64 // bytes of file contents
+	Compressed int64 // bytes written
+}
+
+// Write writes the entries (sorted, parents first, as in a filelist.List)
+// as an archive to w. Files are read under root, a host directory.
+func Write(ctx context.Context, w io.Writer, root string, entries []*filelist.Entry, opts Options) (Stats, error) {
+	var st Stats
+	cw := &countWriter{w: w}
+	bw := bufio.NewWriterSize(cw, 1<<20)
+	zw, err := compressor(bw, opts)
+	if err != nil {
+		return st, err
+	}
+	tw := tar.NewWriter(zw)
+	p := newProgress(entries, opts)
+	buf := make([]byte, 1<<20)
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		n, err := writeEntry(tw, root, e, opts, buf)
+		if err != nil {
+			return st, err
+		}
+		st.Entries++
+		if e.Kind == filelist.File {
+			st.Files++
+			st.Bytes += n
+		}
+		p.add(e, n)
+	}
+	if err := tw.Close(); err != nil {
+		return st, errors.Wrap(err, "finishing the tar stream")
+	}
+	if err := zw.Close(); err != nil {
+		return st, errors.Wrap(err, "finishing compression")
+	}
+	if err := bw.Flush(); err != nil {
+		return st, errors.Wrap(err, "writing the archive")
+	}
+	st.Compressed = cw.n
+	p.done()
+	return st, nil
+}
+
+// WriteFile writes the archive to target atomically: into a temporary
+// file in the same directory, renamed over target only when complete.
+func WriteFile(ctx context.Context, target, root string, entries []*filelist.Entry, opts Options) (Stats, error) {
+	f, err := atomicfile.Create(target, 0o644)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer f.Abort()
+	st, err := Write(ctx, f, root, entries, opts)
+	if err != nil {
+		return st, errors.WithMessagef(err, "writing %s", target)
+	}
+	return st, f.Commit()
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func compressor(w io.Writer, opts Options) (io.WriteCloser, error) {
+	switch opts.Compression {
+	case "", Gzip:
+		level := opts.Level
+		if level == 0 {
+			level = 6
+		}
+		if level < 1 || level > 9 {
+			return nil, errors.Errorf("gzip level %d: expected 1 to 9", level)
+		}
+		return gzip.NewWriterLevel(w, level)
+	case Zstd:
+		level := opts.Level
+		if level == 0 {
+			level = 3
+		}
+		if level < 1 || level > 22 {
+			return nil, errors.Errorf("zstd level %d: expected 1 to 22", level)
+		}
+		// One encoder goroutine: the output must not depend on the cores.
+		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+			zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true))
+	case None:
+		if opts.Level != 0 {
+			return nil, errors.New("--level has no meaning without compression")
+		}
+		return nopCloser{w}, nil
+	}
+	return nil, errors.Errorf("compression %q: expected gzip, zstd or none", opts.Compression)
+}
+
+// ChangedError is a file that changed while it was being packed.
+type ChangedError struct {
+	Path string
+	What string
+}
+
+func (e *ChangedError) Error() string {
+	return e.Path + " changed while it was being packed (" + e.What + "); the archive was not written"
+}
+
+func writeEntry(tw *tar.Writer, root string, e *filelist.Entry, opts Options, buf []byte) (int64, error) {
+	name := strings.TrimPrefix(e.Path, "/")
+	if name == "" || strings.Contains("/"+name+"/", "/../") {
+		return 0, errors.Errorf("refusing entry name %q", e.Path)
+	}
+	host := hostPath(root, e.Path)
+	hdr := &tar.Header{
+		Name:    name,
+		Mode:    int64(e.Mode),
+		Uid:     e.UID,
+		Gid:     e.GID,
+		ModTime: clamp(e.ModTime, opts.Epoch),
+		Format:  tar.FormatPAX,
+	}
+	switch e.Kind {
+	case filelist.Dir:
+		hdr.Typeflag = tar.TypeDir
+		hdr.Name += "/"
+		if err := withFD(host, syscall.O_DIRECTORY, func(fd int) error {
+			x, err := xattrs(fd)
+			hdr.PAXRecords = x
+			return err
+		}); err != nil {
+			return 0, errors.Wrapf(err, "reading directory %s", host)
+		}
+		return 0, writeHeader(tw, hdr)
+	case filelist.Symlink:
+		hdr.Typeflag = tar.TypeSymlink
+		hdr.Linkname = e.Target
+		return 0, writeHeader(tw, hdr)
+	case filelist.Hardlink:
+		hdr.Typeflag = tar.TypeLink
+		hdr.Linkname = strings.TrimPrefix(e.Target, "/")
+		return 0, writeHeader(tw, hdr)
+	case filelist.File:
+		return writeFile(tw, hdr, e, host, buf)
+	}
+	return 0, errors.Errorf("%s: unknown entry kind %q", e.Path, e.Kind)
+}
+
+func writeFile(tw *tar.Writer, hdr *tar.Header, e *filelist.Entry, host string, buf []byte) (int64, error) {
+	src := host
+	if e.Content != "" {
+		src = e.Content
+	}
+	f, err := os.OpenFile(src, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return 0, errors.Wrap(err, "opening file to pack")
+	}
+	defer f.Close()
+	before, err := fstat(f)
+	if err != nil {
+		return 0, errors.Wrapf(err, "stat %s", src)
+	}
+	if before.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return 0, &ChangedError{Path: src, What: "it is no longer a regular file"}
+	}
+	hdr.Typeflag = tar.TypeReg
+	hdr.Size = before.Size
+	x, err := xattrs(int(f.Fd()))
+	if err != nil {
+		return 0, errors.Wrapf(err, "reading extended attributes of %s", src)
+	}
+	hdr.PAXRecords = x
+	if err := writeHeader(tw, hdr); err != nil {
+		return 0, err
+	}
+	n, err := io.CopyBuffer(tw, io.LimitReader(onlyReader{f}, before.Size), buf)
+	if err != nil {
+		return n, errors.Wrapf(err, "packing %s", src)
+	}
+	if n != before.Size {
+		return n, &ChangedError{Path: src, What: "it shrank"}
+	}
+	after, err := fstat(f)
+	if err != nil {
+		return n, errors.Wrapf(err, "stat %s", src)
+	}
+	if after.Size != before.Size || after.Mtim != before.Mtim {
+		return n, &ChangedError{Path: src, What: "it was written to"}
+	}
+	return n, nil
+}
+
+// onlyReader hides os.File's WriterTo/ReaderFrom so that CopyBuffer
+// uses our buffer and the limit holds.
+type onlyReader struct{ r io.Reader }
+
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
+
+func writeHeader(tw *tar.Writer, hdr *tar.Header) error {
+	if err := tw.WriteHeader(hdr); err != nil {
+		return errors.Wrapf(err, "writing tar header for /%s", hdr.Name)
+	}
+	return nil
+}
+
+func withFD(path string, flags int, fn func(fd int) error) error {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC|flags, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	return fn(fd)
+}
+
+func fstat(f *os.File) (syscall.Stat_t, error) {
+	var st syscall.Stat_t
+	err := syscall.Fstat(int(f.Fd()), &st)
+	return st, err
+}
+
+func hostPath(root, p string) string {
+	if root == "" || root == "/" {
+		return p
+	}
+	return strings.TrimRight(root, "/") + p
+}
+
+func clamp(t time.Time, epoch *time.Time) time.Time {
+	t = t.Truncate(time.Second)
+	if epoch != nil && t.After(*epoch) {
+		t = *epoch
+	}
+	if t.Before(time.Unix(0, 0)) {
+		t = time.Unix(0, 0)
+	}
+	return t.UTC()
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type progress struct {
+	opts  Options
+	cur   Progress
+	start time.Time
+	last  time.Time
+}
+
+func newProgress(entries []*filelist.Entry, opts Options) *progress {
+	p := &progress{opts: opts, start: time.Now()}
+	p.last = p.start
+	if opts.Progress == nil {
+		return p
+	}
+	for _, e := range entries {
+		if e.Kind == filelist.File {
+			p.cur.TotalFiles++
+			p.cur.TotalBytes += e.Size
+		}
+	}
+	return p
+}
+
+func (p *progress) add(e *filelist.Entry, n int64) {
+	if p.opts.Progress == nil {
+		return
+	}
+	if e.Kind == filelist.File {
+		p.cur.Files++
+		p.cur.Bytes += n
+	}
+	every := p.opts.ProgressEvery
+	if every <= 0 {
+		every = 250 * time.Millisecond
+	}
+	if now := time.Now(); now.Sub(p.last) >= every {
+		p.last = now
+		p.cur.Elapsed = now.Sub(p.start)
+		p.opts.Progress(p.cur)
+	}
+}
+
+func (p *progress) done() {
+	if p.opts.Progress == nil {
+		return
+	}
+	p.cur.Elapsed = time.Since(p.start)
+	p.cur.Done = true
+	p.opts.Progress(p.cur)
+}
