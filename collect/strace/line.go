@@ -207,11 +207,14 @@ func splitArgs(body []byte, c *call, complete bool) error {
 		ch := body[i]
 		switch ch {
 		case '"':
-			_, n, _, err := unquote(body[i:])
+			n, err := skipString(body[i:])
 			if err != nil {
 				return errors.Wrapf(err, "argument %d", len(c.args)+1)
 			}
 			i += n
+			if bytes.HasPrefix(body[i:], []byte("...")) {
+				i += 3
+			}
 			continue
 		case '/':
 			if i+1 < len(body) && body[i+1] == '*' {

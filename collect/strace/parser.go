@@ -104,12 +104,16 @@ type Parser struct {
 	last    *proc
 	call    call
 
-	// per file
-	file     string
+	cur *fileState // the file the current line comes from
+}
+
+// fileState is what the parser knows of one file.
+type fileState struct {
+	name     string
 	line     int
 	warnings int
-	unknown  map[string]bool
 	parsed   int
+	unknown  map[string]bool
 }
 
 // NewParser returns a parser that calls emit for every path event.
@@ -153,82 +157,123 @@ func (p *Parser) ParseFile(name string, pid int) error {
 
 // Parse parses one log read from r; name is used in events and errors.
 func (p *Parser) Parse(r io.Reader, name string, pid int) error {
-	p.file, p.line, p.warnings, p.parsed = name, 0, 0, 0
-	p.unknown = map[string]bool{}
-	br := bufio.NewReaderSize(r, 256<<10)
-	var long []byte // a line longer than the reader's buffer
-	tooLong := false
-	var carry []byte // a line cut by an "strace: Process N attached" splice
-	sawAny := false
+	fs := p.begin(name)
+	lr := newLineReader(r, p.opts.MaxLineBytes)
 	for {
-		chunk, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			if !tooLong {
-				if len(long)+len(chunk) > p.opts.MaxLineBytes {
-					tooLong = true
-					long = long[:0]
-				} else {
-					long = append(long, chunk...)
-				}
-			}
-			continue
-		}
-		if len(chunk) == 0 && err != nil {
+		line, ok := lr.next()
+		if !ok {
 			break
 		}
-		sawAny = true
-		p.line++
-		line := chunk
-		if tooLong {
-			p.warn(errors.Errorf("line longer than %d bytes, skipped", p.opts.MaxLineBytes))
-			tooLong = false
-			long = long[:0]
-			if err != nil {
-				break
-			}
-			continue
-		}
-		if len(long) > 0 {
-			long = append(long, chunk...)
-			line = long
-		}
-		line = bytes.TrimRight(line, "\r\n")
-		if len(carry) > 0 {
-			line = append(carry, line...)
-			carry = nil
-		}
-		if i := bytes.Index(line, attachedPrefix); i > 0 {
-			// "vfork(strace: Process 19451 attached" then " <unfinished ...>"
-			if bytes.HasSuffix(line, []byte(" attached")) {
-				carry = append([]byte(nil), line[:i]...)
-				long = long[:0]
-				continue
-			}
-		}
-		p.handleLine(line, pid)
-		long = long[:0]
-		if err != nil {
-			break
-		}
+		p.feed(lr, line, pid)
 	}
-	if p.warnings > p.opts.MaxWarnings && p.opts.Warn != nil {
-		p.opts.Warn(errors.Errorf("%s: %d more bad lines not shown", p.file, p.warnings-p.opts.MaxWarnings))
+	return p.end(fs, lr)
+}
+
+func (p *Parser) begin(name string) *fileState {
+	p.cur = &fileState{name: name, unknown: map[string]bool{}}
+	return p.cur
+}
+
+// feed handles one line read by lr.
+func (p *Parser) feed(lr *lineReader, line []byte, pid int) {
+	p.cur.line = lr.n
+	if lr.tooLong {
+		p.warn(errors.Errorf("line longer than %d bytes, skipped", p.opts.MaxLineBytes))
+		return
 	}
-	if !sawAny {
-		return errors.Wrap(ErrEmpty, name)
+	p.handleLine(line, pid)
+}
+
+func (p *Parser) end(fs *fileState, lr *lineReader) error {
+	if fs.warnings > p.opts.MaxWarnings && p.opts.Warn != nil {
+		p.opts.Warn(errors.Errorf("%s: %d more bad lines not shown", fs.name, fs.warnings-p.opts.MaxWarnings))
 	}
-	if p.parsed == 0 {
-		return errors.Wrap(ErrNotStrace, name)
+	if lr.err != nil {
+		return errors.Wrapf(lr.err, "reading %s", fs.name)
+	}
+	if lr.n == 0 {
+		return errors.Wrap(ErrEmpty, fs.name)
+	}
+	if fs.parsed == 0 {
+		return errors.Wrap(ErrNotStrace, fs.name)
 	}
 	return nil
 }
 
+// lineReader splits a log into lines, bounding their length, and joins
+// a line cut by an "strace: Process N attached" notice (logs written to
+// stderr) with its continuation.
+type lineReader struct {
+	br      *bufio.Reader
+	max     int
+	long    []byte
+	carry   []byte
+	n       int  // number of the last line returned
+	tooLong bool // the last line was longer than max (and is not returned)
+	err     error
+}
+
+func newLineReader(r io.Reader, max int) *lineReader {
+	return &lineReader{br: bufio.NewReaderSize(r, 256<<10), max: max}
+}
+
+// next returns the next line without its newline; the slice is valid
+// until the following call.
+func (lr *lineReader) next() ([]byte, bool) {
+	for {
+		lr.long = lr.long[:0]
+		lr.tooLong = false
+		var line []byte
+		for {
+			chunk, err := lr.br.ReadSlice('\n')
+			if len(lr.long)+len(chunk) > lr.max {
+				lr.tooLong = true
+			}
+			if err == bufio.ErrBufferFull {
+				if !lr.tooLong {
+					lr.long = append(lr.long, chunk...)
+				}
+				continue
+			}
+			if err != nil && err != io.EOF {
+				lr.err = err
+				return nil, false
+			}
+			if len(chunk) == 0 && len(lr.long) == 0 && !lr.tooLong {
+				return nil, false // end of file
+			}
+			if len(lr.long) > 0 {
+				lr.long = append(lr.long, chunk...)
+				line = lr.long
+			} else {
+				line = chunk
+			}
+			break
+		}
+		lr.n++
+		if lr.tooLong {
+			return nil, true
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(lr.carry) > 0 {
+			line = append(lr.carry, line...)
+			lr.carry = nil
+		}
+		// "vfork(strace: Process 19451 attached" then " <unfinished ...>"
+		if i := bytes.Index(line, attachedPrefix); i > 0 && bytes.HasSuffix(line, []byte(" attached")) {
+			lr.carry = append([]byte(nil), line[:i]...)
+			continue
+		}
+		return line, true
+	}
+}
+
 func (p *Parser) warn(err error) {
-	p.warnings++
-	if p.opts.Warn == nil || p.warnings > p.opts.MaxWarnings {
+	p.cur.warnings++
+	if p.opts.Warn == nil || p.cur.warnings > p.opts.MaxWarnings {
 		return
 	}
-	p.opts.Warn(&LineError{File: p.file, Line: p.line, Err: err})
+	p.opts.Warn(&LineError{File: p.cur.name, Line: p.cur.line, Err: err})
 }
 
 func (p *Parser) handleLine(line []byte, defaultPid int) {
@@ -244,7 +289,7 @@ func (p *Parser) handleLine(line []byte, defaultPid int) {
 		p.warn(err)
 		return
 	}
-	p.parsed++
+	p.cur.parsed++
 	pid := rl.pid
 	if pid < 0 {
 		pid = defaultPid
@@ -273,8 +318,8 @@ func (p *Parser) handleLine(line []byte, defaultPid int) {
 	name := string(rl.name) // no allocation for map lookups below
 	sp, interesting := specs[name]
 	if !interesting {
-		if _, known := knownNames[name]; !known && !strings.HasPrefix(name, "syscall_") && !p.unknown[name] {
-			p.unknown[name] = true
+		if _, known := knownNames[name]; !known && !strings.HasPrefix(name, "syscall_") && !p.cur.unknown[name] {
+			p.cur.unknown[name] = true
 			p.warn(errors.Errorf("unknown syscall %q", name))
 		}
 		return
@@ -405,7 +450,7 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
 	if !res.ok && !p.opts.Failed {
 		return
 	}
-	ev := Event{File: p.file, Line: p.line, Pid: pid, Syscall: name, Op: sp.op, OK: res.ok, Errno: res.errno}
+	ev := Event{File: p.cur.name, Line: p.cur.line, Pid: pid, Syscall: name, Op: sp.op, OK: res.ok, Errno: res.errno}
 	var flagText []byte
 	if sp.flags >= 0 && sp.flags < len(c.args) {
 		flagText = c.args[sp.flags]
@@ -476,9 +521,9 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
 		"lchown", "lchown32", "lsetxattr", "lremovexattr":
 		ev.NoFollow = true
 	case "newfstatat", "fstatat64", "statx", "faccessat2", "fchownat", "utimensat":
-		ev.NoFollow = hasFlag(flagText, "AT_SYMLINK_NOFOLLOW", atSymlinkNofollow)
+		ev.NoFollow = hasFlag(flagText, atSymlinkNofollow)
 	case "execveat":
-		ev.NoFollow = hasFlag(flagText, "AT_SYMLINK_NOFOLLOW", atSymlinkNofollow)
+		ev.NoFollow = hasFlag(flagText, atSymlinkNofollow)
 	}
 	switch sp.op {
 	case OpChdir, OpList:
@@ -564,8 +609,8 @@ func joinPath(dir, rel string) string {
 	return dir + "/" + rel
 }
 
-// openFlags reads O_ flags written symbolically (O_RDONLY|O_CLOEXEC), in
-// hex or octal (-X raw), or inside openat2's struct ({flags=...}).
+// openFlags reads O_ flags written symbolically (O_RDONLY|O_CLOEXEC), as
+// numbers (-X raw, -X verbose), or inside openat2's struct ({flags=...}).
 func openFlags(text []byte, inStruct bool) int {
 	if inStruct {
 		i := bytes.Index(text, []byte("flags="))
@@ -577,52 +622,39 @@ func openFlags(text []byte, inStruct bool) int {
 			text = text[:j]
 		}
 	}
-	text = bytes.TrimSpace(text)
-	if len(text) > 0 && isDigit(text[0]) {
-		end := 0
-		for end < len(text) && (isHex(text[end]) || text[end] == 'x' || text[end] == 'X') {
-			end++
-		}
-		v, err := strconv.ParseInt(string(text[:end]), 0, 64)
-		if err != nil {
-			return 0
-		}
-		return int(v)
-	}
-	fl := 0
-	for _, f := range bytes.Split(text, []byte("|")) {
-		switch string(bytes.TrimSpace(f)) {
-		case "O_WRONLY":
-			fl |= oWRONLY
-		case "O_RDWR":
-			fl |= oRDWR
-		case "O_CREAT":
-			fl |= oCREAT
-		case "O_EXCL":
-			fl |= oEXCL
-		case "O_TRUNC":
-			fl |= oTRUNC
-		case "O_DIRECTORY":
-			fl |= oDIRECTORY
-		case "O_NOFOLLOW":
-			fl |= oNOFOLLOW
-		case "O_PATH":
-			fl |= oPATH
-		}
-	}
-	return fl
+	return flagBits(text, openFlagNames)
 }
 
-// hasFlag reports whether a flags argument has the named flag, written
-// symbolically or as a number (-X raw).
-func hasFlag(text []byte, name string, bit int) bool {
-	if bytes.Contains(text, []byte(name)) {
-		return true
+var openFlagNames = map[string]int{
+	"O_WRONLY": oWRONLY, "O_RDWR": oRDWR, "O_CREAT": oCREAT, "O_EXCL": oEXCL,
+	"O_TRUNC": oTRUNC, "O_DIRECTORY": oDIRECTORY, "O_NOFOLLOW": oNOFOLLOW, "O_PATH": oPATH,
+}
+
+var atFlagNames = map[string]int{"AT_SYMLINK_NOFOLLOW": atSymlinkNofollow, "AT_EMPTY_PATH": atEmptyPath}
+
+// flagBits ORs the parts of a flags argument: names from the table and
+// numbers in C syntax ("0x241", "0644"). strace -X raw may leave a part
+// empty ("|0x100").
+func flagBits(text []byte, names map[string]int) int {
+	v := 0
+	for _, part := range bytes.Split(text, []byte("|")) {
+		part = bytes.TrimSpace(part)
+		if len(part) == 0 {
+			continue
+		}
+		if isDigit(part[0]) {
+			n, err := strconv.ParseInt(string(part), 0, 64)
+			if err == nil {
+				v |= int(n)
+			}
+			continue
+		}
+		v |= names[string(part)]
 	}
-	t := bytes.TrimSpace(text)
-	if len(t) > 0 && isDigit(t[0]) {
-		v, err := strconv.ParseInt(string(t), 0, 64)
-		return err == nil && int(v)&bit != 0
-	}
-	return false
+	return v
+}
+
+// hasFlag reports whether an AT_ flags argument has the flag.
+func hasFlag(text []byte, bit int) bool {
+	return flagBits(text, atFlagNames)&bit != 0
 }

@@ -14,10 +14,11 @@ import (
 // when a digit follows) or, with -x/-xx, as \xHH. The decoding is exact:
 // paths are bytes, not UTF-8.
 func unquote(s []byte) (out []byte, n int, truncated bool, err error) {
-	if len(s) == 0 || s[0] != '"' {
-		return nil, 0, false, errors.New("expected a string starting with '\"'")
+	end, err := skipString(s)
+	if err != nil {
+		return nil, end, false, err
 	}
-	out = make([]byte, 0, len(s))
+	out = make([]byte, 0, end)
 	i := 1
 	for {
 		if i >= len(s) {
@@ -43,6 +44,23 @@ func unquote(s []byte) (out []byte, n int, truncated bool, err error) {
 			i++
 		}
 	}
+}
+
+// skipString returns the index after the closing quote of the string
+// literal at the start of s, without decoding it.
+func skipString(s []byte) (int, error) {
+	if len(s) == 0 || s[0] != '"' {
+		return 0, errors.New("expected a string starting with '\"'")
+	}
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i + 1, nil
+		}
+	}
+	return len(s), errors.New("unterminated string (truncated line?)")
 }
 
 // unescapeOne decodes one escape sequence at the start of s (s[0] is '\\').
