@@ -133,20 +133,22 @@ type MissingError struct {
 }
 
 func (e *MissingError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Path)
+	var notes []string
 	if e.At != "" && e.At != e.Path {
-		fmt.Fprintf(&b, " (%s is missing)", e.At)
+		notes = append(notes, e.At+" is missing")
 	}
-	b.WriteString(" does not exist")
 	if e.Reason.Source != "" {
-		fmt.Fprintf(&b, " (listed by %s", e.Reason.Source)
+		n := "listed by " + e.Reason.Source
 		if e.Reason.Where != "" {
-			fmt.Fprintf(&b, " at %s", e.Reason.Where)
+			n += " at " + e.Reason.Where
 		}
-		b.WriteString(")")
+		notes = append(notes, n)
 	}
-	return b.String()
+	msg := e.Path + " does not exist"
+	if len(notes) > 0 {
+		msg += " (" + strings.Join(notes, "; ") + ")"
+	}
+	return msg
 }
 
 // Unwrap makes errors.Is(err, fs.ErrNotExist) true.

@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// need fails in CI and skips elsewhere when a tool is missing: CI must
+// run the core checks (`make test` installs the tools).
+func need(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is not installed (make test-deps installs it)", tool)
+			}
+			t.Skipf("%s is not installed: run make test-deps", tool)
+		}
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("these tests chroot and need root")
+		}
+		t.Skip("chroot needs root")
+	}
+}
+
+// run runs the CLI in-process and returns its exit code, stdout, stderr.
+func run(t *testing.T, dir string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	wd, _ := os.Getwd()
+	if dir != "" {
+		if err := os.Chdir(dir); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Chdir(wd)
+	}
+	code := Main(args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func sh(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+// extractAndRun unpacks the archive with the system's tar into an empty
+// directory and runs the command there under chroot, with an empty
+// environment: the honest test of a rootfs.
+func extractAndRun(t *testing.T, archive string, cmd ...string) (string, error) {
+	t.Helper()
+	root := t.TempDir()
+	sh(t, "", "tar", "-xzf", archive, "-C", root)
+	c := exec.Command("chroot", append([]string{root}, cmd...)...)
+	c.Env = []string{}
+	out, err := c.CombinedOutput()
+	return string(out), err
+}
+
+func tarList(t *testing.T, archive string) map[string]string {
+	t.Helper()
+	out := sh(t, "", "tar", "-tvzf", archive)
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		name := f[5]
+		m[name] = f[0][:1] // file type letter
+	}
+	return m
+}
+
+// TestFortuneRecipe is issue 2's recipe on the real fortune: strace,
+// ldd, filelist, pack; the rootfs runs in an empty root and keeps
+// lib64 and fortunes.u8 as symlinks.
+func TestFortuneRecipe(t *testing.T) {
+	need(t, "strace", "ldd", "tar", "chroot", "/usr/games/fortune")
+	dir := t.TempDir()
+	sh(t, dir, "strace", "-f", "-o", "app.strace", "/usr/games/fortune")
+	ldd := sh(t, dir, "ldd", "/usr/games/fortune")
+	os.WriteFile(filepath.Join(dir, "app.ldd"), []byte(ldd), 0o644)
+
+	code, lst, stderr := run(t, dir, "filelist", "--strace", "app.strace", "--ldd", "app.ldd")
+	if code != 0 {
+		t.Fatalf("filelist: exit %d: %s", code, stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "app.lst"), []byte(lst), 0o644)
+	for _, want := range []string{"/usr/games/fortune", "/lib64", "/usr/share/games/fortunes/fortunes.u8", "/usr/lib/x86_64-linux-gnu/librecode.so.0"} {
+		if !strings.Contains(lst, want+"\n") {
+			t.Errorf("file list lacks %s", want)
+		}
+	}
+	if strings.Contains(lst, "app.strace") || strings.Contains(lst, "/proc/") {
+		t.Errorf("file list has the trace or /proc:\n%s", lst)
+	}
+	code, _, stderr = run(t, dir, "pack", "-o", "app.tar.gz", "--files", "app.lst")
+	if code != 0 {
+		t.Fatalf("pack: exit %d: %s", code, stderr)
+	}
+	archive := filepath.Join(dir, "app.tar.gz")
+	entries := tarList(t, archive)
+	for name, typ := range map[string]string{"lib64": "l", "lib": "l", "usr/share/games/fortunes/fortunes.u8": "l",
+		"usr/share/games/fortunes/fortunes": "-", "usr/lib/x86_64-linux-gnu/libc.so.6": "-", "usr/games/fortune": "-"} {
+		if entries[name] != typ {
+			t.Errorf("%s: type %q in the tarball, want %q", name, entries[name], typ)
+		}
+	}
+	out, err := extractAndRun(t, archive, "/usr/games/fortune")
+	if err != nil || len(strings.TrimSpace(out)) == 0 {
+		t.Fatalf("fortune in an empty root: %v\n%s", err, out)
+	}
+	info, _ := os.Stat(archive)
+	t.Logf("fortune rootfs: %d entries, %d bytes compressed; it printed %q", len(entries), info.Size(), firstLine(out))
+}
+
+// TestFortuneFF: the same from `strace -ff` logs (one file per process).
+func TestFortuneFF(t *testing.T) {
+	need(t, "strace", "tar", "chroot", "/usr/games/fortune")
+	dir := t.TempDir()
+	// a shell that runs fortune: two processes, two files
+	sh(t, dir, "strace", "-ff", "-o", "app.strace", "/bin/sh", "-c", "/usr/games/fortune; true")
+	logs, _ := filepath.Glob(filepath.Join(dir, "app.strace.*"))
+	if len(logs) < 2 {
+		t.Fatalf("strace -ff wrote %d files", len(logs))
+	}
+	args := []string{"pack", "-o", "ff.tar.gz"}
+	for _, l := range logs {
+		args = append(args, "--strace", filepath.Base(l))
+	}
+	if code, _, stderr := run(t, dir, args...); code != 0 {
+		t.Fatalf("pack: exit %d: %s", code, stderr)
+	}
+	out, err := extractAndRun(t, filepath.Join(dir, "ff.tar.gz"), "/bin/sh", "-c", "/usr/games/fortune; true")
+	if err != nil || len(strings.TrimSpace(out)) == 0 {
+		t.Fatalf("in an empty root: %v\n%s", err, out)
+	}
+}
+
+// TestDockerfile: pack --dockerfile writes FROM scratch, ADD and an
+// exec-form CMD; a shell-form --cmd is refused.
+func TestDockerfile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "l.txt"), []byte("/etc/hostname\n"), 0o644)
+	code, _, stderr := run(t, dir, "pack", "-o", "out/rootfs.tar.gz", "--files", "l.txt", "--dockerfile", "out/Dockerfile", "--cmd", `["/usr/games/fortune", "-s"]`)
+	if code != 1 || !strings.Contains(stderr, "out/rootfs.tar.gz") {
+		// out/ does not exist yet: a clear error naming the output
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	code, _, stderr = run(t, dir, "pack", "-o", "out/rootfs.tar.gz", "--files", "l.txt", "--dockerfile", "out/Dockerfile", "--cmd", `["/usr/games/fortune", "-s"]`)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	df, _ := os.ReadFile(filepath.Join(dir, "out/Dockerfile"))
+	want := "FROM scratch\nADD rootfs.tar.gz /\nCMD [\"/usr/games/fortune\",\"-s\"]\n"
+	if !strings.HasSuffix(string(df), want) {
+		t.Errorf("Dockerfile:\n%s\nwant suffix\n%s", df, want)
+	}
+	code, _, stderr = run(t, dir, "pack", "-o", "out/r.tar.gz", "--files", "l.txt", "--dockerfile", "out/D", "--cmd", "fortune -s")
+	if code != ExitUsage || !strings.Contains(stderr, "JSON array") {
+		t.Errorf("shell-form cmd: exit %d: %s", code, stderr)
+	}
+}
+
+func TestErrorsAndExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "missing.lst"), []byte("/etc/hostname\n/no/such/file\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.lst"), []byte("/etc/hostname\nrelative\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "garbage.strace"), []byte("\x00\x01 not strace\n"), 0o644)
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+	}{
+		{[]string{"pack", "-o", "x.tar.gz", "--files", "missing.lst"}, ExitError, "/no/such/file does not exist"},
+		{[]string{"pack", "-o", "x.tar.gz", "--files", "bad.lst"}, ExitError, "bad.lst:2: expected an absolute path"},
+		{[]string{"filelist", "--strace", "garbage.strace"}, ExitError, "garbage.strace:1"},
+		{[]string{"filelist", "--strace", "absent.strace"}, ExitError, "absent.strace"},
+		{[]string{"pack", "--files", "missing.lst"}, ExitUsage, "no output"},
+		{[]string{"pack", "-o", "x.tar.gz"}, ExitUsage, "nothing to pack"},
+		{[]string{"pack", "-o", "x.tar.gz", "--files", "bad.lst", "--compression", "lz4"}, ExitUsage, "expected gzip, zstd or none"},
+		{[]string{"filelist", "--format", "xml", "--files", "bad.lst"}, ExitUsage, "expected text or json"},
+		{[]string{"frobnicate"}, ExitUsage, "unknown command"},
+		{[]string{"pack", "--bogus"}, ExitUsage, "unknown flag"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := run(t, dir, tt.args...)
+		if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr, tt.code, tt.stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.tar.gz")); !os.IsNotExist(err) {
+		t.Error("a failed pack left x.tar.gz")
+	}
+	// --ignore-missing turns the missing file into a warning.
+	code, _, stderr := run(t, dir, "pack", "-o", "x.tar.gz", "--files", "missing.lst", "--ignore-missing")
+	if code != 0 || !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "/no/such/file") {
+		t.Errorf("--ignore-missing: exit %d: %s", code, stderr)
+	}
+}
+
+func TestPackToStdoutAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "l.txt"), []byte("/etc/hostname\n"), 0o644)
+	code, out, stderr := run(t, dir, "pack", "-o", "-", "--files", "l.txt", "--compression", "none")
+	if code != 0 || !strings.Contains(out, "etc/hostname") || stderr != "" {
+		t.Errorf("pack -o -: exit %d, %d bytes, stderr %q", code, len(out), stderr)
+	}
+	code, out, _ = run(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "scratchpack ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+	code, out, _ = run(t, "", "completion", "bash")
+	if code != 0 || !strings.Contains(out, "scratchpack") {
+		t.Errorf("completion bash: %d", code)
+	}
+	for _, c := range []string{"filelist", "pack", "version"} {
+		code, out, _ = run(t, "", c, "--help")
+		if code != 0 || !strings.Contains(out, "Examples:") {
+			t.Errorf("%s --help has no examples", c)
+		}
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
