@@ -1,0 +1,42 @@
+# scratchpack: `make demo` and `make test` set up everything they need on
+# a fresh Debian machine (apt packages through scripts/deps.sh).
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/scratchpack/scratchpack.Version=$(VERSION)
+BIN      := bin/scratchpack
+FUZZTIME ?= 5m
+
+.PHONY: all build deps test test-deps vet demo bench fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/scratchpack
+
+deps test-deps:
+	@bash scripts/deps.sh
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
+	$(GO) vet ./...
+
+# The whole suite, fuzz seed corpora included. CI=true makes a missing
+# tool a failure instead of a skip.
+test: test-deps vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+demo: deps build
+	@bash scripts/demo.sh
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Each fuzzer for FUZZTIME (default 5m).
+fuzz:
+	$(GO) test ./collect/strace -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./collect/strace -run '^$$' -fuzz '^FuzzUnquote$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./collect/ldd -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./filelist -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+
+clean:
+	rm -rf bin out
