@@ -360,14 +360,24 @@ func Dockerfile(archive string, cmd, env []string, workdir string) string {
 	fmt.Fprintf(&b, "ADD %s /\n", archive)
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		fmt.Fprintf(&b, "ENV %s=%s\n", k, strconv.Quote(v))
+		fmt.Fprintf(&b, "ENV %s=%s\n", k, dockerQuote(v))
 	}
 	if workdir != "" && workdir != "/" {
 		fmt.Fprintf(&b, "WORKDIR %s\n", workdir)
 	}
-	q, _ := json.Marshal(cmd)
-	fmt.Fprintf(&b, "CMD %s\n", q)
+	var q strings.Builder
+	enc := json.NewEncoder(&q)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(cmd) // a []string always encodes
+	fmt.Fprintf(&b, "CMD %s", q.String())
 	return b.String()
+}
+
+// dockerQuote quotes an ENV value: inside double quotes a Dockerfile
+// reads backslash escapes and expands $VARS.
+func dockerQuote(v string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, `$`, `\$`, "\n", `\n`)
+	return `"` + r.Replace(v) + `"`
 }
 
 // EpochFromEnv reads SOURCE_DATE_EPOCH (nil when unset).

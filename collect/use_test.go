@@ -1,0 +1,82 @@
+package collect
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scratchpack/scratchpack/collect/strace"
+)
+
+func trace(t *testing.T, log string) map[string]Use {
+	t.Helper()
+	tr := NewTrace()
+	p := strace.NewParser(strace.Options{Cwd: "/w"}, tr.Add)
+	if err := p.Parse(strings.NewReader(log), "t.log", -1); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]Use{}
+	for _, u := range tr.Uses() {
+		m[u.Path] = u
+	}
+	return m
+}
+
+// TestTraceNeeds: what the image needs of each path, by what the program
+// did with it.
+func TestTraceNeeds(t *testing.T) {
+	uses := trace(t, `1 execve("/usr/bin/app", ["app"], 0x1 /* 1 var */) = 0
+1 openat(AT_FDCWD, "/etc/app.conf", O_RDONLY) = 3
+1 openat(AT_FDCWD, "/var/log/app.log", O_WRONLY|O_CREAT|O_APPEND, 0644) = 4
+1 openat(AT_FDCWD, "/var/log/app.log", O_RDONLY) = 5
+1 newfstatat(AT_FDCWD, "/usr/share/app", {st_mode=S_IFDIR|0755, st_size=4096, ...}, 0) = 0
+1 lstat("/etc/alternatives/x", {st_mode=S_IFLNK|0777, st_size=4, ...}) = 0
+1 openat(AT_FDCWD, "/usr/share/app/plugins", O_RDONLY|O_DIRECTORY) = 6
+1 getdents64(6, 0x1 /* 3 entries */, 32768) = 80
+1 mkdir("/run/app", 0755) = 0
+1 unlink("/run/app.pid") = 0
+1 rename("/etc/app.conf.new", "/etc/app.conf.tmp") = 0
+1 openat(AT_FDCWD, "/etc/missing", O_RDONLY) = -1 ENOENT (No such file or directory)
+1 chdir("/srv") = 0
+1 openat(AT_FDCWD, "data.db", O_RDWR) = 7
+`)
+	want := map[string]struct {
+		need Need
+		exec bool
+		gone bool
+	}{
+		"/usr/bin/app":           {NeedFile, true, false},
+		"/etc/app.conf":          {NeedFile, false, false},
+		"/var/log/app.log":       {NeedParent, false, false}, // created, then read: not an input
+		"/usr/share/app":         {NeedFile, false, false},   // a stat: the directory itself
+		"/etc/alternatives/x":    {NeedLink, false, false},
+		"/usr/share/app/plugins": {NeedDir, false, false},
+		"/run/app":               {NeedParent, false, false},
+		"/run/app.pid":           {NeedParent, false, true},
+		"/etc/app.conf.new":      {NeedParent, false, true},
+		"/etc/app.conf.tmp":      {NeedParent, false, false},
+		"/srv":                   {NeedDir, false, false},
+		"/srv/data.db":           {NeedFile, false, false},
+	}
+	for p, w := range want {
+		u, ok := uses[p]
+		if !ok {
+			t.Errorf("%s: no use", p)
+			continue
+		}
+		if u.Need != w.need || u.Exec != w.exec || u.Gone != w.gone {
+			t.Errorf("%s: need %d exec %v gone %v; want %d %v %v", p, u.Need, u.Exec, u.Gone, w.need, w.exec, w.gone)
+		}
+		if u.Source != SourceStrace || !strings.HasPrefix(u.Where, "t.log:") {
+			t.Errorf("%s: source %s where %s", p, u.Source, u.Where)
+		}
+	}
+	if _, ok := uses["/etc/missing"]; ok {
+		t.Error("a failed open became a use")
+	}
+	if u := uses["/etc/app.conf"]; u.Detail != "openat" || u.Where != "t.log:2" {
+		t.Errorf("reason of /etc/app.conf: %q at %q", u.Detail, u.Where)
+	}
+	if len(uses) != len(want) {
+		t.Errorf("%d uses, want %d", len(uses), len(want))
+	}
+}
