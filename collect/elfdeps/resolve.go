@@ -370,7 +370,7 @@ func (r *Resolver) search(name string, by *loaded, a arch, musl bool, interp str
 			if d == "" {
 				continue
 			}
-			if f, c, o := try(path.Join(d, name)); f != "" {
+			if f, c, o := try(strings.TrimRight(d, "/") + "/" + name); f != "" {
 				return f, c, o
 			}
 		}
