@@ -1,0 +1,332 @@
+// Package tracer runs a command under strace and writes the log that
+// collect/strace reads. It keeps the command's stdin, stdout and stderr,
+// forwards signals to it, runs probes against servers, and makes sure no
+// traced process is left running when it returns.
+package tracer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pkg/errors"
+)
+
+// TraceSet is the syscall filter: every call that names a path, process
+// creation and exit, and the fd calls the parser needs to follow cwds
+// and listings.
+const TraceSet = "%file,%process,fchdir,getdents,getdents64,unshare"
+
+// Options for one traced run.
+type Options struct {
+	Command []string
+	Log     string // the strace log to write
+	// Root, when set, runs the command chrooted into it (strace runs on
+	// the host, so its paths are host paths under Root).
+	Root string
+	Dir  string // working directory (inside Root when set)
+	// Launcher starts the command inside Root: it is run as
+	// LAUNCHER... ROOT DIR -- COMMAND... (see ChrootExec). Without it,
+	// chroot(1) is used, which cannot set a working directory.
+	Launcher []string
+	Env      []string // nil: the current environment
+	// Stdin, Stdout, Stderr of the command (nil: /dev/null for stdin,
+	// discard for the others).
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Strace is the strace binary (default: found on PATH).
+	Strace string
+	// Probes are shell commands run (with sh -c) once the command has
+	// started, each retried until it succeeds or ProbeTimeout passes;
+	// then the command is stopped.
+	Probes       []string
+	ProbeTimeout time.Duration // default 30s
+	// Duration, when set, stops the command after that long.
+	Duration time.Duration
+	// Grace is how long a stopped command gets between SIGTERM and
+	// SIGKILL (default 5s).
+	Grace time.Duration
+	// Signals are forwarded to the traced command (SIGINT, SIGTERM from
+	// the CLI). strace itself ignores them when it writes to a file.
+	Signals <-chan os.Signal
+}
+
+// Result of a run.
+type Result struct {
+	ExitCode int    // the command's exit status; 128+N when killed by signal N
+	Signal   string // the signal that ended it, if any
+	Stopped  bool   // scratchpack stopped it (probes done, duration over)
+	Args     []string
+	Elapsed  time.Duration
+	Probes   []ProbeResult
+}
+
+// ProbeResult is the outcome of one probe.
+type ProbeResult struct {
+	Command  string
+	Attempts int
+	Output   string
+}
+
+// ErrNoStrace is returned when strace cannot be found.
+var ErrNoStrace = errors.New("strace is not installed: install it (Debian/Ubuntu: apt-get install strace; Alpine: apk add strace; RHEL/Fedora: dnf install strace)")
+
+// ProbeError is a probe that did not succeed in time.
+type ProbeError struct {
+	Probe    string
+	Attempts int
+	Output   string
+	Exited   bool // the command exited before the probe succeeded
+}
+
+func (e *ProbeError) Error() string {
+	msg := fmt.Sprintf("probe %q did not succeed after %d attempts", e.Probe, e.Attempts)
+	if e.Exited {
+		msg = fmt.Sprintf("the traced command exited before probe %q succeeded (%d attempts)", e.Probe, e.Attempts)
+	}
+	if out := strings.TrimSpace(e.Output); out != "" {
+		msg += "; its last output: " + clip(out, 300)
+	}
+	return msg
+}
+
+// Args returns the strace command line for a run.
+func Args(straceBin string, seccomp bool, o Options) []string {
+	args := []string{straceBin, "-f", "-y", "-o", o.Log}
+	if seccomp {
+		args = append(args, "--seccomp-bpf")
+	}
+	args = append(args, "-e", "trace="+TraceSet, "--")
+	if o.Root != "" && o.Root != "/" {
+		if len(o.Launcher) > 0 {
+			dir := o.Dir
+			if dir == "" {
+				dir = "/"
+			}
+			args = append(append(args, o.Launcher...), o.Root, dir, "--")
+		} else {
+			chroot, err := exec.LookPath("chroot")
+			if err != nil {
+				chroot = "/usr/sbin/chroot"
+			}
+			args = append(args, chroot, o.Root)
+		}
+	}
+	return append(args, o.Command...)
+}
+
+var versionRe = regexp.MustCompile(`version (\d+)\.(\d+)`)
+
+// SupportsSeccomp reports whether the strace binary knows --seccomp-bpf
+// (strace 5.3 and later).
+func SupportsSeccomp(straceBin string) bool {
+	out, err := exec.Command(straceBin, "-V").Output()
+	if err != nil {
+		return false
+	}
+	m := versionRe.FindSubmatch(out)
+	if m == nil {
+		return false
+	}
+	major, _ := strconv.Atoi(string(m[1]))
+	minor, _ := strconv.Atoi(string(m[2]))
+	return major > 5 || major == 5 && minor >= 3
+}
+
+// Run traces the command until it exits, or until the probes succeed or
+// Duration passes and it has been stopped. A non-zero exit is not an
+// error: the caller decides. No traced process is left when Run returns.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if len(o.Command) == 0 {
+		return nil, errors.New("no command to trace")
+	}
+	bin := o.Strace
+	if bin == "" {
+		p, err := exec.LookPath("strace")
+		if err != nil {
+			return nil, ErrNoStrace
+		}
+		bin = p
+	}
+	if o.Root != "" && o.Root != "/" && o.Dir != "" && o.Dir != "/" && len(o.Launcher) == 0 {
+		return nil, errors.New("a working directory inside --root needs a launcher (scratchpack provides one)")
+	}
+	if o.ProbeTimeout <= 0 {
+		o.ProbeTimeout = 30 * time.Second
+	}
+	if o.Grace <= 0 {
+		o.Grace = 5 * time.Second
+	}
+	// Orphans (daemons that fork and let their parent exit) become our
+	// children, so that none escapes the final sweep.
+	if err := setSubreaper(); err != nil {
+		return nil, errors.Wrap(err, "becoming a child subreaper")
+	}
+	args := Args(bin, SupportsSeccomp(bin), o)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	cmd.Env = o.Env
+	if o.Root == "" || o.Root == "/" {
+		cmd.Dir = o.Dir
+	}
+	res := &Result{Args: args}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, errors.Wrapf(err, "starting %s", bin)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stracePid := cmd.Process.Pid
+
+	var waitErr error
+	finished := false
+	stop := func() {
+		res.Stopped = true
+		signalTracees(stracePid, syscall.SIGTERM)
+		select {
+		case waitErr = <-done:
+			finished = true
+		case <-time.After(o.Grace):
+		}
+	}
+	var probeErr error
+	var timer <-chan time.Time
+	if o.Duration > 0 {
+		timer = time.After(o.Duration)
+	}
+	probesDone := make(chan error, 1)
+	probeCtx, cancelProbes := context.WithCancel(ctx)
+	defer cancelProbes()
+	if len(o.Probes) > 0 {
+		go func() { probesDone <- runProbes(probeCtx, o, res, done) }()
+	}
+loop:
+	for {
+		select {
+		case waitErr = <-done:
+			finished = true
+			cancelProbes()
+			if len(o.Probes) > 0 {
+				if err := <-probesDone; err != nil {
+					var pe *ProbeError
+					if errors.As(err, &pe) {
+						pe.Exited = true
+					}
+					probeErr = err
+				}
+			}
+			break loop
+		case sig := <-o.Signals:
+			if s, ok := sig.(syscall.Signal); ok {
+				signalTracees(stracePid, s)
+			}
+		case err := <-probesDone:
+			probeErr = err
+			stop()
+			break loop
+		case <-timer:
+			stop()
+			break loop
+		case <-ctx.Done():
+			stop()
+			break loop
+		}
+	}
+	// The sweep: anything still alive (daemons, stuck children) is killed.
+	killDescendants(syscall.SIGKILL, stracePid)
+	if !finished {
+		syscall.Kill(stracePid, syscall.SIGKILL)
+		waitErr = <-done
+	}
+	reapOrphans(stracePid)
+	res.Elapsed = time.Since(start)
+	res.ExitCode, res.Signal = exitStatus(waitErr)
+	if probeErr != nil {
+		return res, probeErr
+	}
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	if res.ExitCode != 0 && !res.Stopped {
+		if err := checkLog(o.Log); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// checkLog tells strace's own failures (empty log) from the command's.
+func checkLog(log string) error {
+	f, err := os.Open(log)
+	if err != nil {
+		return errors.Wrap(err, "strace wrote no log")
+	}
+	defer f.Close()
+	head := make([]byte, 256)
+	n, _ := f.Read(head)
+	if n == 0 {
+		return errors.Errorf("strace could not start the command (its log %s is empty; see strace's message above)", log)
+	}
+	return nil
+}
+
+func runProbes(ctx context.Context, o Options, res *Result, done <-chan error) error {
+	deadline := time.Now().Add(o.ProbeTimeout)
+	for _, p := range o.Probes {
+		pr := ProbeResult{Command: p}
+		for {
+			pr.Attempts++
+			actx, cancel := context.WithTimeout(ctx, min(10*time.Second, time.Until(deadline)+time.Millisecond))
+			c := exec.CommandContext(actx, "/bin/sh", "-c", p)
+			var out bytes.Buffer
+			c.Stdout, c.Stderr = &out, &out
+			err := c.Run()
+			cancel()
+			pr.Output = out.String()
+			if err == nil {
+				break
+			}
+			if ctx.Err() != nil || time.Now().After(deadline) {
+				res.Probes = append(res.Probes, pr)
+				return &ProbeError{Probe: p, Attempts: pr.Attempts, Output: pr.Output}
+			}
+			select {
+			case <-ctx.Done():
+				res.Probes = append(res.Probes, pr)
+				return &ProbeError{Probe: p, Attempts: pr.Attempts, Output: pr.Output}
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+		res.Probes = append(res.Probes, pr)
+	}
+	return nil
+}
+
+func exitStatus(err error) (int, string) {
+	if err == nil {
+		return 0, ""
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), ws.Signal().String()
+		}
+		return ee.ExitCode(), ""
+	}
+	return -1, ""
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

@@ -1,0 +1,144 @@
+package tracer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func needStrace(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("strace"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("strace is not installed")
+		}
+		t.Skip("strace is not installed: make test-deps")
+	}
+}
+
+func TestRunKeepsStdioAndExitStatus(t *testing.T) {
+	needStrace(t)
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Command: []string{"/bin/sh", "-c", "read x; echo got $x; echo oops >&2; cat /etc/hostname >/dev/null; exit 3"},
+		Log:     filepath.Join(dir, "log"),
+		Stdin:   strings.NewReader("hello\n"),
+		Stdout:  &out, Stderr: &errb,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "got hello\n" || errb.String() != "oops\n" || res.ExitCode != 3 {
+		t.Errorf("stdout %q stderr %q exit %d", out.String(), errb.String(), res.ExitCode)
+	}
+	log, _ := os.ReadFile(filepath.Join(dir, "log"))
+	if !bytes.Contains(log, []byte(`"/etc/hostname"`)) || !bytes.Contains(log, []byte("execve(")) {
+		t.Errorf("the log lacks the file and the exec:\n%.500s", log)
+	}
+	if !strings.Contains(strings.Join(res.Args, " "), "--seccomp-bpf") {
+		t.Errorf("strace 6.1 supports --seccomp-bpf; args %v", res.Args)
+	}
+}
+
+func TestRunReportsSignalDeath(t *testing.T) {
+	needStrace(t)
+	res, err := Run(context.Background(), Options{Command: []string{"/bin/sh", "-c", "kill -SEGV $$"}, Log: filepath.Join(t.TempDir(), "log")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 128+int(syscall.SIGSEGV) || res.Signal == "" {
+		t.Errorf("exit %d signal %q", res.ExitCode, res.Signal)
+	}
+}
+
+// TestProbesStopDaemons: a server that daemonizes (its parent exits) is
+// probed, stopped, and nothing it started is left running.
+func TestProbesStopDaemons(t *testing.T) {
+	needStrace(t)
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	pidfile := filepath.Join(dir, "pid")
+	// double fork: the daemon's parent exits at once
+	server := "(setsid sh -c 'echo $$ > " + pidfile + "; touch " + ready + "; exec sleep 300' &) ; exit 0"
+	res, err := Run(context.Background(), Options{
+		Command: []string{"/bin/sh", "-c", server},
+		Log:     filepath.Join(dir, "log"),
+		Probes:  []string{"test -e " + ready},
+		Grace:   time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Stopped || len(res.Probes) != 1 {
+		t.Errorf("stopped %v probes %+v", res.Stopped, res.Probes)
+	}
+	data, _ := os.ReadFile(pidfile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	if pid == 0 {
+		t.Fatal("the daemon did not start")
+	}
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("daemon %d is still running", pid)
+	}
+}
+
+func TestProbeFailure(t *testing.T) {
+	needStrace(t)
+	start := time.Now()
+	_, err := Run(context.Background(), Options{
+		Command:      []string{"/bin/sleep", "30"},
+		Log:          filepath.Join(t.TempDir(), "log"),
+		Probes:       []string{"echo not yet; exit 1"},
+		ProbeTimeout: time.Second,
+		Grace:        time.Second,
+	})
+	var pe *ProbeError
+	if !errors.As(err, &pe) || pe.Attempts < 2 || !strings.Contains(err.Error(), "not yet") {
+		t.Errorf("err = %v", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+	// the command exits before the probe can succeed
+	_, err = Run(context.Background(), Options{
+		Command: []string{"/bin/true"}, Log: filepath.Join(t.TempDir(), "log"),
+		Probes: []string{"exit 1"}, ProbeTimeout: 20 * time.Second,
+	})
+	if !errors.As(err, &pe) || !pe.Exited {
+		t.Errorf("exited early: %v", err)
+	}
+}
+
+func TestDurationAndSignals(t *testing.T) {
+	needStrace(t)
+	res, err := Run(context.Background(), Options{Command: []string{"/bin/sleep", "30"}, Log: filepath.Join(t.TempDir(), "log"), Duration: 300 * time.Millisecond, Grace: time.Second})
+	if err != nil || !res.Stopped || res.Elapsed > 5*time.Second {
+		t.Errorf("duration: %+v %v", res, err)
+	}
+	sigs := make(chan os.Signal, 1)
+	go func() { time.Sleep(300 * time.Millisecond); sigs <- syscall.SIGTERM }()
+	res, err = Run(context.Background(), Options{Command: []string{"/bin/sleep", "30"}, Log: filepath.Join(t.TempDir(), "log"), Signals: sigs})
+	if err != nil || res.Signal != "terminated" || res.Stopped {
+		t.Errorf("forwarded SIGTERM: %+v %v", res, err)
+	}
+}
+
+func TestNoStrace(t *testing.T) {
+	_, err := Run(context.Background(), Options{Command: []string{"/bin/true"}, Log: filepath.Join(t.TempDir(), "log"), Strace: "/nonexistent/strace"})
+	if err == nil {
+		t.Error("a missing strace binary was accepted")
+	}
+	t.Setenv("PATH", t.TempDir())
+	if _, err := Run(context.Background(), Options{Command: []string{"/bin/true"}, Log: "x"}); !errors.Is(err, ErrNoStrace) {
+		t.Errorf("err = %v", err)
+	}
+}
