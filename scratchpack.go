@@ -55,6 +55,21 @@ type ListOptions struct {
 	// the outputs given in Outputs are always left out.
 	Drop    []string
 	Outputs []string
+	// ResolveDeps runs the ELF dependency resolver (collect/elfdeps) on
+	// every ELF file that ends up in the list, dlopen'ed ones included.
+	ResolveDeps bool
+	// LibraryPath is the LD_LIBRARY_PATH the program ran with.
+	LibraryPath []string
+	// Path is the PATH the program saw, to resolve "#!/usr/bin/env NAME".
+	// Default: this process's PATH.
+	Path []string
+	// HostPaths says the strace logs hold host paths: the program ran
+	// chrooted into Root while strace ran outside. Paths under Root are
+	// taken relative to it, the others (the launcher's) are dropped.
+	HostPaths bool
+	// KeepCreated packs files the program created during the trace
+	// (by default only their directories are kept).
+	KeepCreated bool
 	// Warn receives warnings: bad log lines, missing files when
 	// IgnoreMissing is set, special files left out.
 	Warn func(error)
@@ -80,11 +95,17 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 	}
 	var uses []collect.Use
 	if len(opts.StraceLogs) > 0 {
+		traceRes := res
+		if opts.HostPaths {
+			if traceRes, err = rootpath.New("/"); err != nil {
+				return nil, err
+			}
+		}
 		u, err := collect.FromStrace(opts.StraceLogs, strace.Options{
 			Cwd:  cwd,
 			Warn: warn,
 			Canonical: func(dir string) string {
-				if c, err := res.Canonical(dir); err == nil {
+				if c, err := traceRes.Canonical(dir); err == nil {
 					return c
 				}
 				return filepath.Clean(dir)
@@ -92,6 +113,9 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 		})
 		if err != nil {
 			return nil, errors.Wrap(err, "reading strace logs")
+		}
+		if opts.HostPaths && res.Root() != "/" {
+			u = insideRoot(u, res.Root())
 		}
 		uses = append(uses, u...)
 	}
@@ -120,6 +144,10 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 		}
 	}
 	drop := newDropper(opts, res)
+	a := &adder{b: b, ignoreMissing: opts.IgnoreMissing, warn: warn, path: opts.Path}
+	if a.path == nil {
+		a.path = filepath.SplitList(os.Getenv("PATH"))
+	}
 	for _, u := range uses {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -127,11 +155,38 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 		if drop.match(u.Path) {
 			continue
 		}
-		if err := addUse(b, u, drop, opts.IgnoreMissing, warn); err != nil {
+		if u.Created && opts.KeepCreated && u.Need == collect.NeedParent && !u.Gone {
+			u.Need = collect.NeedFile
+		}
+		if err := a.add(u); err != nil {
+			return nil, err
+		}
+	}
+	if opts.ResolveDeps {
+		if err := a.resolveDeps(ctx, opts.LibraryPath); err != nil {
 			return nil, err
 		}
 	}
 	return b.List(), nil
+}
+
+// insideRoot keeps the uses under root (host paths of a chrooted
+// program) as paths inside it.
+func insideRoot(uses []collect.Use, root string) []collect.Use {
+	root = strings.TrimRight(root, "/")
+	out := uses[:0]
+	for _, u := range uses {
+		switch {
+		case u.Path == root:
+			u.Path = "/"
+		case strings.HasPrefix(u.Path, root+"/"):
+			u.Path = u.Path[len(root):]
+		default:
+			continue // the launcher's own files, before chroot
+		}
+		out = append(out, u)
+	}
+	return out
 }
 
 func readList(name string) ([]filelist.Request, error) {
@@ -172,7 +227,15 @@ func softError(err error, ignoreMissing, gone bool, warn func(error)) error {
 // maxInterpDepth bounds #! chains (the kernel allows 4 levels).
 const maxInterpDepth = 8
 
-func addUse(b *filelist.Builder, u collect.Use, drop *dropper, ignoreMissing bool, warn func(error)) error {
+// adder adds uses to the builder with what they bring along.
+type adder struct {
+	b             *filelist.Builder
+	ignoreMissing bool
+	warn          func(error)
+	path          []string
+}
+
+func (a *adder) add(u collect.Use) error {
 	why := filelist.Reason{Source: string(u.Source), Detail: u.Detail, Where: u.Where}
 	mode := filelist.Follow
 	switch u.Need {
@@ -181,18 +244,24 @@ func addUse(b *filelist.Builder, u collect.Use, drop *dropper, ignoreMissing boo
 	case collect.NeedParent:
 		mode = filelist.Parent
 	}
-	canon, err := b.Add(u.Path, mode, why)
+	canon, err := a.b.Add(u.Path, mode, why)
 	if err != nil {
-		return softError(err, ignoreMissing, u.Gone, warn)
+		return softError(err, a.ignoreMissing, u.Gone, a.warn)
 	}
 	if !u.Exec {
 		return nil
 	}
-	// The kernel loads a program's interpreter itself: strace never shows it.
+	return a.interpreters(canon)
+}
+
+// interpreters adds what the kernel loads to run canon: the ELF program
+// interpreter, or the "#!" interpreter (and, for "#!/usr/bin/env NAME",
+// NAME found through PATH), recursively. strace never shows these.
+func (a *adder) interpreters(canon string) error {
 	for depth := 0; depth < maxInterpDepth && canon != ""; depth++ {
-		exe, err := elfdeps.Inspect(b.Resolver().HostPath(canon))
+		exe, err := elfdeps.Inspect(a.b.Resolver().HostPath(canon))
 		if err != nil {
-			warn(errors.WithMessagef(err, "finding the interpreter of %s", canon))
+			a.warn(errors.WithMessagef(err, "finding the interpreter of %s", canon))
 			return nil
 		}
 		if exe.Interp == "" {
@@ -202,11 +271,91 @@ func addUse(b *filelist.Builder, u collect.Use, drop *dropper, ignoreMissing boo
 		if exe.Kind == elfdeps.Script {
 			src = collect.SourceShebang
 		}
-		next, err := b.Add(exe.Interp, filelist.Follow, filelist.Reason{Source: string(src), Detail: "interpreter of " + canon})
+		next, err := a.b.Add(exe.Interp, filelist.Follow, filelist.Reason{Source: string(src), Detail: "interpreter of " + canon})
 		if err != nil {
-			return softError(err, ignoreMissing, false, warn)
+			return softError(err, a.ignoreMissing, false, a.warn)
+		}
+		if exe.Kind == elfdeps.Script && filepath.Base(exe.Interp) == "env" {
+			if err := a.interpreters(next); err != nil { // env itself is a program
+				return err
+			}
+			name := envProgram(exe.Arg)
+			if name == "" {
+				return nil
+			}
+			found, err := a.lookPath(name)
+			if err != nil {
+				return softError(err, a.ignoreMissing, false, a.warn)
+			}
+			if next, err = a.b.Add(found, filelist.Follow, filelist.Reason{Source: string(collect.SourceShebang), Detail: name + " through PATH, for " + canon}); err != nil {
+				return softError(err, a.ignoreMissing, false, a.warn)
+			}
 		}
 		canon = next
+	}
+	return nil
+}
+
+// envProgram returns the program that "#!/usr/bin/env ARG" runs: the
+// first word of ARG that is not an option or an assignment (env -S).
+func envProgram(arg string) string {
+	for _, w := range strings.Fields(arg) {
+		if strings.HasPrefix(w, "-") || strings.Contains(w, "=") {
+			continue
+		}
+		return w
+	}
+	return ""
+}
+
+// lookPath finds name through PATH inside the root.
+func (a *adder) lookPath(name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	res := a.b.Resolver()
+	for _, d := range a.path {
+		if !strings.HasPrefix(d, "/") {
+			continue
+		}
+		p := strings.TrimRight(d, "/") + "/" + name
+		r, err := res.Resolve(p, true)
+		if err == nil && r.Info.Mode().IsRegular() && r.Info.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", &filelist.MissingError{Path: name, Reason: filelist.Reason{Source: "shebang", Detail: "not found in PATH " + strings.Join(a.path, ":")}}
+}
+
+// resolveDeps adds the shared libraries of every ELF file in the list.
+func (a *adder) resolveDeps(ctx context.Context, libraryPath []string) error {
+	r := elfdeps.NewResolver(a.b.Resolver())
+	r.LibraryPath = libraryPath
+	for _, p := range a.b.Files() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		tree, err := r.Resolve(p)
+		if err != nil {
+			if !elfdeps.IsNotELF(err) {
+				a.warn(errors.WithMessagef(err, "resolving the libraries of %s", p))
+			}
+			continue
+		}
+		for _, l := range tree.Libs {
+			detail := "interpreter of " + p
+			if l.By != "" {
+				detail = l.Name + " needed by " + l.By
+			}
+			if _, err := a.b.Add(l.Path, filelist.Follow, filelist.Reason{Source: "elf", Detail: detail}); err != nil {
+				if err := softError(err, a.ignoreMissing, false, a.warn); err != nil {
+					return err
+				}
+			}
+		}
+		for _, m := range tree.Missing {
+			a.warn(errors.Errorf("library %s: not found (the program may fail to start)", m))
+		}
 	}
 	return nil
 }

@@ -54,6 +54,10 @@ type Use struct {
 	// Gone is set when the program deleted or renamed the path during the
 	// trace, so its absence now is not an error.
 	Gone bool
+	// Created is set when the program created the path during the trace
+	// (its first use wrote it): only its directory is needed, unless the
+	// caller keeps created files.
+	Created bool
 }
 
 type pathState struct {
@@ -80,9 +84,20 @@ func (t *Trace) state(p string, ev *strace.Event) *pathState {
 	return st
 }
 
-// Add takes one event. Failed calls are ignored.
+// Add takes one event. Failed calls are ignored, but for a mkdir that
+// found the directory already there (EEXIST): the program expects it.
 func (t *Trace) Add(ev strace.Event) {
-	if !ev.OK || ev.Path == "" {
+	if ev.Path == "" {
+		return
+	}
+	if !ev.OK {
+		if ev.Errno == "EEXIST" && (ev.Syscall == "mkdir" || ev.Syscall == "mkdirat") {
+			st := t.state(ev.Path, &ev)
+			if !st.created {
+				st.dir = true
+			}
+			st.syscalls = addName(st.syscalls, ev.Syscall)
+		}
 		return
 	}
 	st := t.state(ev.Path, &ev)
@@ -147,7 +162,7 @@ func addName(list []string, name string) []string {
 func (t *Trace) Uses() []Use {
 	out := make([]Use, 0, len(t.paths))
 	for p, st := range t.paths {
-		u := Use{Path: p, Source: SourceStrace, Detail: strings.Join(st.syscalls, ","), Where: st.where, Gone: st.gone}
+		u := Use{Path: p, Source: SourceStrace, Detail: strings.Join(st.syscalls, ","), Where: st.where, Gone: st.gone, Created: st.created}
 		switch {
 		case st.exec:
 			u.Need, u.Exec = NeedFile, true
@@ -174,6 +189,7 @@ func (t *Trace) Len() int { return len(t.paths) }
 // FromStrace parses strace logs (see strace.ParseFiles) into Uses.
 func FromStrace(files []string, opts strace.Options) ([]Use, error) {
 	t := NewTrace()
+	opts.Failed = true // for mkdir's EEXIST
 	if err := strace.ParseFiles(files, opts, t.Add); err != nil {
 		return nil, err
 	}

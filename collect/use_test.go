@@ -80,3 +80,28 @@ func TestTraceNeeds(t *testing.T) {
 		t.Errorf("%d uses, want %d", len(uses), len(want))
 	}
 }
+
+func TestMkdirExisting(t *testing.T) {
+	tr := NewTrace()
+	p := strace.NewParser(strace.Options{Failed: true}, tr.Add)
+	err := p.Parse(strings.NewReader(`1 mkdir("/var/lib/nginx/body", 0700) = -1 EEXIST (File exists)
+1 mkdir("/var/lib/new", 0700) = 0
+1 openat(AT_FDCWD, "/etc/none", O_RDONLY) = -1 ENOENT (No such file or directory)
+`), "t.log", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uses := map[string]Use{}
+	for _, u := range tr.Uses() {
+		uses[u.Path] = u
+	}
+	if u := uses["/var/lib/nginx/body"]; u.Need != NeedDir {
+		t.Errorf("existing dir: %+v", u)
+	}
+	if u := uses["/var/lib/new"]; u.Need != NeedParent || !u.Created {
+		t.Errorf("created dir: %+v", u)
+	}
+	if _, ok := uses["/etc/none"]; ok || len(uses) != 2 {
+		t.Errorf("uses: %v", uses)
+	}
+}

@@ -179,6 +179,18 @@ func NewBuilder(res *rootpath.Resolver) *Builder {
 // Resolver is the resolver of the builder's root.
 func (b *Builder) Resolver() *rootpath.Resolver { return b.res }
 
+// Files returns the paths of the regular files added so far, sorted.
+func (b *Builder) Files() []string {
+	var out []string
+	for p, e := range b.entries {
+		if e.Kind == File {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Has reports whether path is already an entry.
 func (b *Builder) Has(path string) bool { _, ok := b.entries[path]; return ok }
 

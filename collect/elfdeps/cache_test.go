@@ -93,7 +93,11 @@ func TestParseCacheErrors(t *testing.T) {
 		{good[:30], "truncated header"},
 		{good[:60], "claims 1 entries"},
 		{append(good[:len(good)-5:len(good)-5], 'x'), "not terminated"},
-		{func() []byte { b := append([]byte{}, good...); binary.LittleEndian.PutUint32(b[newHeaderLen+4:], 1<<30); return b }(), "beyond the end"},
+		{func() []byte {
+			b := append([]byte{}, good...)
+			binary.LittleEndian.PutUint32(b[newHeaderLen+4:], 1<<30)
+			return b
+		}(), "beyond the end"},
 		{func() []byte { b := append([]byte{}, good...); binary.LittleEndian.PutUint32(b[20:], 1<<31); return b }(), "claims"},
 	}
 	for _, tt := range tests {

@@ -90,6 +90,10 @@ type proc struct {
 type pendingCall struct {
 	name string
 	body []byte
+	// superseded: a thread's execve whose process was taken over; it
+	// succeeded, whatever return value strace prints when it resumes
+	// (seen: "= -1 (errno 18446744073709551595)" for Go programs).
+	superseded bool
 }
 
 // Parser reads strace logs and reports path events. It keeps the state of
@@ -307,6 +311,7 @@ func (p *Parser) handleLine(line []byte, defaultPid int) {
 	case kindSuperseded:
 		// A thread of this process called execve: its call completes here.
 		if pc, ok := p.pending[rl.newPid]; ok {
+			pc.superseded = true
 			p.pending[pid] = pc
 			delete(p.pending, rl.newPid)
 		}
@@ -335,6 +340,9 @@ func (p *Parser) handleLine(line []byte, defaultPid int) {
 		}
 		delete(p.pending, pid)
 		body := append(pc.body, rl.body...)
+		if pc.superseded {
+			body = forceSuccess(body)
+		}
 		p.complete(pid, name, sp, body)
 	case kindPidChanged:
 		// -ff: a thread's execve completed and the thread became the leader.
@@ -343,6 +351,19 @@ func (p *Parser) handleLine(line []byte, defaultPid int) {
 	case kindCall:
 		p.complete(pid, name, sp, rl.body)
 	}
+}
+
+// forceSuccess replaces the result of a call text with "= 0".
+func forceSuccess(body []byte) []byte {
+	var c call
+	if err := splitArgs(body, &c, true); err != nil || c.ret == nil {
+		return body
+	}
+	i := bytes.LastIndex(body, c.ret)
+	if i < 0 {
+		return body
+	}
+	return append(append([]byte(nil), body[:i]...), '0')
 }
 
 // proc returns the state of pid, creating it when the pid is new. A new

@@ -459,3 +459,32 @@ func TestManyStringsLinear(t *testing.T) {
 		t.Fatalf("%d events", n)
 	}
 }
+
+// TestGoThreadExecve: a Go program's execve runs on a non-leader thread;
+// strace 6.1 then prints a bogus failure on the leader's resumed line.
+// The process went on, so the execve succeeded; a chroot by that thread
+// applies to the path (threads share their fs).
+func TestGoThreadExecve(t *testing.T) {
+	log := `15094 execve("/work/bin/launcher", ["launcher"], 0x7ffd /* 39 vars */) = 0
+15094 clone(child_stack=0xc000060000, flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_SYSVSEM|CLONE_THREAD, tls=0xc000050098) = 15097
+15097 chroot("/tmp/rd/image")           = 0
+15097 chdir("/")                        = 0
+15097 execve("/bin/sh", ["/bin/sh", "-c", "sort x"], 0x386082208000 /* 39 vars */ <unfinished ...>
+15094 +++ superseded by execve in pid 15097 +++
+15094 <... execve resumed>)             = -1 (errno 18446744073709551595)
+15094 openat(AT_FDCWD, "/etc/x", O_RDONLY) = 3
+`
+	var got []string
+	p := NewParser(Options{}, func(e Event) {
+		if e.OK {
+			got = append(got, e.Syscall+" "+e.Path)
+		}
+	})
+	if err := p.Parse(strings.NewReader(log), "go.log", -1); err != nil {
+		t.Fatal(err)
+	}
+	want := "execve /work/bin/launcher|chroot /tmp/rd/image|chdir /tmp/rd/image/|execve /tmp/rd/image/bin/sh|openat /tmp/rd/image/etc/x"
+	if strings.Join(got, "|") != want {
+		t.Errorf("got  %s\nwant %s", strings.Join(got, "|"), want)
+	}
+}

@@ -239,3 +239,77 @@ func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
 }
+
+// TestBuildRootDir: build --root IMAGE --dir /work runs the command
+// chrooted, in /work, through the __chroot-exec launcher; the archive
+// holds what it used inside the image and runs.
+func TestBuildRootDir(t *testing.T) {
+	need(t, "strace", "tar", "chroot")
+	dir := t.TempDir()
+	if code, _, stderr := run(t, dir, "build", "-q", "-o", "image.tar.gz", "--", "/bin/sh", "-c", "cat /etc/hostname | sort; ls"); code != 0 {
+		t.Fatalf("building the image: %s", stderr)
+	}
+	image := filepath.Join(dir, "image")
+	os.Mkdir(image, 0o755)
+	sh(t, "", "tar", "-xzf", filepath.Join(dir, "image.tar.gz"), "-C", image)
+	os.MkdirAll(filepath.Join(image, "work"), 0o755)
+	os.WriteFile(filepath.Join(image, "work/data.txt"), []byte("b\na\n"), 0o644)
+	code, out, stderr := run(t, dir, "build", "-o", "app.tar.gz", "--root", image, "--dir", "/work", "--dockerfile", "Dockerfile", "--", "/bin/sh", "-c", "sort data.txt")
+	if code != 0 || out != "a\nb\n" {
+		t.Fatalf("build --root: exit %d, stdout %q\n%s", code, out, stderr)
+	}
+	entries := tarList(t, filepath.Join(dir, "app.tar.gz"))
+	if entries["work/data.txt"] != "-" || entries["usr/bin/sort"] != "-" {
+		t.Errorf("the archive lacks /work/data.txt or sort: %v", entries)
+	}
+	for name := range entries {
+		if strings.Contains(name, "scratchpack") || strings.HasPrefix(name, strings.TrimPrefix(image, "/")) || strings.Contains(name, ".test") {
+			t.Errorf("host or launcher path in the archive: %s", name)
+		}
+	}
+	df, _ := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if !strings.Contains(string(df), "WORKDIR /work\n") || !strings.Contains(string(df), `CMD ["/bin/sh","-c","sort data.txt"]`) {
+		t.Errorf("Dockerfile:\n%s", df)
+	}
+	if !strings.Contains(stderr, "largest files:") {
+		t.Errorf("no summary: %s", stderr)
+	}
+}
+
+func TestTraceAndDepsCommands(t *testing.T) {
+	need(t, "strace", "/usr/games/fortune")
+	dir := t.TempDir()
+	code, out, stderr := run(t, dir, "trace", "-o", "f.strace", "--", "/bin/sh", "-c", "echo hi; exit 3")
+	if code != 0 || out != "hi\n" || !strings.Contains(stderr, "status 3") {
+		t.Errorf("trace: exit %d out %q err %q", code, out, stderr)
+	}
+	code, _, _ = run(t, dir, "trace", "--fail-on-exit", "-o", "f.strace", "--", "/bin/sh", "-c", "exit 3")
+	if code != 3 {
+		t.Errorf("trace --fail-on-exit: exit %d, want the command's 3", code)
+	}
+	code, out, _ = run(t, dir, "trace", "-o", "f.strace", "--", "/usr/games/fortune")
+	if code != 0 || out == "" {
+		t.Fatalf("trace fortune: %d %q", code, out)
+	}
+	code, lst, stderr := run(t, dir, "filelist", "--strace", "f.strace")
+	if code != 0 || !strings.Contains(lst, "/usr/games/fortune\n") || !strings.Contains(lst, "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2\n") {
+		t.Errorf("filelist of the trace: %d %s %s", code, lst, stderr)
+	}
+	code, out, _ = run(t, dir, "deps", "--list", "/usr/games/fortune")
+	want := "/lib/x86_64-linux-gnu/libc.so.6\n/lib/x86_64-linux-gnu/librecode.so.0\n/lib64/ld-linux-x86-64.so.2\n"
+	if code != 0 || out != want {
+		t.Errorf("deps --list: %d %q", code, out)
+	}
+	code, out, _ = run(t, dir, "deps", "/usr/games/fortune")
+	if code != 0 || !strings.Contains(out, "├── librecode.so.0 => /lib/x86_64-linux-gnu/librecode.so.0") {
+		t.Errorf("deps tree: %d\n%s", code, out)
+	}
+	code, _, stderr = run(t, dir, "deps", "/etc/hostname")
+	if code != 1 || !strings.Contains(stderr, "not an ELF file") {
+		t.Errorf("deps on a text file: %d %s", code, stderr)
+	}
+	code, _, stderr = run(t, dir, "trace", "--", "/bin/true")
+	if code != ExitUsage || !strings.Contains(stderr, "-o LOG") {
+		t.Errorf("trace without -o: %d %s", code, stderr)
+	}
+}
