@@ -100,7 +100,10 @@ func (e *ProbeError) Error() string {
 
 // Args returns the strace command line for a run.
 func Args(straceBin string, seccomp bool, o Options) []string {
-	args := []string{straceBin, "-f", "-y", "-o", o.Log}
+	// -s 256: paths are never cut by -s, but readlink results and argv
+	// are; 4096 made logs 6x larger in the reference measurements
+	// (failed execve PATH probes repeat the whole argv).
+	args := []string{straceBin, "-f", "-y", "-s", "256", "-o", o.Log}
 	if seccomp {
 		args = append(args, "--seccomp-bpf")
 	}
