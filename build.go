@@ -36,6 +36,7 @@ type BuildOptions struct {
 	LddFiles      []string
 	KeepCreated   bool
 	IgnoreMissing bool
+	Paths         PathOptions // sets, includes, excludes
 
 	Pack PackOptions // Output, Dockerfile, compression...
 	Warn func(error)
@@ -149,6 +150,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		Path:          pathList,
 		HostPaths:     root != "/",
 		KeepCreated:   o.KeepCreated,
+		PathOptions:   o.Paths,
 		Warn:          warn,
 	})
 	r.Timings["list"] = time.Since(t0)

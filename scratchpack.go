@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/elfdeps"
+	"github.com/scratchpack/scratchpack/collect/sets"
 	"github.com/scratchpack/scratchpack/collect/strace"
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/atomicfile"
@@ -28,10 +30,6 @@ import (
 
 // Version is set at build time with -ldflags "-X ...Version=v1.2.3".
 var Version = "dev"
-
-// DefaultDrop lists the trees never taken from a trace: kernel and
-// device filesystems, which a container runtime provides.
-var DefaultDrop = []string{"/proc", "/sys", "/dev"}
 
 // ListOptions say where to find what a program uses.
 type ListOptions struct {
@@ -51,10 +49,9 @@ type ListOptions struct {
 	// IgnoreMissing turns a listed path that does not exist from an error
 	// into a warning.
 	IgnoreMissing bool
-	// Drop are trees to leave out (default DefaultDrop). The logs and
-	// the outputs given in Outputs are always left out.
-	Drop    []string
+	// Outputs (and the logs) are always left out.
 	Outputs []string
+	PathOptions
 	// ResolveDeps runs the ELF dependency resolver (collect/elfdeps) on
 	// every ELF file that ends up in the list, dlopen'ed ones included.
 	ResolveDeps bool
@@ -73,6 +70,25 @@ type ListOptions struct {
 	// Warn receives warnings: bad log lines, missing files when
 	// IgnoreMissing is set, special files left out.
 	Warn func(error)
+}
+
+// PathOptions control what is added by name and what is left out.
+type PathOptions struct {
+	// Sets are named groups of files (collect/sets): nss, certs, tzdata,
+	// locale, users, shell. Locale and User configure two of them.
+	Sets   []string
+	Locale string
+	User   string
+	// Includes are paths added by hand: a file, or a directory taken
+	// whole. IncludeFrom and ExcludeFrom are files of such lines.
+	Includes    []string
+	IncludeFrom []string
+	// Excludes are globs (see filelist.Pattern) left out whatever brings
+	// them; only an include of exactly the same path beats one. The
+	// defaults (filelist.DefaultExcludes) apply unless NoDefaultExcludes.
+	Excludes          []string
+	ExcludeFrom       []string
+	NoDefaultExcludes bool
 }
 
 // List collects every use from the sources and resolves them into a
@@ -127,6 +143,37 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 		uses = append(uses, u...)
 	}
 	b := filelist.NewBuilder(res)
+	filter, includes, err := makeFilter(opts)
+	if err != nil {
+		return nil, err
+	}
+	b.SetFilter(filter)
+	secrets := map[string]bool{}
+	warnExcluded := func(err error, exec bool) error {
+		var ex *filelist.ExcludedError
+		if !errors.As(err, &ex) {
+			return err
+		}
+		if ex.Secret && !secrets[ex.Path] {
+			secrets[ex.Path] = true
+			warn(err)
+		} else if exec {
+			warn(errors.Errorf("%s was run but is excluded by %s: --include %s keeps it", ex.Path, ex.Pattern, ex.Path))
+		}
+		return nil
+	}
+	for _, inc := range includes {
+		err := b.AddTree(inc, filelist.Reason{Source: "include"}, func(err error) {
+			if err := warnExcluded(err, false); err != nil {
+				warn(err)
+			}
+		})
+		if err != nil {
+			if err := softError(err, opts.IgnoreMissing, false, warn); err != nil {
+				return nil, errors.WithMessage(err, "--include")
+			}
+		}
+	}
 	for _, name := range opts.Lists {
 		reqs, err := readList(name)
 		if err != nil {
@@ -137,6 +184,9 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 				return nil, err
 			}
 			if _, err := b.Add(r.Path, r.Mode, r.Reason); err != nil {
+				if err := warnExcluded(err, false); err == nil {
+					continue
+				}
 				if err := softError(err, opts.IgnoreMissing, false, warn); err != nil {
 					return nil, err
 				}
@@ -144,7 +194,7 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 		}
 	}
 	drop := newDropper(opts, res)
-	a := &adder{b: b, ignoreMissing: opts.IgnoreMissing, warn: warn, path: opts.Path}
+	a := &adder{b: b, ignoreMissing: opts.IgnoreMissing, warn: warn, path: opts.Path, excluded: warnExcluded}
 	if a.path == nil {
 		a.path = filepath.SplitList(os.Getenv("PATH"))
 	}
@@ -162,12 +212,130 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 			return nil, err
 		}
 	}
-	if opts.ResolveDeps {
+	if len(opts.Sets) > 0 {
+		if err := a.addSets(opts, uses); err != nil {
+			return nil, err
+		}
+	}
+	if opts.ResolveDeps || len(opts.Sets) > 0 {
 		if err := a.resolveDeps(ctx, opts.LibraryPath); err != nil {
 			return nil, err
 		}
 	}
 	return b.List(), nil
+}
+
+// makeFilter builds the exclude filter and the list of includes.
+func makeFilter(opts ListOptions) (*filelist.Filter, []string, error) {
+	excl := append([]string{}, opts.Excludes...)
+	for _, f := range opts.ExcludeFrom {
+		lines, err := readLines(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		excl = append(excl, lines...)
+	}
+	if !opts.NoDefaultExcludes {
+		excl = append(excl, filelist.DefaultExcludes...)
+	}
+	pats, err := filelist.ParsePatterns(excl)
+	if err != nil {
+		return nil, nil, errors.WithMessage(err, "--exclude")
+	}
+	secrets, _ := filelist.ParsePatterns(filelist.SecretPatterns)
+	incl := append([]string{}, opts.Includes...)
+	for _, f := range opts.IncludeFrom {
+		lines, err := readLines(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		incl = append(incl, lines...)
+	}
+	f := &filelist.Filter{Exclude: pats, Secrets: secrets, Include: map[string]bool{}}
+	for i, p := range incl {
+		if !strings.HasPrefix(p, "/") {
+			return nil, nil, errors.Errorf("--include %q: expected an absolute path", p)
+		}
+		incl[i] = filepath.Clean(p)
+		f.Include[incl[i]] = true
+	}
+	return f, incl, nil
+}
+
+// readLines reads a file of paths or patterns: one a line, blank lines
+// and # comments skipped.
+func readLines(name string) ([]string, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, errors.Wrap(err, "reading a list of paths")
+	}
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// addSets adds the named sets.
+func (a *adder) addSets(opts ListOptions, uses []collect.Use) error {
+	list, err := sets.Lookup(opts.Sets)
+	if err != nil {
+		return err
+	}
+	res := a.b.Resolver()
+	r := elfdeps.NewResolver(res)
+	ref := "/bin/sh" // the reference ELF file for library lookups
+	for _, u := range uses {
+		if u.Exec {
+			if o, err := r.Object(mustCanonical(res, u.Path)); err == nil && o.Interp != "" {
+				ref = u.Path
+				break
+			}
+		}
+	}
+	env := sets.Env{
+		Res:     res,
+		Getenv:  os.Getenv,
+		Locale:  opts.Locale,
+		User:    opts.User,
+		FindLib: func(soname string) (string, bool) { return r.FindLibrary(soname, ref) },
+	}
+	for _, s := range list {
+		items, err := s.Items(env)
+		if err != nil {
+			return errors.WithMessagef(err, "--with %s", s.Name)
+		}
+		for _, it := range items {
+			why := filelist.Reason{Source: "set:" + s.Name, Detail: it.Detail}
+			switch {
+			case it.Data != nil:
+				err = a.b.AddData(it.Path, it.Data, it.Mode, why)
+			case it.Tree:
+				err = a.b.AddTree(it.Path, why, func(err error) {
+					if err := a.excluded(err, false); err != nil {
+						a.warn(err)
+					}
+				})
+			default:
+				_, err = a.b.Add(it.Path, filelist.Follow, why)
+			}
+			if err == nil {
+				continue
+			}
+			if errors.Is(err, fs.ErrNotExist) && it.Optional {
+				continue
+			}
+			if err := a.excluded(err, false); err != nil {
+				if err := softError(err, a.ignoreMissing, false, a.warn); err != nil {
+					return errors.WithMessagef(err, "--with %s", s.Name)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // insideRoot keeps the uses under root (host paths of a chrooted
@@ -233,6 +401,9 @@ type adder struct {
 	ignoreMissing bool
 	warn          func(error)
 	path          []string
+	// excluded reports an *filelist.ExcludedError (a secret, a program
+	// that was run) and returns nil for it; other errors come back.
+	excluded func(err error, exec bool) error
 }
 
 func (a *adder) add(u collect.Use) error {
@@ -246,7 +417,10 @@ func (a *adder) add(u collect.Use) error {
 	}
 	canon, err := a.b.Add(u.Path, mode, why)
 	if err != nil {
-		return softError(err, a.ignoreMissing, u.Gone, a.warn)
+		if err := a.excluded(err, u.Exec); err != nil {
+			return softError(err, a.ignoreMissing, u.Gone, a.warn)
+		}
+		return nil
 	}
 	if !u.Exec {
 		return nil
@@ -273,7 +447,10 @@ func (a *adder) interpreters(canon string) error {
 		}
 		next, err := a.b.Add(exe.Interp, filelist.Follow, filelist.Reason{Source: string(src), Detail: "interpreter of " + canon})
 		if err != nil {
-			return softError(err, a.ignoreMissing, false, a.warn)
+			if err := a.excluded(err, true); err != nil {
+				return softError(err, a.ignoreMissing, false, a.warn)
+			}
+			return nil
 		}
 		if exe.Kind == elfdeps.Script && filepath.Base(exe.Interp) == "env" {
 			if err := a.interpreters(next); err != nil { // env itself is a program
@@ -348,6 +525,9 @@ func (a *adder) resolveDeps(ctx context.Context, libraryPath []string) error {
 				detail = l.Name + " needed by " + l.By
 			}
 			if _, err := a.b.Add(l.Path, filelist.Follow, filelist.Reason{Source: "elf", Detail: detail}); err != nil {
+				if err := a.excluded(err, false); err == nil {
+					continue
+				}
 				if err := softError(err, a.ignoreMissing, false, a.warn); err != nil {
 					return err
 				}
@@ -360,23 +540,18 @@ func (a *adder) resolveDeps(ctx context.Context, libraryPath []string) error {
 	return nil
 }
 
+// dropper leaves out the logs and the outputs themselves.
 type dropper struct {
-	prefixes []string
-	exact    map[string]bool
+	exact map[string]bool
 }
 
 func newDropper(opts ListOptions, res *rootpath.Resolver) *dropper {
 	d := &dropper{exact: map[string]bool{}}
-	drop := opts.Drop
-	if drop == nil {
-		drop = DefaultDrop
-	}
-	for _, p := range drop {
-		d.prefixes = append(d.prefixes, strings.TrimRight(p, "/"))
-	}
-	// The logs and outputs, as seen from inside the root.
 	root := res.Root()
 	for _, f := range append(append([]string{}, opts.StraceLogs...), append(opts.LddFiles, opts.Outputs...)...) {
+		if f == "" || f == "-" {
+			continue
+		}
 		abs, err := filepath.Abs(f)
 		if err != nil {
 			continue
@@ -394,19 +569,7 @@ func newDropper(opts ListOptions, res *rootpath.Resolver) *dropper {
 }
 
 func (d *dropper) match(p string) bool {
-	if d.exact[p] {
-		return true
-	}
-	clean := filepath.Clean(p)
-	if d.exact[clean] {
-		return true
-	}
-	for _, pre := range d.prefixes {
-		if clean == pre || strings.HasPrefix(clean, pre+"/") {
-			return true
-		}
-	}
-	return false
+	return d.exact[p] || d.exact[filepath.Clean(p)]
 }
 
 // PackOptions say how to write the rootfs archive.
@@ -477,6 +640,46 @@ func absOr(p string) string {
 		return a
 	}
 	return p
+}
+
+// SetReport says what a set would add.
+type SetReport struct {
+	Name, Summary string
+	Paths         []string // what the set names, as found in the root
+	Files         int      // regular files it brings, links and trees resolved
+	Bytes         int64
+	Err           error // the set cannot be used in this root
+}
+
+// DescribeSets reports what each set would add in the root.
+func DescribeSets(ctx context.Context, opts ListOptions) ([]SetReport, error) {
+	var out []SetReport
+	for _, s := range sets.All {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		o := opts
+		o.Sets = []string{s.Name}
+		o.StraceLogs, o.LddFiles, o.Lists, o.Includes, o.IncludeFrom = nil, nil, nil, nil, nil
+		rep := SetReport{Name: s.Name, Summary: s.Summary}
+		l, err := List(ctx, o)
+		if err != nil {
+			rep.Err = err
+			out = append(out, rep)
+			continue
+		}
+		for _, e := range l.Entries {
+			for _, r := range e.Reasons {
+				if r.Source == "set:"+s.Name && (len(rep.Paths) == 0 || !strings.HasPrefix(e.Path, rep.Paths[len(rep.Paths)-1]+"/")) {
+					rep.Paths = append(rep.Paths, e.Path)
+					break
+				}
+			}
+		}
+		rep.Files, _, _, _, rep.Bytes = l.Totals()
+		out = append(out, rep)
+	}
+	return out, nil
 }
 
 // ParseCmd reads a --cmd value: a JSON array of strings

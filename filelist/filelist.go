@@ -3,6 +3,8 @@ package filelist
 import (
 	"fmt"
 	"io/fs"
+	"os"
+	pathpkg "path"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,6 +72,9 @@ type Entry struct {
 	// Content, when set, is the host file to take the bytes from instead
 	// of the file under the root (a staged copy, e.g. a UPX-packed one).
 	Content string `json:"-"`
+	// Data, when not nil, is the file's content, made by scratchpack
+	// (a generated /etc/passwd): there is no file under the root.
+	Data []byte `json:"-"`
 
 	ModTime time.Time `json:"-"`
 	dev     uint64
@@ -169,7 +174,13 @@ func (e *SkippedError) Error() string {
 type Builder struct {
 	res     *rootpath.Resolver
 	entries map[string]*Entry
+	filter  *Filter
 }
+
+// SetFilter sets what stays out. Paths it excludes are not added (Add
+// returns an *ExcludedError); directories needed as parents of other
+// entries are always added.
+func (b *Builder) SetFilter(f *Filter) { b.filter = f }
 
 // NewBuilder returns a builder for files under res's root.
 func NewBuilder(res *rootpath.Resolver) *Builder {
@@ -203,6 +214,12 @@ func (b *Builder) Add(path string, mode Mode, why Reason) (string, error) {
 	if !strings.HasPrefix(path, "/") {
 		return "", errors.Errorf("%s: expected an absolute path", path)
 	}
+	if mode != Parent {
+		// the path as used: /proc/self/status is out before it is resolved
+		if ex := b.filter.excluded(cleanPath(path)); ex != nil {
+			return "", ex
+		}
+	}
 	if mode == Parent {
 		res, err := b.res.Resolve(path, false)
 		b.addLinks(res.Links, path)
@@ -225,7 +242,80 @@ func (b *Builder) Add(path string, mode Mode, why Reason) (string, error) {
 	return res.Path, b.addInfo(res.Path, res.Info, why)
 }
 
+// AddTree adds a directory and everything under it (a directory taken
+// whole): files, directories, symlinks kept as links with what they
+// point to. Excluded paths are skipped (and their subtrees); each is
+// passed to skipped, with the other entries that could not be added.
+func (b *Builder) AddTree(dir string, why Reason, skipped func(error)) error {
+	canon, err := b.Add(dir, Follow, why)
+	if err != nil {
+		return err
+	}
+	var walk func(d string, depth int) error
+	walk = func(d string, depth int) error {
+		if depth > 256 {
+			return errors.Errorf("%s: directories nested too deep", d)
+		}
+		names, err := readDirNames(b.res.HostPath(d))
+		if err != nil {
+			return errors.Wrapf(err, "listing %s", d)
+		}
+		for _, n := range names {
+			p := d + "/" + n
+			if d == "/" {
+				p = "/" + n
+			}
+			info, _, err := b.res.Lstat(p)
+			if err != nil {
+				skipped(errors.Wrapf(err, "adding %s", p))
+				continue
+			}
+			if _, err := b.Add(p, NoFollow, why); err != nil {
+				skipped(err)
+				continue
+			}
+			if info.Mode()&fs.ModeSymlink != 0 {
+				// what the link points to comes along
+				if _, err := b.Add(p, Follow, Reason{Source: "link-target", Detail: "of " + p}); err != nil {
+					skipped(err)
+				}
+				continue
+			}
+			if info.IsDir() {
+				if err := walk(p, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	info, _, err := b.res.Lstat(canon)
+	if err != nil || !info.IsDir() {
+		return err // a file: added above
+	}
+	return walk(canon, 0)
+}
+
+// AddData adds a file made by scratchpack, with the given content and
+// mode, owned by root.
+func (b *Builder) AddData(p string, data []byte, mode uint32, why Reason) error {
+	if !strings.HasPrefix(p, "/") || p == "/" {
+		return errors.Errorf("%s: expected an absolute file path", p)
+	}
+	if ex := b.filter.excluded(p); ex != nil {
+		return ex
+	}
+	e := &Entry{Path: p, Kind: File, Mode: Perm(mode), Size: int64(len(data)), Data: data, ModTime: time.Unix(0, 0)}
+	e.addReason(why)
+	b.entries[p] = e
+	return b.addParents(p)
+}
+
 func (b *Builder) convert(path string, err error, why Reason) error {
+	var ex *ExcludedError
+	if errors.As(err, &ex) {
+		return err
+	}
 	var re *rootpath.Error
 	if errors.As(err, &re) && errors.Is(re.Err, syscall.ENOENT) {
 		return &MissingError{Path: path, At: re.At, Reason: why}
@@ -256,6 +346,9 @@ func (b *Builder) addInfo(p string, info fs.FileInfo, why Reason) error {
 	if e, ok := b.entries[p]; ok {
 		e.addReason(why)
 		return nil
+	}
+	if ex := b.filter.excluded(p); ex != nil && p != "/" {
+		return ex
 	}
 	e := &Entry{Path: p}
 	fillMeta(e, info)
@@ -298,6 +391,22 @@ func (b *Builder) addParents(p string) error {
 		b.entries[dir] = e
 	}
 	return nil
+}
+
+// cleanPath cleans a path lexically, for matching only.
+func cleanPath(p string) string {
+	return pathpkg.Clean(p)
+}
+
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	sort.Strings(names)
+	return names, err
 }
 
 func typeName(m fs.FileMode) string {

@@ -208,6 +208,15 @@ func writeEntry(tw *tar.Writer, root string, e *filelist.Entry, opts Options, bu
 		hdr.Linkname = strings.TrimPrefix(e.Target, "/")
 		return 0, writeHeader(tw, hdr)
 	case filelist.File:
+		if e.Data != nil {
+			hdr.Typeflag = tar.TypeReg
+			hdr.Size = int64(len(e.Data))
+			if err := writeHeader(tw, hdr); err != nil {
+				return 0, err
+			}
+			n, err := tw.Write(e.Data)
+			return int64(n), errors.Wrapf(err, "packing %s", e.Path)
+		}
 		return writeFile(tw, hdr, e, host, buf)
 	}
 	return 0, errors.Errorf("%s: unknown entry kind %q", e.Path, e.Kind)

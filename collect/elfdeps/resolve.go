@@ -461,3 +461,21 @@ func IsNotELF(err error) bool {
 	var ne *NotELFError
 	return errors.As(err, &ne)
 }
+
+// FindLibrary finds a library by soname the way the loader would for the
+// ELF file ref (whose class, machine and search paths apply), e.g. an
+// NSS module that glibc will dlopen.
+func (r *Resolver) FindLibrary(soname, ref string) (string, bool) {
+	canon, err := r.res.Canonical(ref)
+	if err != nil {
+		return "", false
+	}
+	o, err := r.Object(canon)
+	if err != nil {
+		return "", false
+	}
+	r.loadCache()
+	by := &loaded{lib: Lib{Path: canon}, obj: o}
+	p, _, _ := r.search(soname, by, archOf(o.Class, o.Machine), strings.Contains(o.Interp, "ld-musl-"), o.Interp)
+	return p, p != ""
+}

@@ -16,6 +16,7 @@ func newBuild(g *globals) *cobra.Command {
 	var level int
 	var ldd, env []string
 	var keepCreated, ignoreMissing bool
+	var paths pathFlags
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
 		Short: "Trace a command, resolve everything it needs, and pack it: one command",
@@ -55,6 +56,8 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 			topts, stop := tf.options(g)
 			defer stop()
 			root := tf.root
+			var lo scratchpack.ListOptions
+			paths.apply(&lo)
 			res, err := scratchpack.Build(cmd.Context(), scratchpack.BuildOptions{
 				Command:       args,
 				Root:          root,
@@ -65,6 +68,7 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 				LddFiles:      ldd,
 				KeepCreated:   keepCreated,
 				IgnoreMissing: ignoreMissing,
+				Paths:         lo.PathOptions,
 				Warn:          g.warn,
 				Pack: scratchpack.PackOptions{
 					Output:     output,
@@ -88,6 +92,7 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 		},
 	}
 	tf.register(cmd)
+	paths.register(cmd, false)
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "", "archive to write (- for stdout)")
 	f.StringVar(&dockerfile, "dockerfile", "", "also write a Dockerfile that uses the archive")

@@ -15,6 +15,43 @@ type sources struct {
 	root          string
 	cwd           string
 	ignoreMissing bool
+	paths         pathFlags
+}
+
+// pathFlags are the sets, includes and excludes, shared by filelist,
+// pack and build.
+type pathFlags struct {
+	with        []string
+	locale      string
+	user        string
+	include     []string
+	includeFrom []string
+	exclude     []string
+	excludeFrom []string
+	noDefaults  bool
+	deps        bool
+}
+
+func (p *pathFlags) register(cmd *cobra.Command, deps bool) {
+	f := cmd.Flags()
+	f.StringArrayVar(&p.with, "with", nil, "add named sets: nss, certs, tzdata, locale, users, shell (comma-separated or repeated; see 'scratchpack sets')")
+	f.StringVar(&p.locale, "locale", "C.UTF-8", "the locale the locale set brings")
+	f.StringVar(&p.user, "user", "", "a user the users set adds to the generated passwd and group")
+	f.StringArrayVar(&p.include, "include", nil, "add a file, or a directory taken whole (repeatable); an include of exactly an excluded path beats the exclude")
+	f.StringArrayVar(&p.includeFrom, "include-from", nil, "add the paths listed in FILE, one a line")
+	f.StringArrayVar(&p.exclude, "exclude", nil, "leave out paths matching GLOB (** for any depth; repeatable); beats the trace, the sets and included directories")
+	f.StringArrayVar(&p.excludeFrom, "exclude-from", nil, "leave out the globs listed in FILE, one a line")
+	f.BoolVar(&p.noDefaults, "no-default-excludes", false, "do not exclude /proc, /sys, /dev, the contents of /run, /tmp, /var/tmp and apt's caches")
+	if deps {
+		f.BoolVar(&p.deps, "deps", false, "also add the shared libraries of every ELF file in the list (as 'scratchpack deps' finds them)")
+	}
+}
+
+func (p *pathFlags) apply(o *scratchpack.ListOptions) {
+	o.Sets, o.Locale, o.User = p.with, p.locale, p.user
+	o.Includes, o.IncludeFrom = p.include, p.includeFrom
+	o.Excludes, o.ExcludeFrom, o.NoDefaultExcludes = p.exclude, p.excludeFrom, p.noDefaults
+	o.ResolveDeps = o.ResolveDeps || p.deps
 }
 
 func (s *sources) register(cmd *cobra.Command) {
@@ -25,12 +62,15 @@ func (s *sources) register(cmd *cobra.Command) {
 	f.StringVar(&s.root, "root", "/", "root filesystem the program ran in (an extracted image)")
 	f.StringVar(&s.cwd, "cwd", "", "working directory of the traced program, for relative paths in logs made without -y (default: the current directory)")
 	f.BoolVar(&s.ignoreMissing, "ignore-missing", false, "warn about listed paths that do not exist instead of failing")
+	s.paths.register(cmd, true)
 }
 
-func (s *sources) empty() bool { return len(s.strace)+len(s.ldd)+len(s.files) == 0 }
+func (s *sources) empty() bool {
+	return len(s.strace)+len(s.ldd)+len(s.files)+len(s.paths.with)+len(s.paths.include)+len(s.paths.includeFrom) == 0
+}
 
 func (s *sources) options(g *globals, outputs ...string) scratchpack.ListOptions {
-	return scratchpack.ListOptions{
+	o := scratchpack.ListOptions{
 		Root:          s.root,
 		StraceLogs:    s.strace,
 		LddFiles:      s.ldd,
@@ -40,4 +80,6 @@ func (s *sources) options(g *globals, outputs ...string) scratchpack.ListOptions
 		Outputs:       outputs,
 		Warn:          g.warn,
 	}
+	s.paths.apply(&o)
+	return o
 }
