@@ -167,13 +167,13 @@ func TestIncludeExclude(t *testing.T) {
 	_, r := build(t, o)
 	has := func(p string) bool { return r.List.Lookup(p) != nil }
 	for p, want := range map[string]bool{
-		filepath.Join(dir, "conf/a.conf"):     true,
-		filepath.Join(dir, "conf/sub/c.conf"): true,
-		filepath.Join(dir, "conf/b.bak"):      false, // glob beats the included directory
-		filepath.Join(dir, "conf/sub/d.bak"):  true,  // an exact include beats the glob
-		filepath.Join(dir, "conf/host"):       true,  // links in an included tree are kept as links...
-		"/etc/hostname":                       true,  // ...with their targets
-		"/usr/share/games/fortunes/fortunes":  true,
+		filepath.Join(dir, "conf/a.conf"):        true,
+		filepath.Join(dir, "conf/sub/c.conf"):    true,
+		filepath.Join(dir, "conf/b.bak"):         false, // glob beats the included directory
+		filepath.Join(dir, "conf/sub/d.bak"):     true,  // an exact include beats the glob
+		filepath.Join(dir, "conf/host"):          true,  // links in an included tree are kept as links...
+		"/etc/hostname":                          true,  // ...with their targets
+		"/usr/share/games/fortunes/fortunes":     true,
 		"/usr/share/games/fortunes/fortunes.dat": false, // exclude beats the trace
 		"/usr/share/zoneinfo/Europe/Paris":       true,
 		"/usr/share/zoneinfo/Asia/Tokyo":         false, // exclude beats a set
