@@ -50,7 +50,8 @@ type BuildResult struct {
 	Largest  []*filelist.Entry // the 10 largest files
 	Program  string            // the command's absolute path inside the root
 	Timings  map[string]time.Duration
-	ExitWarn error // the command's non-zero exit, when not an error
+	ExitWarn error  // the command's non-zero exit, when not an error
+	Report   string // the JSON report written beside the archive
 }
 
 // Build runs the command under strace, lists what it used with the ELF
@@ -178,6 +179,11 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		return r, err
 	}
 	r.Largest = Largest(r.List, 10)
+	if pk.Output != "-" {
+		if r.Report, err = writeReport(o, r, dir); err != nil {
+			return r, err
+		}
+	}
 	return r, nil
 }
 

@@ -32,6 +32,9 @@ type Event struct {
 	// NoFollow is set when a final symlink is not followed (lstat,
 	// readlink, AT_SYMLINK_NOFOLLOW, O_NOFOLLOW).
 	NoFollow bool
+	// Exe is the program the process was running (its last successful
+	// execve, inherited across fork), "" when the log does not show it.
+	Exe string
 }
 
 // Where is "file:line".
@@ -85,6 +88,7 @@ type fdTable map[int]string
 type proc struct {
 	fs  *fsState
 	fds fdTable
+	exe string
 }
 
 type pendingCall struct {
@@ -394,7 +398,7 @@ func (p *Parser) proc(pid int) *proc {
 
 // inherit makes a child's state: shared when the clone flags say so.
 func inherit(parent *proc, flags []byte) *proc {
-	child := &proc{}
+	child := &proc{exe: parent.exe}
 	if bytes.Contains(flags, []byte("CLONE_FS")) {
 		child.fs = parent.fs
 	} else {
@@ -471,7 +475,7 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
 	if !res.ok && !p.opts.Failed {
 		return
 	}
-	ev := Event{File: p.cur.name, Line: p.cur.line, Pid: pid, Syscall: name, Op: sp.op, OK: res.ok, Errno: res.errno}
+	ev := Event{File: p.cur.name, Line: p.cur.line, Pid: pid, Syscall: name, Op: sp.op, OK: res.ok, Errno: res.errno, Exe: pr.exe}
 	var flagText []byte
 	if sp.flags >= 0 && sp.flags < len(c.args) {
 		flagText = c.args[sp.flags]
@@ -552,6 +556,8 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
 	}
 	if res.ok {
 		switch sp.op {
+		case OpExec:
+			pr.exe = ev.Path
 		case OpChdir:
 			pr.fs.cwd = p.canonicalDir(ev.Path)
 		case OpChroot:

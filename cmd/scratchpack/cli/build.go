@@ -8,6 +8,7 @@ import (
 
 	"github.com/scratchpack/scratchpack"
 	"github.com/scratchpack/scratchpack/tarball"
+	"github.com/scratchpack/scratchpack/verify"
 )
 
 func newBuild(g *globals) *cobra.Command {
@@ -17,6 +18,8 @@ func newBuild(g *globals) *cobra.Command {
 	var ldd, env []string
 	var keepCreated, ignoreMissing bool
 	var paths pathFlags
+	var verifyAfter bool
+	var vf verifyFlags
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
 		Short: "Trace a command, resolve everything it needs, and pack it: one command",
@@ -88,11 +91,23 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 				return err
 			}
 			g.summary(res)
-			return nil
+			if !verifyAfter {
+				return nil
+			}
+			if output == "-" || len(tf.probes) > 0 || tf.duration > 0 {
+				return usagef("--verify needs an archive file and a command that exits (no --probe, no --duration)")
+			}
+			vr, err := verify.Verify(cmd.Context(), vf.options(output, append([]string{res.Program}, args[1:]...)))
+			if err != nil {
+				return err
+			}
+			return g.verifyReport(vr, false)
 		},
 	}
 	tf.register(cmd)
 	paths.register(cmd, false)
+	cmd.Flags().BoolVar(&verifyAfter, "verify", false, "then run 'scratchpack verify' on the archive with the same command")
+	vf.register(cmd, "verify-")
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "", "archive to write (- for stdout)")
 	f.StringVar(&dockerfile, "dockerfile", "", "also write a Dockerfile that uses the archive")

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -311,5 +312,62 @@ func TestTraceAndDepsCommands(t *testing.T) {
 	code, _, stderr = run(t, dir, "trace", "--", "/bin/true")
 	if code != ExitUsage || !strings.Contains(stderr, "-o LOG") {
 		t.Errorf("trace without -o: %d %s", code, stderr)
+	}
+}
+
+// TestInspectAndVerify: build writes a report beside the archive;
+// inspect lists libc.so.6 with its size, largest first, with reasons;
+// --json parses; build --verify passes on a good rootfs.
+func TestInspectAndVerify(t *testing.T) {
+	need(t, "strace", "/usr/games/fortune")
+	dir := t.TempDir()
+	code, out, stderr := run(t, dir, "build", "-q", "-o", "rootfs.tar.gz", "--verify", "--", "/usr/games/fortune")
+	if code != 0 || !strings.Contains(out, "verify: OK") {
+		t.Fatalf("build --verify: %d\n%s\n%s", code, out, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "rootfs.report.json")); err != nil {
+		t.Fatalf("no report beside the archive: %v", err)
+	}
+	code, out, _ = run(t, dir, "inspect", "rootfs.tar.gz")
+	libc, _ := os.Stat("/usr/lib/x86_64-linux-gnu/libc.so.6")
+	lines := strings.Split(out, "\n")
+	var sizes []string
+	for _, l := range lines {
+		if strings.Contains(l, "  /") && strings.Contains(l, "iB") {
+			sizes = append(sizes, l)
+		}
+	}
+	if code != 0 || len(sizes) == 0 || !strings.Contains(out, "/usr/lib/x86_64-linux-gnu/libc.so.6  [") {
+		t.Fatalf("inspect: %d\n%s", code, out)
+	}
+	code, js, _ := run(t, dir, "inspect", "--json", "--top", "3", "rootfs.tar.gz")
+	var res struct {
+		Files   int `json:"files"`
+		Largest []struct {
+			Path string `json:"path"`
+			Size int64  `json:"size"`
+		} `json:"largest"`
+		Reasons map[string][]struct {
+			Source string `json:"source"`
+		} `json:"reasons"`
+	}
+	if err := json.Unmarshal([]byte(js), &res); err != nil || code != 0 {
+		t.Fatalf("inspect --json does not parse: %v\n%s", err, js)
+	}
+	if len(res.Largest) != 3 || res.Largest[0].Size < res.Largest[1].Size || res.Largest[1].Size < res.Largest[2].Size {
+		t.Errorf("largest not sorted: %+v", res.Largest)
+	}
+	var found bool
+	for _, m := range res.Largest {
+		if m.Path == "/usr/lib/x86_64-linux-gnu/libc.so.6" && m.Size == libc.Size() {
+			found = true
+		}
+	}
+	if !found || len(res.Reasons["/usr/lib/x86_64-linux-gnu/libc.so.6"]) == 0 {
+		t.Errorf("libc.so.6 with its size %d and reason: %+v %v", libc.Size(), res.Largest, res.Reasons["/usr/lib/x86_64-linux-gnu/libc.so.6"])
+	}
+	code, _, stderr = run(t, dir, "verify", "rootfs.tar.gz", "--", "/bin/ls")
+	if code != ExitMismatch || !strings.Contains(stderr, "does not behave") {
+		t.Errorf("verify of a program not in the rootfs: %d %s", code, stderr)
 	}
 }

@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scratchpack/scratchpack/verify"
+)
+
+type verifyFlags struct {
+	env           []string
+	compareOutput bool
+	timeout       time.Duration
+	json          bool
+}
+
+func (v *verifyFlags) register(cmd *cobra.Command, prefix string) {
+	f := cmd.Flags()
+	f.StringArrayVar(&v.env, prefix+"env", nil, "KEY=VALUE added to the clean environment of both runs (repeatable)")
+	f.BoolVar(&v.compareOutput, prefix+"compare-output", false, "also compare stdout (the exit status always is)")
+	f.DurationVar(&v.timeout, prefix+"timeout", 60*time.Second, "stop each run after this long")
+}
+
+func (v *verifyFlags) options(archive string, command []string) verify.Options {
+	o := verify.Options{Archive: archive, Command: command, Env: v.env, CompareOutput: v.compareOutput, Timeout: v.timeout}
+	if exe, err := os.Executable(); err == nil {
+		o.Launcher = []string{exe, chrootExecCommand}
+	}
+	return o
+}
+
+// report prints a verification; it returns the mismatch as an error
+// with exit code 3.
+func (g *globals) verifyReport(r *verify.Result, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(g.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else if r.Match {
+		fmt.Fprintf(g.out, "verify: OK: the rootfs behaves as the host (exit status %d)\n", r.Image.ExitCode)
+	} else {
+		fmt.Fprintf(g.out, "verify: MISMATCH: %s\n", strings.Join(r.Differs, "; "))
+		if s := strings.TrimSpace(r.Image.Stderr); s != "" {
+			fmt.Fprintf(g.out, "the command's stderr in the rootfs:\n%s\n", indent(s))
+		}
+		for _, m := range r.Missing {
+			fmt.Fprintf(g.out, "  %s\n", m)
+		}
+		if len(r.Includes) > 0 {
+			fmt.Fprintf(g.out, "to add them: %s\n", strings.Join(r.Includes, " "))
+		}
+	}
+	if !r.Match {
+		return exitError{fmt.Errorf("the rootfs does not behave as the host: %s", strings.Join(r.Differs, "; ")), ExitMismatch}
+	}
+	return nil
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+func newVerify(g *globals) *cobra.Command {
+	var vf verifyFlags
+	cmd := &cobra.Command{
+		Use:   "verify ROOTFS.tar.gz [flags] -- COMMAND [ARGS...]",
+		Short: "Prove that a rootfs runs a command: run it in an empty root and compare with the host",
+		Long: `verify extracts the archive into a fresh directory (refusing unsafe entry names),
+runs the command there chrooted with a clean environment (PATH only, plus --env)
+under strace, runs it on the host too, and compares the exit status (and stdout
+with --compare-output). When they differ it lists each path the rootfs run failed
+to find (ENOENT) or read (EACCES) that exists on the host, with the program that
+asked for it, and the --include flags that would fix it. It exits 0 only when the
+runs match, 3 when they do not.`,
+		Example: `  scratchpack verify rootfs.tar.gz -- /usr/games/fortune
+  scratchpack verify --compare-output rootfs.tar.gz -- /usr/bin/python3 -c 'print(1)'`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.ArgsLenAtDash() != 1 {
+				return usagef("expected ROOTFS.tar.gz -- COMMAND [ARGS...]")
+			}
+			r, err := verify.Verify(cmd.Context(), vf.options(args[0], args[1:]))
+			if err != nil {
+				return err
+			}
+			return g.verifyReport(r, vf.json)
+		},
+	}
+	vf.register(cmd, "")
+	cmd.Flags().BoolVar(&vf.json, "json", false, "print the result as JSON")
+	return cmd
+}

@@ -1,0 +1,254 @@
+package tarball
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pkg/errors"
+)
+
+// Reader is an open archive: tar entries, whatever the compression.
+type Reader struct {
+	*tar.Reader
+	Compression Compression
+	closers     []io.Closer
+}
+
+// Close releases the decompressor and the file.
+func (r *Reader) Close() error {
+	var first error
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		if err := r.closers[i].Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// NewReader detects the compression (gzip, zstd or none) from the first
+// bytes of r.
+func NewReader(r io.Reader) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	head, _ := br.Peek(4)
+	out := &Reader{}
+	var src io.Reader = br
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, errors.Wrap(err, "reading gzip header")
+		}
+		out.Compression, src = Gzip, zr
+		out.closers = append(out.closers, zr)
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, errors.Wrap(err, "reading zstd header")
+		}
+		out.Compression, src = Zstd, zr
+		out.closers = append(out.closers, closerFunc(func() error { zr.Close(); return nil }))
+	default:
+		out.Compression = None
+	}
+	out.Reader = tar.NewReader(src)
+	return out, nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// Open opens an archive file.
+func Open(name string) (*Reader, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, errors.Wrap(err, "opening archive")
+	}
+	r, err := NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, errors.WithMessage(err, name)
+	}
+	r.closers = append([]io.Closer{f}, r.closers...)
+	return r, nil
+}
+
+// UnsafeEntryError is an entry that would write outside the target or
+// that an extractor must not create.
+type UnsafeEntryError struct {
+	Name   string
+	Reason string
+}
+
+func (e *UnsafeEntryError) Error() string {
+	return "refusing entry " + strings.TrimSpace(e.Name) + ": " + e.Reason
+}
+
+// CleanName checks an entry name: relative, no "..", no NUL; it returns
+// the name without "./" and trailing slashes.
+func CleanName(name string) (string, error) {
+	if name == "" || strings.IndexByte(name, 0) >= 0 {
+		return "", &UnsafeEntryError{name, "empty name or NUL byte"}
+	}
+	if strings.HasPrefix(name, "/") {
+		return "", &UnsafeEntryError{name, "absolute name"}
+	}
+	for _, c := range strings.Split(name, "/") {
+		if c == ".." {
+			return "", &UnsafeEntryError{name, "'..' in the name"}
+		}
+	}
+	clean := path.Clean(name)
+	if clean == "." {
+		return "", nil
+	}
+	return clean, nil
+}
+
+// ExtractOptions control Extract.
+type ExtractOptions struct {
+	// Owners sets owners from the archive (needs root).
+	Owners bool
+}
+
+// Extract unpacks an archive into dir, which should be empty. Entries
+// whose names are absolute or hold "..", hardlinks that point outside,
+// and device files are refused; nothing is written outside dir (paths
+// are created without following symlinks that entries made).
+func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) error {
+	type dirTime struct {
+		path string
+		t    time.Time
+	}
+	var dirs []dirTime
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return errors.Wrap(err, "reading the archive")
+		}
+		name, err := CleanName(h.Name)
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			continue
+		}
+		target := filepath.Join(dir, name)
+		if err := noSymlinkParents(dir, name); err != nil {
+			return err
+		}
+		mode := os.FileMode(h.Mode & 0o777)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return errors.Wrap(err, "extracting")
+			}
+			dirs = append(dirs, dirTime{target, h.ModTime})
+		case tar.TypeReg, tar.TypeRegA:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return errors.Wrap(err, "extracting")
+			}
+			f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+			if err != nil {
+				return errors.Wrap(err, "extracting")
+			}
+			_, err = io.Copy(f, r)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return errors.Wrapf(err, "extracting %s", name)
+			}
+		case tar.TypeSymlink:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return errors.Wrap(err, "extracting")
+			}
+			if err := os.Symlink(h.Linkname, target); err != nil {
+				return errors.Wrap(err, "extracting")
+			}
+		case tar.TypeLink:
+			src, err := CleanName(h.Linkname)
+			if err != nil || src == "" {
+				return &UnsafeEntryError{h.Name, "hardlink to " + h.Linkname + " outside the archive"}
+			}
+			if err := noSymlinkParents(dir, src); err != nil {
+				return err
+			}
+			if err := os.Link(filepath.Join(dir, src), target); err != nil {
+				return errors.Wrap(err, "extracting")
+			}
+		default:
+			return &UnsafeEntryError{h.Name, "type " + string(h.Typeflag) + " (devices, FIFOs) is not extracted"}
+		}
+		if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
+			continue
+		}
+		if opts.Owners {
+			if err := os.Lchown(target, h.Uid, h.Gid); err != nil {
+				return errors.Wrap(err, "extracting")
+			}
+		}
+		full := mode
+		if h.Mode&04000 != 0 {
+			full |= os.ModeSetuid
+		}
+		if h.Mode&02000 != 0 {
+			full |= os.ModeSetgid
+		}
+		if h.Mode&01000 != 0 {
+			full |= os.ModeSticky
+		}
+		if err := os.Chmod(target, full); err != nil {
+			return errors.Wrap(err, "extracting")
+		}
+		for k, v := range h.PAXRecords {
+			if x, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+				if err := syscall.Setxattr(target, x, []byte(v), 0); err != nil {
+					return errors.Wrapf(err, "setting %s on %s", x, name)
+				}
+			}
+		}
+		if h.Typeflag != tar.TypeDir {
+			os.Chtimes(target, h.ModTime, h.ModTime)
+		}
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Chtimes(dirs[i].path, dirs[i].t, dirs[i].t)
+	}
+	return nil
+}
+
+// noSymlinkParents refuses a name whose parent directories, as
+// extracted so far, go through a symlink (which could lead outside).
+func noSymlinkParents(dir, name string) error {
+	cur := dir
+	parts := strings.Split(name, "/")
+	for _, p := range parts[:len(parts)-1] {
+		cur = filepath.Join(cur, p)
+		st, err := os.Lstat(cur)
+		if err != nil {
+			return nil // not created yet
+		}
+		if st.Mode()&os.ModeSymlink != 0 {
+			return &UnsafeEntryError{name, "its directory " + strings.TrimPrefix(cur, dir) + " is a symlink"}
+		}
+	}
+	return nil
+}
