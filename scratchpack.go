@@ -26,6 +26,7 @@ import (
 	"github.com/scratchpack/scratchpack/internal/atomicfile"
 	"github.com/scratchpack/scratchpack/internal/rootpath"
 	"github.com/scratchpack/scratchpack/tarball"
+	"github.com/scratchpack/scratchpack/upx"
 )
 
 // Version is set at build time with -ldflags "-X ...Version=v1.2.3".
@@ -584,6 +585,8 @@ type PackOptions struct {
 	Cmd        []string
 	Env        []string // KEY=VALUE
 	Workdir    string
+	// UPX, when set, packs the executables with UPX first (upx stage).
+	UPX *upx.Options
 }
 
 // PackResult reports what was written.
@@ -591,6 +594,7 @@ type PackResult struct {
 	tarball.Stats
 	Output     string
 	Dockerfile string
+	UPX        *upx.Result
 }
 
 // Pack writes the list as a rootfs archive (atomically) and, when asked,
@@ -609,6 +613,22 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 	}
 	r := &PackResult{Output: opts.Output}
 	var err error
+	if opts.UPX != nil {
+		// Entries point at staged, packed copies until the archive is written.
+		saved := make([]filelist.Entry, len(l.Entries))
+		for i, e := range l.Entries {
+			saved[i] = *e
+		}
+		if r.UPX, err = upx.Pack(ctx, l, *opts.UPX); err != nil {
+			return nil, errors.WithMessage(err, "the UPX stage")
+		}
+		defer func() {
+			r.UPX.Cleanup()
+			for i, e := range l.Entries {
+				e.Content, e.Size = saved[i].Content, saved[i].Size
+			}
+		}()
+	}
 	if opts.Output == "-" {
 		w := opts.Stdout
 		if w == nil {

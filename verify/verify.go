@@ -22,6 +22,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/collect/strace"
 	"github.com/scratchpack/scratchpack/collect/tracer"
+	"github.com/scratchpack/scratchpack/internal/sandbox"
 	"github.com/scratchpack/scratchpack/tarball"
 )
 
@@ -126,18 +127,25 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 
 	var stdout, stderr bytes.Buffer
 	log := filepath.Join(dir, "image.strace")
-	tres, err := tracer.Run(ctx, tracer.Options{
-		Command:  o.Command,
-		Log:      log,
-		Root:     root,
-		Dir:      "/",
-		Env:      env,
-		Stdout:   &stdout,
-		Stderr:   &stderr,
-		Duration: o.Timeout,
-		Launcher: o.Launcher,
-		Strace:   o.Strace,
-		Grace:    2 * time.Second,
+	var tres *tracer.Result
+	// As in a container, the command sees a /proc (UPX-packed programs
+	// need /proc/self/exe); it is mounted in a private namespace only.
+	err = sandbox.WithProc(root, func() error {
+		var err error
+		tres, err = tracer.Run(ctx, tracer.Options{
+			Command:  o.Command,
+			Log:      log,
+			Root:     root,
+			Dir:      "/",
+			Env:      env,
+			Stdout:   &stdout,
+			Stderr:   &stderr,
+			Duration: o.Timeout,
+			Launcher: o.Launcher,
+			Strace:   o.Strace,
+			Grace:    2 * time.Second,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, errors.WithMessage(err, "running the command in the rootfs")

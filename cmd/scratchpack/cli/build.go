@@ -19,6 +19,7 @@ func newBuild(g *globals) *cobra.Command {
 	var keepCreated, ignoreMissing bool
 	var paths pathFlags
 	var verifyAfter bool
+	var uf upxFlags
 	var vf verifyFlags
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
@@ -56,6 +57,10 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 					return usageError{err}
 				}
 			}
+			upxOpts, err := uf.options()
+			if err != nil {
+				return err
+			}
 			topts, stop := tf.options(g)
 			defer stop()
 			root := tf.root
@@ -79,6 +84,7 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 					Dockerfile: dockerfile,
 					Cmd:        cmdv,
 					Env:        env,
+					UPX:        upxOpts,
 					Options: tarball.Options{
 						Compression: comp,
 						Level:       level,
@@ -106,6 +112,7 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 	}
 	tf.register(cmd)
 	paths.register(cmd, false)
+	uf.register(cmd)
 	cmd.Flags().BoolVar(&verifyAfter, "verify", false, "then run 'scratchpack verify' on the archive with the same command")
 	vf.register(cmd, "verify-")
 	f := cmd.Flags()
@@ -127,6 +134,7 @@ func (g *globals) summary(r *scratchpack.BuildResult) {
 	if g.quiet {
 		return
 	}
+	g.upxSummary(r.Pack.UPX)
 	files, dirs, links, hard, bytes := r.List.Totals()
 	status := fmt.Sprintf("exit %d", r.Trace.ExitCode)
 	if r.Trace.Stopped {

@@ -3,16 +3,68 @@ package cli
 import (
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/scratchpack/scratchpack"
+	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/tarball"
+	"github.com/scratchpack/scratchpack/upx"
 )
+
+// upxFlags are the UPX stage's flags, shared by pack and build.
+type upxFlags struct {
+	on      bool
+	path    string
+	args    string
+	exclude []string
+}
+
+func (u *upxFlags) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.BoolVar(&u.on, "upx", false, "pack ELF executables with UPX (never libraries, the loader, setuid files); each packed program is run to prove it starts")
+	f.StringVar(&u.path, "upx-path", "", "the upx binary (default: upx or upx-ucl on PATH)")
+	f.StringVar(&u.args, "upx-args", "-9 --lzma", "upx's arguments")
+	f.StringArrayVar(&u.exclude, "upx-exclude", nil, "never pack files matching GLOB (repeatable)")
+}
+
+func (u *upxFlags) options() (*upx.Options, error) {
+	if !u.on {
+		if u.path != "" || len(u.exclude) > 0 {
+			return nil, usagef("--upx-path and --upx-exclude go with --upx")
+		}
+		return nil, nil
+	}
+	pats, err := filelist.ParsePatterns(u.exclude)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return &upx.Options{Path: u.path, Args: strings.Fields(u.args), Exclude: pats}, nil
+}
+
+func (g *globals) upxSummary(r *upx.Result) {
+	if r == nil || g.quiet {
+		return
+	}
+	g.infof("UPX (%s):\n", r.Version)
+	for _, f := range r.Files {
+		if f.Packed {
+			note := ""
+			if f.Cached {
+				note = " (cached)"
+			}
+			g.infof("  %10s -> %10s  %s%s\n", human(f.Before), human(f.After), f.Path, note)
+		} else {
+			g.warn(fmt.Errorf("UPX: %s kept as it is: %s", f.Path, f.Why))
+		}
+	}
+}
 
 func newPack(g *globals) *cobra.Command {
 	var src sources
+	var uf upxFlags
 	var output, compression, dockerfile, cmdJSON, workdir string
 	var level int
 	var env []string
@@ -46,6 +98,10 @@ the same files always give the same bytes.`,
 			if err != nil {
 				return usageError{err}
 			}
+			upxOpts, err := uf.options()
+			if err != nil {
+				return err
+			}
 			var cmdv []string
 			if dockerfile != "" {
 				if cmdv, err = scratchpack.ParseCmd(cmdJSON); err != nil {
@@ -65,6 +121,7 @@ the same files always give the same bytes.`,
 				Cmd:        cmdv,
 				Env:        env,
 				Workdir:    workdir,
+				UPX:        upxOpts,
 				Options: tarball.Options{
 					Compression: comp,
 					Level:       level,
@@ -76,6 +133,7 @@ the same files always give the same bytes.`,
 			if err != nil {
 				return err
 			}
+			g.upxSummary(res.UPX)
 			files, dirs, links, hard, bytes := l.Totals()
 			if output != "-" {
 				g.infof("wrote %s: %d files (%s), %d symlinks, %d hardlinks, %d directories; %s compressed\n",
@@ -88,6 +146,7 @@ the same files always give the same bytes.`,
 		},
 	}
 	src.register(cmd)
+	uf.register(cmd)
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "", "archive to write (- for stdout)")
 	f.StringVar(&compression, "compression", "gzip", "gzip, zstd or none")
