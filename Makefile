@@ -31,12 +31,10 @@ demo: deps build
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Each fuzzer for FUZZTIME (default 5m).
+# Each fuzzer for FUZZTIME (default 5m); the interesting inputs are kept
+# under testdata/fuzz as seed corpus, which every go test replays.
 fuzz:
-	$(GO) test ./collect/strace -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./collect/strace -run '^$$' -fuzz '^FuzzUnquote$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./collect/ldd -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./filelist -run '^$$' -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME)
+	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 clean:
 	rm -rf bin out
