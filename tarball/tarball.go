@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/pkg/errors"
 
@@ -81,6 +80,12 @@ func Write(ctx context.Context, w io.Writer, root string, entries []*filelist.En
 	if err != nil {
 		return st, err
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			zw.Close() // stop the compressor's workers
+		}
+	}()
 	tw := tar.NewWriter(zw)
 	p := newProgress(entries, opts)
 	buf := make([]byte, 1<<20)
@@ -108,6 +113,7 @@ func Write(ctx context.Context, w io.Writer, root string, entries []*filelist.En
 	if err := bw.Flush(); err != nil {
 		return st, errors.Wrap(err, "writing the archive")
 	}
+	ok = true
 	st.Compressed = cw.n
 	p.done()
 	return st, nil
@@ -142,7 +148,7 @@ func compressor(w io.Writer, opts Options) (io.WriteCloser, error) {
 		if level < 1 || level > 9 {
 			return nil, errors.Errorf("gzip level %d: expected 1 to 9", level)
 		}
-		return gzip.NewWriterLevel(w, level)
+		return newParallelGzip(w, level, 0)
 	case Zstd:
 		level := opts.Level
 		if level == 0 {

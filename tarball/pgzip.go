@@ -1,0 +1,167 @@
+package tarball
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/klauspost/compress/flate"
+	"github.com/pkg/errors"
+)
+
+// parallelGzip writes one gzip member whose deflate stream is made of
+// fixed-size blocks compressed concurrently, each with the 32 KiB before
+// it as a dictionary and ended by a sync flush (as pigz does). The block
+// size is fixed, so the bytes do not depend on the number of workers.
+type parallelGzip struct {
+	w       io.Writer
+	level   int
+	block   int
+	buf     []byte // the block being filled
+	prev    []byte // the last 32 KiB of the previous block
+	crc     uint32
+	size    uint32
+	results chan chan result
+	done    chan error
+	sem     chan struct{}
+	err     error
+	closed  bool
+}
+
+type result struct {
+	data []byte
+	err  error
+}
+
+const (
+	pgzipBlock = 1 << 20
+	dictSize   = 32 << 10
+)
+
+var blockPool = sync.Pool{New: func() any { b := make([]byte, 0, pgzipBlock); return &b }}
+
+func newParallelGzip(w io.Writer, level, workers int) (*parallelGzip, error) {
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	// gzip header: magic, deflate, no flags, mtime 0, no extra flags, OS unknown
+	if _, err := w.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}); err != nil {
+		return nil, errors.Wrap(err, "writing the gzip header")
+	}
+	z := &parallelGzip{
+		w:       w,
+		level:   level,
+		block:   pgzipBlock,
+		results: make(chan chan result, workers),
+		done:    make(chan error, 1),
+		sem:     make(chan struct{}, workers),
+	}
+	z.buf = (*blockPool.Get().(*[]byte))[:0]
+	go z.writer()
+	return z, nil
+}
+
+// writer writes the compressed blocks in order.
+func (z *parallelGzip) writer() {
+	var err error
+	for ch := range z.results {
+		r := <-ch
+		if err == nil {
+			err = r.err
+		}
+		if err == nil {
+			_, err = z.w.Write(r.data)
+			if err != nil {
+				err = errors.Wrap(err, "writing the archive")
+			}
+		}
+	}
+	z.done <- err
+}
+
+func (z *parallelGzip) Write(p []byte) (int, error) {
+	if z.err != nil {
+		return 0, z.err
+	}
+	n := 0
+	for len(p) > 0 {
+		room := z.block - len(z.buf)
+		take := min(room, len(p))
+		z.buf = append(z.buf, p[:take]...)
+		p = p[take:]
+		n += take
+		if len(z.buf) == z.block {
+			z.flushBlock(false)
+		}
+	}
+	return n, nil
+}
+
+func (z *parallelGzip) flushBlock(last bool) {
+	data := z.buf
+	z.crc = crc32.Update(z.crc, crc32.IEEETable, data)
+	z.size += uint32(len(data))
+	dict := z.prev
+	if len(data) >= dictSize {
+		z.prev = append([]byte(nil), data[len(data)-dictSize:]...)
+	} else {
+		z.prev = append(append([]byte(nil), z.prev...), data...)
+		if len(z.prev) > dictSize {
+			z.prev = z.prev[len(z.prev)-dictSize:]
+		}
+	}
+	ch := make(chan result, 1)
+	z.results <- ch
+	z.sem <- struct{}{}
+	go func() {
+		defer func() { <-z.sem }()
+		var out writerBuffer
+		fw, err := flate.NewWriterDict(&out, z.level, dict)
+		if err == nil {
+			_, err = fw.Write(data)
+		}
+		if err == nil {
+			if last {
+				err = fw.Close()
+			} else {
+				err = fw.Flush()
+			}
+		}
+		b := data[:0]
+		blockPool.Put(&b)
+		ch <- result{out.b, errors.Wrap(err, "compressing")}
+	}()
+	if !last {
+		z.buf = (*blockPool.Get().(*[]byte))[:0]
+	}
+}
+
+// Close compresses the last block and writes the gzip trailer.
+func (z *parallelGzip) Close() error {
+	if z.closed {
+		return z.err
+	}
+	z.closed = true
+	z.flushBlock(true)
+	close(z.results)
+	if err := <-z.done; err != nil {
+		z.err = err
+		return err
+	}
+	var trailer [8]byte
+	binary.LittleEndian.PutUint32(trailer[0:], z.crc)
+	binary.LittleEndian.PutUint32(trailer[4:], z.size)
+	if _, err := z.w.Write(trailer[:]); err != nil {
+		z.err = errors.Wrap(err, "writing the gzip trailer")
+	}
+	return z.err
+}
+
+type writerBuffer struct{ b []byte }
+
+func (w *writerBuffer) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
