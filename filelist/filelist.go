@@ -25,6 +25,8 @@ const (
 	Dir      Kind = "dir"
 	Symlink  Kind = "symlink"
 	Hardlink Kind = "hardlink" // another name of a File entry's inode
+	// Special is a FIFO or a device, packed only when included by hand.
+	Special Kind = "special"
 )
 
 // Perm is a tar mode (permissions with setuid, setgid and sticky), shown
@@ -62,12 +64,20 @@ type Entry struct {
 	Kind Kind   `json:"kind"`
 	// Mode holds the permission bits with setuid, setgid and sticky, as
 	// in tar (07777).
-	Mode    Perm     `json:"mode"`
-	UID     int      `json:"uid"`
-	GID     int      `json:"gid"`
-	Size    int64    `json:"size"`
-	Target  string   `json:"target,omitempty"` // symlink content; a hardlink's first name
-	Reasons []Reason `json:"reasons,omitempty"`
+	Mode   Perm   `json:"mode"`
+	UID    int    `json:"uid"`
+	GID    int    `json:"gid"`
+	Size   int64  `json:"size"`
+	Target string `json:"target,omitempty"` // symlink content; a hardlink's first name
+	// Type of a Special entry: "fifo", "char" or "block", with the
+	// device numbers.
+	Type         string `json:"type,omitempty"`
+	Major, Minor uint32 `json:"-"`
+	// PathB64 and TargetB64 hold the exact bytes of a path or target that
+	// is not valid UTF-8, which JSON strings cannot carry.
+	PathB64   string   `json:"path_b64,omitempty"`
+	TargetB64 string   `json:"target_b64,omitempty"`
+	Reasons   []Reason `json:"reasons,omitempty"`
 
 	// Content, when set, is the host file to take the bytes from instead
 	// of the file under the root (a staged copy, e.g. a UPX-packed one).
@@ -167,7 +177,10 @@ type SkippedError struct {
 }
 
 func (e *SkippedError) Error() string {
-	return fmt.Sprintf("%s is a %s: left out", e.Path, e.Type)
+	if e.Type == "socket" {
+		return fmt.Sprintf("%s is a socket: left out (a tar archive cannot hold one)", e.Path)
+	}
+	return fmt.Sprintf("%s is a %s: left out (--include %s packs it)", e.Path, e.Type, e.Path)
 }
 
 // Builder accumulates entries. It is not safe for concurrent use.
@@ -365,6 +378,20 @@ func (b *Builder) addInfo(p string, info fs.FileInfo, why Reason) error {
 			return errors.Wrapf(err, "reading symlink %s", p)
 		}
 		e.Target = target
+	case b.filter != nil && b.filter.Include[p] && m&(fs.ModeNamedPipe|fs.ModeDevice) != 0:
+		// included by hand: a FIFO or a device goes in as it is
+		e.Kind = Special
+		switch {
+		case m&fs.ModeNamedPipe != 0:
+			e.Type = "fifo"
+		case m&fs.ModeCharDevice != 0:
+			e.Type = "char"
+		default:
+			e.Type = "block"
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			e.Major, e.Minor = uint32((st.Rdev>>8)&0xfff|(st.Rdev>>32)&^0xfff), uint32(st.Rdev&0xff|(st.Rdev>>12)&^0xff)
+		}
 	default:
 		return &SkippedError{Path: p, Type: typeName(m)}
 	}

@@ -3,10 +3,12 @@ package filelist
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pkg/errors"
 )
@@ -48,8 +50,18 @@ func onlyParent(e *Entry) bool {
 	return true
 }
 
-// WriteJSON writes the list as indented JSON.
+// WriteJSON writes the list as indented JSON. A path or link target that
+// is not valid UTF-8 also goes in base64 (path_b64, target_b64), exactly.
 func WriteJSON(w io.Writer, l *List) error {
+	for _, e := range l.Entries {
+		e.PathB64, e.TargetB64 = "", ""
+		if !utf8.ValidString(e.Path) {
+			e.PathB64 = base64.StdEncoding.EncodeToString([]byte(e.Path))
+		}
+		if !utf8.ValidString(e.Target) {
+			e.TargetB64 = base64.StdEncoding.EncodeToString([]byte(e.Target))
+		}
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return errors.Wrap(enc.Encode(l), "writing file list")
@@ -113,6 +125,13 @@ func readJSON(r io.Reader, name string) ([]Request, error) {
 	}
 	out := make([]Request, 0, len(l.Entries))
 	for i, e := range l.Entries {
+		if e != nil && e.PathB64 != "" {
+			raw, err := base64.StdEncoding.DecodeString(e.PathB64)
+			if err != nil {
+				return nil, errors.Errorf("%s: entry %d: path_b64: %v", name, i+1, err)
+			}
+			e.Path = string(raw)
+		}
 		if e == nil || !strings.HasPrefix(e.Path, "/") {
 			return nil, errors.Errorf("%s: entry %d: expected an absolute \"path\"", name, i+1)
 		}

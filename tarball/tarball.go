@@ -94,6 +94,17 @@ func Write(ctx context.Context, w io.Writer, root string, entries []*filelist.En
 			return st, err
 		}
 		n, err := writeEntry(tw, root, e, opts, buf)
+		var ce *ChangedError
+		if errors.As(err, &ce) && n > 0 {
+			// The entry holds exactly the size its header announced: end
+			// the stream properly so that what was written stays valid
+			// tar, and report the file.
+			if cerr := finish(tw, zw, bw); cerr != nil {
+				return st, cerr
+			}
+			ok = true
+			return st, err
+		}
 		if err != nil {
 			return st, err
 		}
@@ -104,19 +115,23 @@ func Write(ctx context.Context, w io.Writer, root string, entries []*filelist.En
 		}
 		p.add(e, n)
 	}
-	if err := tw.Close(); err != nil {
-		return st, errors.Wrap(err, "finishing the tar stream")
-	}
-	if err := zw.Close(); err != nil {
-		return st, errors.Wrap(err, "finishing compression")
-	}
-	if err := bw.Flush(); err != nil {
-		return st, errors.Wrap(err, "writing the archive")
+	if err := finish(tw, zw, bw); err != nil {
+		return st, err
 	}
 	ok = true
 	st.Compressed = cw.n
 	p.done()
 	return st, nil
+}
+
+func finish(tw *tar.Writer, zw io.WriteCloser, bw *bufio.Writer) error {
+	if err := tw.Close(); err != nil {
+		return errors.Wrap(err, "finishing the tar stream")
+	}
+	if err := zw.Close(); err != nil {
+		return errors.Wrap(err, "finishing compression")
+	}
+	return errors.Wrap(bw.Flush(), "writing the archive")
 }
 
 // WriteFile writes the archive to target atomically: into a temporary
@@ -208,6 +223,19 @@ func writeEntry(tw *tar.Writer, root string, e *filelist.Entry, opts Options, bu
 	case filelist.Symlink:
 		hdr.Typeflag = tar.TypeSymlink
 		hdr.Linkname = e.Target
+		return 0, writeHeader(tw, hdr)
+	case filelist.Special:
+		switch e.Type {
+		case "fifo":
+			hdr.Typeflag = tar.TypeFifo
+		case "char":
+			hdr.Typeflag = tar.TypeChar
+		case "block":
+			hdr.Typeflag = tar.TypeBlock
+		default:
+			return 0, errors.Errorf("%s: unknown special type %q", e.Path, e.Type)
+		}
+		hdr.Devmajor, hdr.Devminor = int64(e.Major), int64(e.Minor)
 		return 0, writeHeader(tw, hdr)
 	case filelist.Hardlink:
 		hdr.Typeflag = tar.TypeLink
