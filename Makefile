@@ -6,7 +6,9 @@ LDFLAGS  := -s -w -X github.com/scratchpack/scratchpack.Version=$(VERSION)
 BIN      := bin/scratchpack
 FUZZTIME ?= 5m
 
-.PHONY: all build deps test test-deps vet demo bench fuzz clean
+E2E      ?= 1
+
+.PHONY: all build deps test test-deps vet unit e2e demo bench fuzz clean
 
 all: build
 
@@ -20,10 +22,18 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
 	$(GO) vet ./...
 
-# The whole suite, fuzz seed corpora included. CI=true makes a missing
-# tool a failure instead of a skip.
-test: test-deps vet
+# The whole suite, fuzz seed corpora included, then the podman end to end
+# (E2E=0 leaves it out). CI=true makes a missing tool a failure instead of
+# a skip.
+test: test-deps vet unit
+	@if [ "$(E2E)" != 0 ]; then $(MAKE) --no-print-directory e2e; else echo "e2e: left out (E2E=0)"; fi
+
+unit:
 	$(GO) test -count=1 -timeout 20m ./...
+
+# Real images with podman: every example, built and run FROM scratch.
+e2e: build
+	@bash scripts/e2e.sh
 
 demo: deps build
 	@bash scripts/demo.sh

@@ -94,6 +94,15 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		return nil, err
 	}
 	r := &BuildResult{Program: program, Timings: map[string]time.Duration{}}
+	// Fail before the trace, not after it, when an output cannot be written.
+	for _, out := range []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog} {
+		if out == "" || out == "-" {
+			continue
+		}
+		if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
+			return nil, errors.Errorf("cannot write %s: its directory %s does not exist", out, filepath.Dir(out))
+		}
+	}
 
 	logDir, err := os.MkdirTemp("", "scratchpack-trace-")
 	if err != nil {
@@ -134,7 +143,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	}
 
 	t0 = time.Now()
-	outputs := []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog}
+	outputs := []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.Pack.OutputDir}
 	cwd := dir
 	if root != "/" {
 		cwd = filepath.Join(res.Root(), dir) // the log's paths are host paths
@@ -179,7 +188,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		return r, err
 	}
 	r.Largest = Largest(r.List, 10)
-	if pk.Output != "-" {
+	if pk.Output != "-" && pk.Output != "" {
 		if r.Report, err = writeReport(o, r, dir); err != nil {
 			return r, err
 		}

@@ -577,7 +577,11 @@ func (d *dropper) match(p string) bool {
 type PackOptions struct {
 	// Output is the archive path; "-" writes to Stdout.
 	Output string
-	Stdout io.Writer
+	// OutputDir, when set, also writes the rootfs as a directory tree
+	// (links, modes, owners, hardlinks kept), for COPY --from. It must not
+	// exist, or be empty.
+	OutputDir string
+	Stdout    io.Writer
 	tarball.Options
 	// Dockerfile, when set, is written beside: FROM scratch, ADD the
 	// archive, and an exec-form CMD.
@@ -600,8 +604,8 @@ type PackResult struct {
 // Pack writes the list as a rootfs archive (atomically) and, when asked,
 // a Dockerfile that uses it.
 func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult, error) {
-	if opts.Output == "" {
-		return nil, errors.New("no output: give -o FILE (or -o - for stdout)")
+	if opts.Output == "" && opts.OutputDir == "" {
+		return nil, errors.New("no output: give -o FILE (or -o - for stdout) or --output-dir DIR")
 	}
 	if opts.Dockerfile != "" && opts.Output == "-" {
 		return nil, errors.New("--dockerfile needs the archive in a file (-o FILE), not stdout")
@@ -629,17 +633,24 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 			}
 		}()
 	}
-	if opts.Output == "-" {
+	switch opts.Output {
+	case "":
+	case "-":
 		w := opts.Stdout
 		if w == nil {
 			w = os.Stdout
 		}
 		r.Stats, err = tarball.Write(ctx, w, l.Root, l.Entries, opts.Options)
-	} else {
+	default:
 		r.Stats, err = tarball.WriteFile(ctx, opts.Output, l.Root, l.Entries, opts.Options)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if opts.OutputDir != "" {
+		if err := writeDir(ctx, l, opts.OutputDir); err != nil {
+			return nil, err
+		}
 	}
 	if opts.Dockerfile != "" {
 		rel, err := filepath.Rel(filepath.Dir(absOr(opts.Dockerfile)), absOr(opts.Output))
@@ -653,6 +664,56 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		r.Dockerfile = opts.Dockerfile
 	}
 	return r, nil
+}
+
+// writeDir writes the rootfs as a directory tree: the archive is
+// streamed into the safe extractor, in a temporary directory beside the
+// target that is renamed into place when complete.
+func writeDir(ctx context.Context, l *filelist.List, dir string) error {
+	if entries, err := os.ReadDir(dir); err == nil {
+		if len(entries) > 0 {
+			return errors.Errorf("--output-dir %s is not empty", dir)
+		}
+		if err := os.Remove(dir); err != nil {
+			return errors.Wrap(err, "replacing the empty output directory")
+		}
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return errors.Wrap(err, "creating the output directory's parent")
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return errors.Wrap(err, "creating the output directory")
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := tarball.Write(ctx, pw, l.Root, l.Entries, tarball.Options{Compression: tarball.None})
+		pw.CloseWithError(err)
+	}()
+	tr, err := tarball.NewReader(pr)
+	if err != nil {
+		pr.CloseWithError(err)
+		return err
+	}
+	if err := tarball.Extract(ctx, tr, tmp, tarball.ExtractOptions{Owners: os.Geteuid() == 0}); err != nil {
+		pr.CloseWithError(err)
+		return errors.WithMessagef(err, "writing %s", dir)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return errors.Wrap(err, "writing the output directory")
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return errors.Wrapf(err, "renaming the output directory to %s", dir)
+	}
+	ok = true
+	return nil
 }
 
 func absOr(p string) string {

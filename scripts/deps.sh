@@ -2,7 +2,7 @@
 # Installs the Debian packages scratchpack's demo and tests use, only
 # those missing, so a second run costs nothing. Run as root (or with sudo).
 set -euo pipefail
-pkgs=(strace fortune-mod fortunes-min tar coreutils gcc libc6-dev nginx-light python3 bash procps ca-certificates tzdata)
+pkgs=(strace fortune-mod fortunes-min tar coreutils gcc libc6-dev nginx-light python3 bash procps ca-certificates tzdata podman buildah runc debootstrap)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,7 +13,7 @@ import (
 
 func newBuild(g *globals) *cobra.Command {
 	var tf traceFlags
-	var output, dockerfile, cmdJSON, compression, keepLog string
+	var output, outputDir, dockerfile, cmdJSON, compression, keepLog string
 	var level int
 	var ldd, env []string
 	var keepCreated, ignoreMissing bool
@@ -40,8 +40,8 @@ path. A summary shows the files, bytes and the 10 largest files.`,
   scratchpack build -o rootfs.tar.gz --root /tmp/image -- /usr/bin/perl -e 'print "hi\n"'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output == "" {
-				return usagef("no output: give -o FILE")
+			if output == "" && outputDir == "" {
+				return usagef("no output: give -o FILE or --output-dir DIR")
 			}
 			comp, err := tarball.ParseCompression(compression)
 			if err != nil {
@@ -80,6 +80,7 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 				Warn:          g.warn,
 				Pack: scratchpack.PackOptions{
 					Output:     output,
+					OutputDir:  outputDir,
 					Stdout:     g.out,
 					Dockerfile: dockerfile,
 					Cmd:        cmdv,
@@ -117,6 +118,7 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 	vf.register(cmd, "verify-")
 	f := cmd.Flags()
 	f.StringVarP(&output, "output", "o", "", "archive to write (- for stdout)")
+	f.StringVar(&outputDir, "output-dir", "", "also (or only) write the rootfs as a directory tree, for COPY --from")
 	f.StringVar(&dockerfile, "dockerfile", "", "also write a Dockerfile that uses the archive")
 	f.StringVar(&cmdJSON, "cmd", "", "the Dockerfile's CMD as a JSON array (default: the traced command)")
 	f.StringArrayVar(&env, "env", nil, "extra ENV KEY=VALUE line for the Dockerfile (repeatable)")
@@ -144,7 +146,7 @@ func (g *globals) summary(r *scratchpack.BuildResult) {
 		}
 	}
 	g.infof("traced %s (%s) in %s\n", r.Program, status, r.Trace.Elapsed.Round(time.Millisecond))
-	if r.Pack.Output != "-" {
+	if r.Pack.Output != "-" && r.Pack.Output != "" {
 		g.infof("wrote %s: %d files (%s), %d symlinks, %d hardlinks, %d directories; %s compressed\n",
 			r.Pack.Output, files, human(bytes), links, hard, dirs, human(r.Pack.Compressed))
 	}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# End to end with a real container engine: makes the builder image
+# (debootstrap + podman import, cached), scratchpack's own image, then for
+# every example both the two-step and the multi-stage images, runs them with
+# --network none, checks what they print, and prints each image's size
+# beside the builder's. Also builds, as it is, the Dockerfile that
+# `scratchpack build --dockerfile` writes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PODMAN=${PODMAN:-"podman --storage-driver vfs --runtime runc"}
+LIMITS="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
+BUILDER=localhost/scratchpack-builder:bookworm
+fail=0
+say() { printf '%s\n' "$*"; }
+check() { # name, expected (a grep -E pattern), actual
+  if printf '%s' "$3" | grep -qE -- "$2"; then say "   ok   $1: $(printf '%s' "$3" | head -c 120 | tr '\n' ' ')"
+  else say "   FAIL $1: expected /$2/, got: $3"; fail=1; fi
+}
+size() { $PODMAN image inspect --format '{{.Size}}' "$1"; }
+
+say "== images: builder (debootstrap, cached) and scratchpack"
+make -s -C examples builder
+make -s -C examples scratchpack >/dev/null
+
+say "== examples"
+for ex in fortune python tls nginx; do
+  tag=localhost/scratchpack-example-$ex
+  make -s -C examples/$ex clean
+  make -s -C examples/$ex image >/dev/null
+  make -s -C examples/$ex multistage >/dev/null
+  case $ex in
+    fortune)
+      check "fortune (two-step)" '[a-zA-Z]' "$(make -s -C examples/$ex run 2>&1)"
+      check "fortune (multi-stage)" '[a-zA-Z]' "$(make -s -C examples/$ex run-multistage 2>&1)" ;;
+    python)
+      want=$($PODMAN run --rm $LIMITS --network none -v "$PWD/examples/python/app.py:/app.py:ro" $BUILDER python3 /app.py)
+      check "python (two-step)" "^$(printf '%s' "$want" | sed 's/[][{}.^$*+?()|\\]/\\&/g')\$" "$(make -s -C examples/$ex run 2>&1)"
+      check "python (multi-stage)" "^$(printf '%s' "$want" | sed 's/[][{}.^$*+?()|\\]/\\&/g')\$" "$(make -s -C examples/$ex run-multistage 2>&1)" ;;
+    tls)
+      check "tls (two-step)" '^localhost -> 127\.0\.0\.1; CA certificates: many; verify: True$' "$(make -s -C examples/$ex run 2>&1)"
+      check "tls (multi-stage)" '^localhost -> 127\.0\.0\.1; CA certificates: many; verify: True$' "$(make -s -C examples/$ex run-multistage 2>&1)" ;;
+    nginx)
+      check "nginx (two-step) answers" '^served$' "$(make -s -C examples/$ex check >/dev/null 2>&1 && echo served || echo 'no answer')"
+      check "nginx (multi-stage) answers" '^served$' "$(make -s -C examples/$ex check TAGSUFFIX=multistage >/dev/null 2>&1 && echo served || echo 'no answer')" ;;
+  esac
+  printf '   size %-8s %10s bytes (multi-stage %s), builder %s bytes\n' "$ex" "$(size $tag:latest)" "$(size $tag:multistage)" "$(size $BUILDER)"
+done
+
+say "== the Dockerfile that build --dockerfile writes, as it is"
+out=$(mktemp -d)
+$PODMAN run --rm $LIMITS --network none -v "$out:/out" -v "$PWD/bin/scratchpack:/usr/local/bin/scratchpack:ro" $BUILDER \
+  scratchpack build -q -o /out/rootfs.tar.gz --dockerfile /out/Dockerfile -- /usr/games/fortune -s >/dev/null
+$PODMAN build -q $LIMITS -t localhost/scratchpack-generated:latest "$out" >/dev/null
+check "generated Dockerfile" '[a-zA-Z]' "$($PODMAN run --rm $LIMITS --network none localhost/scratchpack-generated:latest 2>&1)"
+rm -rf "$out"
+
+if [ $fail -ne 0 ]; then say "e2e: FAILED"; exit 1; fi
+say "e2e: all images built and ran"
