@@ -8,7 +8,7 @@ FUZZTIME ?= 5m
 
 E2E      ?= 1
 
-.PHONY: all build deps test test-deps vet unit e2e demo bench fuzz clean
+.PHONY: all build deps test test-deps vet unit e2e demo bench bench-smoke fuzz clean
 
 all: build
 
@@ -25,7 +25,7 @@ vet:
 # The whole suite, fuzz seed corpora included, then the podman end to end
 # (E2E=0 leaves it out). CI=true makes a missing tool a failure instead of
 # a skip.
-test: test-deps vet unit
+test: test-deps vet unit bench-smoke
 	@if [ "$(E2E)" != 0 ]; then $(MAKE) --no-print-directory e2e; else echo "e2e: left out (E2E=0)"; fi
 
 unit:
@@ -38,8 +38,14 @@ e2e: build
 demo: deps build
 	@bash scripts/demo.sh
 
+# Go benchmarks, then the comparison with tar|gzip, ldd, grep and strace.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./collect/... ./tarball/...
+	@bash scripts/bench.sh
+
+# A short run of the comparison script, to keep it working (CI).
+bench-smoke: build
+	@BENCH_SMOKE=1 bash scripts/bench.sh
 
 # Each fuzzer for FUZZTIME (default 5m); the interesting inputs are kept
 # under testdata/fuzz as seed corpus, which every go test replays.

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Benchmarks scratchpack against the tools users would otherwise use, on
+# the same machine in the same run, and prints ratios. BENCH_SMOKE=1 runs
+# a short version (small inputs) that only checks that everything works.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SP=${SP:-bin/scratchpack}
+SMOKE=${BENCH_SMOKE:-0}
+work=$(mktemp -d /var/tmp/scratchpack-bench-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+now() { date +%s.%N; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+echo "scratchpack bench on $(uname -r), $(nproc) cores, $(date -u +%Y-%m-%d)$([ "$SMOKE" = 1 ] && echo ', smoke')"
+
+# 1. pack vs tar | gzip -6 on the same list of real files
+target=$((150 << 20)); [ "$SMOKE" = 1 ] && target=$((8 << 20))
+find /usr/lib/x86_64-linux-gnu /usr/lib/python3* /usr/share -xdev -type f -printf '%s %p\n' 2>/dev/null > "$work/all" || true
+awk -v t="$target" '{ total += $1; sub(/^[0-9]+ /, ""); print; if (total > t) exit }' "$work/all" > "$work/list"
+bytes=$(xargs -d '\n' stat -c %s < "$work/list" | awk '{s+=$1} END {print s}')
+xargs -d '\n' cat < "$work/list" > /dev/null # warm the page cache for both
+t0=$(now); tar -cf - -T "$work/list" 2>/dev/null | gzip -6 > "$work/ref.tar.gz"; t1=$(now)
+"$SP" pack -q -o "$work/sp.tar.gz" --files "$work/list"; t2=$(now)
+ref_t=$(secs "$t0" "$t1") sp_t=$(secs "$t1" "$t2")
+ref_s=$(stat -c %s "$work/ref.tar.gz") sp_s=$(stat -c %s "$work/sp.tar.gz")
+echo "pack vs tar|gzip -6, $(wc -l < "$work/list") files, $((bytes >> 20)) MiB: time ${sp_t}s vs ${ref_t}s = $(ratio "$sp_t" "$ref_t")x (target 0.33x); size $sp_s vs $ref_s = $(ratio "$sp_s" "$ref_s")x (target 1.02x)"
+
+# 2. deps vs ldd on every ELF program in /usr/bin
+find /usr/bin -maxdepth 1 -type f -exec sh -c 'head -c4 "$1" | grep -q ELF && echo "$1"' _ {} \; > "$work/elf"
+[ "$SMOKE" = 1 ] && head -20 "$work/elf" > "$work/elf.s" && mv "$work/elf.s" "$work/elf"
+t0=$(now); xargs -d '\n' "$SP" deps --list < "$work/elf" > "$work/deps.out"; t1=$(now)
+xargs -d '\n' ldd < "$work/elf" > "$work/ldd.out" 2>/dev/null || true; t2=$(now)
+d_t=$(secs "$t0" "$t1") l_t=$(secs "$t1" "$t2")
+sort -u "$work/deps.out" > "$work/a"
+awk '/=>/ && $3 ~ /^\// {print $3} /^\t\// {print $1}' "$work/ldd.out" | sort -u > "$work/b"
+same=$(cmp -s "$work/a" "$work/b" && echo "identical library sets" || echo "DIFFERENT library sets")
+echo "deps vs ldd, $(wc -l < "$work/elf") programs: ${d_t}s vs ${l_t}s = $(ratio "$d_t" "$l_t")x (target 0.1x); $same ($(wc -l < "$work/a") libraries)"
+
+# 3. filelist --strace on a big log vs grep -c openat
+mb=300; [ "$SMOKE" = 1 ] && mb=10
+sample=collect/strace/testdata/samples/py_file_process.log
+while [ "$(stat -c %s "$work/big.log" 2>/dev/null || echo 0)" -lt $((mb << 20)) ]; do cat "$sample" >> "$work/big.log"; done
+cat "$work/big.log" > /dev/null
+t0=$(now); grep -c openat "$work/big.log" > /dev/null; t1=$(now)
+/usr/bin/time -f %M -o "$work/rss" "$SP" filelist --ignore-missing -q --strace "$work/big.log" > /dev/null 2>&1 || true; t2=$(now)
+g_t=$(secs "$t0" "$t1") f_t=$(secs "$t1" "$t2")
+echo "filelist --strace vs grep -c openat, $(( $(stat -c %s "$work/big.log") >> 20 )) MiB log: ${f_t}s vs ${g_t}s = $(ratio "$f_t" "$g_t")x (target 2x); peak RSS $(( $(cat "$work/rss") >> 10 )) MiB (target 100 MiB)"
+
+# 4. trace overhead: tar of python's library into wc
+job="tar -cf - /usr/lib/python3.11 2>/dev/null | wc -c"
+[ "$SMOKE" = 1 ] && job="tar -cf - /usr/lib/python3.11/json 2>/dev/null | wc -c"
+sh -c "$job" > /dev/null
+t0=$(now); sh -c "$job" > /dev/null; t1=$(now)
+"$SP" trace -q -o "$work/t.log" -- sh -c "$job" > /dev/null; t2=$(now)
+strace -f -o /dev/null sh -c "$job" > /dev/null; t3=$(now)
+u=$(secs "$t0" "$t1") s=$(secs "$t1" "$t2") p=$(secs "$t2" "$t3")
+echo "trace overhead on '$job': untraced ${u}s, scratchpack trace ${s}s = $(ratio "$s" "$u")x (target 2x), plain strace -f ${p}s = $(ratio "$p" "$u")x"
+
+# 5. what the images hold: archive, bytes used, the whole source filesystem
+src=$(df -B1 --output=used / | tail -1)
+printf '%-8s %14s %14s %16s\n' app archive "bytes used" "source filesystem"
+for app in fortune python nginx; do
+  case $app in
+    fortune) cmd=(/usr/games/fortune); probe=() ;;
+    python) cmd=(/usr/bin/python3 -c 'import json, sqlite3, hashlib; print(json.dumps(hashlib.sha256(b"x").hexdigest()))'); probe=() ;;
+    nginx)
+      mkdir -p "$work/www" && echo hi > "$work/www/index.html"
+      printf 'daemon off; error_log stderr; pid %s/nginx.pid; events {} http { access_log off; server { listen 127.0.0.1:18099; root %s/www; } }\n' "$work" "$work" > "$work/nginx.conf"
+      chmod 755 "$work" "$work/www"
+      cmd=(/usr/sbin/nginx -c "$work/nginx.conf")
+      probe=(--probe "bash -c 'exec 3<>/dev/tcp/127.0.0.1/18099'") ;;
+  esac
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$SP" build -q -o "$work/$app.tar.gz" "${probe[@]}" -- "${cmd[@]}" > /dev/null 2>&1
+  used=$(python3 -c 'import json,sys; print(sum(e["size"] for e in json.load(open(sys.argv[1]))["entries"] if e["kind"] == "file"))' "$work/$app.report.json")
+  printf '%-8s %14s %14s %16s\n' "$app" "$(stat -c %s "$work/$app.tar.gz")" "$used" "$src"
+done
