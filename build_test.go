@@ -16,25 +16,14 @@ import (
 	"time"
 
 	"github.com/scratchpack/scratchpack/collect/tracer"
+	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
-// needTools fails in CI and skips elsewhere when a tool is missing.
+// needTools: the tools on PATH, and root.
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed (make test-deps installs it)", tool)
-			}
-			t.Skipf("%s is not installed: make test-deps", tool)
-		}
-	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chroot needs root")
-		}
-		t.Skip("chroot needs root")
-	}
+	testenv.Need(t, tools...)
+	testenv.NeedRoot(t)
 }
 
 var cleanEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,25 +12,14 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/scratchpack/scratchpack"
+	"github.com/scratchpack/scratchpack/internal/testenv"
 	"github.com/scratchpack/scratchpack/tarball"
 )
 
 func need(t *testing.T) {
 	t.Helper()
-	for _, tool := range []string{"strace", "/usr/games/fortune", "chroot"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
-	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("verify needs root")
-		}
-		t.Skip("verify needs root")
-	}
+	testenv.Need(t, "strace", "/usr/games/fortune", "chroot")
+	testenv.NeedRoot(t)
 }
 
 // fortuneArchive packs fortune with scratchpack's pipeline (its files,

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/scratchpack/scratchpack/internal/testenv"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,12 +16,7 @@ import (
 
 func needStrace(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("strace"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("strace is not installed")
-		}
-		t.Skip("strace is not installed: make test-deps")
-	}
+	testenv.Need(t, "strace")
 }
 
 func TestRunKeepsStdioAndExitStatus(t *testing.T) {

@@ -7,19 +7,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scratchpack/scratchpack"
-	"github.com/scratchpack/scratchpack/tarball"
 	"github.com/scratchpack/scratchpack/verify"
 )
 
 func newBuild(g *globals) *cobra.Command {
 	var tf traceFlags
-	var output, outputDir, dockerfile, cmdJSON, compression, keepLog string
-	var level int
-	var ldd, env []string
+	var af archiveFlags
+	var keepLog string
+	var ldd []string
 	var keepCreated, ignoreMissing bool
 	var paths pathFlags
 	var verifyAfter bool
-	var uf upxFlags
 	var vf verifyFlags
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
@@ -40,24 +38,7 @@ path. A summary shows the files, bytes and the 10 largest files.`,
   scratchpack build -o rootfs.tar.gz --root /tmp/image -- /usr/bin/perl -e 'print "hi\n"'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output == "" && outputDir == "" {
-				return usagef("no output: give -o FILE or --output-dir DIR")
-			}
-			comp, err := tarball.ParseCompression(compression)
-			if err != nil {
-				return usageError{err}
-			}
-			epoch, err := scratchpack.EpochFromEnv()
-			if err != nil {
-				return usageError{err}
-			}
-			var cmdv []string
-			if cmdJSON != "" {
-				if cmdv, err = scratchpack.ParseCmd(cmdJSON); err != nil {
-					return usageError{err}
-				}
-			}
-			upxOpts, err := uf.options()
+			popts, err := af.options(g, false)
 			if err != nil {
 				return err
 			}
@@ -78,21 +59,7 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 				IgnoreMissing: ignoreMissing,
 				Paths:         lo.PathOptions,
 				Warn:          g.warn,
-				Pack: scratchpack.PackOptions{
-					Output:     output,
-					OutputDir:  outputDir,
-					Stdout:     g.out,
-					Dockerfile: dockerfile,
-					Cmd:        cmdv,
-					Env:        env,
-					UPX:        upxOpts,
-					Options: tarball.Options{
-						Compression: comp,
-						Level:       level,
-						Epoch:       epoch,
-						Progress:    g.progress(),
-					},
-				},
+				Pack:          popts,
 			})
 			if err != nil {
 				return err
@@ -101,10 +68,10 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 			if !verifyAfter {
 				return nil
 			}
-			if output == "-" || len(tf.probes) > 0 || tf.duration > 0 {
+			if af.output == "-" || af.output == "" || len(tf.probes) > 0 || tf.duration > 0 {
 				return usagef("--verify needs an archive file and a command that exits (no --probe, no --duration)")
 			}
-			vr, err := verify.Verify(cmd.Context(), vf.options(output, append([]string{res.Program}, args[1:]...)))
+			vr, err := verify.Verify(cmd.Context(), vf.options(af.output, append([]string{res.Program}, args[1:]...)))
 			if err != nil {
 				return err
 			}
@@ -112,18 +79,11 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 		},
 	}
 	tf.register(cmd)
+	af.register(cmd)
 	paths.register(cmd, false)
-	uf.register(cmd)
-	cmd.Flags().BoolVar(&verifyAfter, "verify", false, "then run 'scratchpack verify' on the archive with the same command")
-	vf.register(cmd, "verify-")
 	f := cmd.Flags()
-	f.StringVarP(&output, "output", "o", "", "archive to write (- for stdout)")
-	f.StringVar(&outputDir, "output-dir", "", "also (or only) write the rootfs as a directory tree, for COPY --from")
-	f.StringVar(&dockerfile, "dockerfile", "", "also write a Dockerfile that uses the archive")
-	f.StringVar(&cmdJSON, "cmd", "", "the Dockerfile's CMD as a JSON array (default: the traced command)")
-	f.StringArrayVar(&env, "env", nil, "extra ENV KEY=VALUE line for the Dockerfile (repeatable)")
-	f.StringVar(&compression, "compression", "gzip", "gzip, zstd or none")
-	f.IntVar(&level, "level", 0, "compression level (gzip 1-9, default 6; zstd 1-22, default 3)")
+	f.BoolVar(&verifyAfter, "verify", false, "then run 'scratchpack verify' on the archive with the same command")
+	vf.register(cmd, "verify-")
 	f.StringArrayVar(&ldd, "ldd", nil, "also read this ldd output (repeatable)")
 	f.StringVar(&keepLog, "keep-log", "", "keep the strace log at this path")
 	f.BoolVar(&keepCreated, "keep-created", false, "also pack files the command created while traced")
@@ -137,7 +97,6 @@ func (g *globals) summary(r *scratchpack.BuildResult) {
 		return
 	}
 	g.upxSummary(r.Pack.UPX)
-	files, dirs, links, hard, bytes := r.List.Totals()
 	status := fmt.Sprintf("exit %d", r.Trace.ExitCode)
 	if r.Trace.Stopped {
 		status = "stopped after the probes"
@@ -146,13 +105,7 @@ func (g *globals) summary(r *scratchpack.BuildResult) {
 		}
 	}
 	g.infof("traced %s (%s) in %s\n", r.Program, status, r.Trace.Elapsed.Round(time.Millisecond))
-	if r.Pack.Output != "-" && r.Pack.Output != "" {
-		g.infof("wrote %s: %d files (%s), %d symlinks, %d hardlinks, %d directories; %s compressed\n",
-			r.Pack.Output, files, human(bytes), links, hard, dirs, human(r.Pack.Compressed))
-	}
-	if r.Pack.Dockerfile != "" {
-		g.infof("wrote %s\n", r.Pack.Dockerfile)
-	}
+	g.packSummary(r.List, r.Pack)
 	if len(r.Largest) > 0 {
 		g.infof("largest files:\n")
 		for _, e := range r.Largest {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/scratchpack/scratchpack/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,24 +11,11 @@ import (
 	"testing"
 )
 
-// need fails in CI and skips elsewhere when a tool is missing: CI must
-// run the core checks (`make test` installs the tools).
+// need: the tools on PATH, and root (the tests chroot).
 func need(t *testing.T, tools ...string) {
 	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed (make test-deps installs it)", tool)
-			}
-			t.Skipf("%s is not installed: run make test-deps", tool)
-		}
-	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("these tests chroot and need root")
-		}
-		t.Skip("chroot needs root")
-	}
+	testenv.Need(t, tools...)
+	testenv.NeedRoot(t)
 }
 
 // run runs the CLI in-process and returns its exit code, stdout, stderr.

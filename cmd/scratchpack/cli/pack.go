@@ -3,71 +3,17 @@ package cli
 import (
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/scratchpack/scratchpack"
-	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/tarball"
-	"github.com/scratchpack/scratchpack/upx"
 )
-
-// upxFlags are the UPX stage's flags, shared by pack and build.
-type upxFlags struct {
-	on      bool
-	path    string
-	args    string
-	exclude []string
-}
-
-func (u *upxFlags) register(cmd *cobra.Command) {
-	f := cmd.Flags()
-	f.BoolVar(&u.on, "upx", false, "pack ELF executables with UPX (never libraries, the loader, setuid files); each packed program is run to prove it starts")
-	f.StringVar(&u.path, "upx-path", "", "the upx binary (default: upx or upx-ucl on PATH)")
-	f.StringVar(&u.args, "upx-args", "-9 --lzma", "upx's arguments")
-	f.StringArrayVar(&u.exclude, "upx-exclude", nil, "never pack files matching GLOB (repeatable)")
-}
-
-func (u *upxFlags) options() (*upx.Options, error) {
-	if !u.on {
-		if u.path != "" || len(u.exclude) > 0 {
-			return nil, usagef("--upx-path and --upx-exclude go with --upx")
-		}
-		return nil, nil
-	}
-	pats, err := filelist.ParsePatterns(u.exclude)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	return &upx.Options{Path: u.path, Args: strings.Fields(u.args), Exclude: pats}, nil
-}
-
-func (g *globals) upxSummary(r *upx.Result) {
-	if r == nil || g.quiet {
-		return
-	}
-	g.infof("UPX (%s):\n", r.Version)
-	for _, f := range r.Files {
-		if f.Packed {
-			note := ""
-			if f.Cached {
-				note = " (cached)"
-			}
-			g.infof("  %10s -> %10s  %s%s\n", human(f.Before), human(f.After), f.Path, note)
-		} else {
-			g.warn(fmt.Errorf("UPX: %s kept as it is: %s", f.Path, f.Why))
-		}
-	}
-}
 
 func newPack(g *globals) *cobra.Command {
 	var src sources
-	var uf upxFlags
-	var output, compression, dockerfile, cmdJSON, workdir string
-	var level int
-	var env []string
+	var af archiveFlags
 	cmd := &cobra.Command{
 		Use:   "pack -o ROOTFS.tar.gz (--files LIST | --strace LOG | --ldd FILE)...",
 		Short: "Write the files of a list as a deterministic rootfs archive",
@@ -84,77 +30,28 @@ the same files always give the same bytes.`,
       --dockerfile out/Dockerfile --cmd '["/usr/games/fortune"]'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output == "" {
-				return usagef("no output: give -o FILE (or -o - for stdout)")
-			}
 			if src.empty() {
 				return usagef("nothing to pack: give --files, --strace or --ldd")
 			}
-			comp, err := tarball.ParseCompression(compression)
-			if err != nil {
-				return usageError{err}
-			}
-			epoch, err := scratchpack.EpochFromEnv()
-			if err != nil {
-				return usageError{err}
-			}
-			upxOpts, err := uf.options()
+			opts, err := af.options(g, true)
 			if err != nil {
 				return err
 			}
-			var cmdv []string
-			if dockerfile != "" {
-				if cmdv, err = scratchpack.ParseCmd(cmdJSON); err != nil {
-					return usageError{err}
-				}
-			} else if cmdJSON != "" {
-				return usagef("--cmd goes with --dockerfile")
-			}
-			l, err := scratchpack.List(cmd.Context(), src.options(g, output, dockerfile))
+			l, err := scratchpack.List(cmd.Context(), src.options(g, opts.Output, opts.Dockerfile, opts.OutputDir))
 			if err != nil {
 				return err
-			}
-			opts := scratchpack.PackOptions{
-				Output:     output,
-				Stdout:     g.out,
-				Dockerfile: dockerfile,
-				Cmd:        cmdv,
-				Env:        env,
-				Workdir:    workdir,
-				UPX:        upxOpts,
-				Options: tarball.Options{
-					Compression: comp,
-					Level:       level,
-					Epoch:       epoch,
-					Progress:    g.progress(),
-				},
 			}
 			res, err := scratchpack.Pack(cmd.Context(), l, opts)
 			if err != nil {
 				return err
 			}
 			g.upxSummary(res.UPX)
-			files, dirs, links, hard, bytes := l.Totals()
-			if output != "-" {
-				g.infof("wrote %s: %d files (%s), %d symlinks, %d hardlinks, %d directories; %s compressed\n",
-					output, files, human(bytes), links, hard, dirs, human(res.Compressed))
-			}
-			if res.Dockerfile != "" {
-				g.infof("wrote %s\n", res.Dockerfile)
-			}
+			g.packSummary(l, res)
 			return nil
 		},
 	}
 	src.register(cmd)
-	uf.register(cmd)
-	f := cmd.Flags()
-	f.StringVarP(&output, "output", "o", "", "archive to write (- for stdout)")
-	f.StringVar(&compression, "compression", "gzip", "gzip, zstd or none")
-	f.IntVar(&level, "level", 0, "compression level (gzip 1-9, default 6; zstd 1-22, default 3)")
-	f.StringVar(&dockerfile, "dockerfile", "", "also write a Dockerfile: FROM scratch, ADD the archive, CMD")
-	f.StringVar(&cmdJSON, "cmd", "", `the image's command in exec form, as JSON: '["/usr/games/fortune"]'`)
-	f.StringArrayVar(&env, "env", nil, "ENV KEY=VALUE line for the Dockerfile (repeatable)")
-	f.StringVar(&workdir, "workdir", "", "WORKDIR for the Dockerfile")
+	af.register(cmd)
 	return cmd
 }
 
