@@ -1,5 +1,9 @@
 ARG BUILDER=localhost/scratchpack-builder:bookworm
 FROM ${BUILDER}
+# Install the app and strace when the base lacks them (debian:bookworm does;
+# the builder made by `make -C examples builder` has them already).
+RUN missing=$(for p in strace python3; do dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'ok installed' || echo $p; done); \
+    [ -z "$missing" ] || { apt-get update && apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; }
 COPY --from=localhost/scratchpack:dev /scratchpack /usr/local/bin/scratchpack
 COPY app.py /app/app.py
 RUN mkdir -p /out && scratchpack build -o /out/rootfs.tar.gz -- /app/app.py
