@@ -287,7 +287,7 @@ func (a *adder) addSets(opts ListOptions, uses []collect.Use) error {
 		return err
 	}
 	res := a.b.Resolver()
-	r := elfdeps.NewResolver(res)
+	r := a.resolver(opts.LibraryPath)
 	ref := "/bin/sh" // the reference ELF file for library lookups
 	for _, u := range uses {
 		if u.Exec {
@@ -405,6 +405,16 @@ type adder struct {
 	// excluded reports an *filelist.ExcludedError (a secret, a program
 	// that was run) and returns nil for it; other errors come back.
 	excluded func(err error, exec bool) error
+	elf      *elfdeps.Resolver // made once: it parses each ELF file once
+}
+
+// resolver returns the ELF resolver shared by the sets and the deps pass.
+func (a *adder) resolver(libraryPath []string) *elfdeps.Resolver {
+	if a.elf == nil {
+		a.elf = elfdeps.NewResolver(a.b.Resolver())
+		a.elf.LibraryPath = libraryPath
+	}
+	return a.elf
 }
 
 func (a *adder) add(u collect.Use) error {
@@ -507,8 +517,7 @@ func (a *adder) lookPath(name string) (string, error) {
 
 // resolveDeps adds the shared libraries of every ELF file in the list.
 func (a *adder) resolveDeps(ctx context.Context, libraryPath []string) error {
-	r := elfdeps.NewResolver(a.b.Resolver())
-	r.LibraryPath = libraryPath
+	r := a.resolver(libraryPath)
 	for _, p := range a.b.Files() {
 		if err := ctx.Err(); err != nil {
 			return err

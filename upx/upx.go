@@ -396,6 +396,8 @@ func assemble(l *filelist.List, host func(string) string, dir string) error {
 			case e.Content != "":
 				err = copyFile(e.Content, target, os.FileMode(e.Mode&0o777))
 			default:
+				// a copy, never a hardlink: the programs run as root in
+				// this root, and must not be able to write the sources
 				err = copyFile(host(e.Path), target, os.FileMode(e.Mode&0o777))
 			}
 		}
