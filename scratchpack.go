@@ -42,8 +42,9 @@ type ListOptions struct {
 	// LddFiles are files holding ldd output.
 	LddFiles []string
 	// Lists are file lists (text or JSON) to add, as written by
-	// `scratchpack filelist`.
+	// `scratchpack filelist`; "-" reads Stdin (default os.Stdin).
 	Lists []string
+	Stdin io.Reader
 	// Cwd is the working directory of the traced program, for relative
 	// paths in logs made without -y. Default: the current directory.
 	Cwd string
@@ -176,7 +177,7 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 		}
 	}
 	for _, name := range opts.Lists {
-		reqs, err := readList(name)
+		reqs, err := readList(name, opts.Stdin)
 		if err != nil {
 			return nil, err
 		}
@@ -358,9 +359,12 @@ func insideRoot(uses []collect.Use, root string) []collect.Use {
 	return out
 }
 
-func readList(name string) ([]filelist.Request, error) {
+func readList(name string, stdin io.Reader) ([]filelist.Request, error) {
 	if name == "-" {
-		return filelist.Read(os.Stdin, "<stdin>")
+		if stdin == nil {
+			stdin = os.Stdin
+		}
+		return filelist.Read(stdin, "<stdin>")
 	}
 	f, err := os.Open(name)
 	if err != nil {

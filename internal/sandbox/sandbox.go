@@ -19,13 +19,30 @@ import (
 // fn (os/exec) inherit that namespace. The thread is discarded after.
 func WithProc(root string, fn func() error) error {
 	done := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread dies with the goroutine, and its
-		// namespace with it.
-		runtime.LockOSThread()
-		done <- inNamespace(root, fn)
-	}()
+	go offMainThread(func() { done <- inNamespace(root, fn) })
 	return <-done
+}
+
+// offMainThread runs fn on a locked OS thread that is not the process's
+// main thread: Go never ends the main thread, so a namespace unshared
+// there would outlive fn. The thread fn ran on is never unlocked, so it
+// dies with its goroutine, and its namespace with it.
+func offMainThread(fn func()) {
+	runtime.LockOSThread()
+	if syscall.Gettid() != syscall.Getpid() {
+		fn()
+		return
+	}
+	// Holding the main thread locked while we wait keeps the next
+	// goroutine off it.
+	done := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		fn()
+		close(done)
+	}()
+	<-done
+	runtime.UnlockOSThread()
 }
 
 func inNamespace(root string, fn func() error) error {

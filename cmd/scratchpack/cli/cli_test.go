@@ -359,3 +359,22 @@ func TestInspectAndVerify(t *testing.T) {
 		t.Errorf("verify of a program not in the rootfs: %d %s", code, stderr)
 	}
 }
+
+// TestFilesFromStdin: `filelist | pack --files -`.
+func TestFilesFromStdin(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	wd, _ := os.Getwd()
+	os.Chdir(dir)
+	defer os.Chdir(wd)
+	code := Main([]string{"pack", "-o", "r.tar", "--compression", "none", "--files", "-"}, strings.NewReader("/etc/hostname\n/bin/true\n"), &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	entries := sh(t, dir, "tar", "-tf", "r.tar")
+	for _, want := range []string{"etc/hostname\n", "bin\n", "usr/bin/true\n"} {
+		if !strings.Contains(entries, want) {
+			t.Errorf("archive lacks %q:\n%s", want, entries)
+		}
+	}
+}

@@ -75,6 +75,7 @@ func (s *sources) options(g *globals, outputs ...string) scratchpack.ListOptions
 		StraceLogs:    s.strace,
 		LddFiles:      s.ldd,
 		Lists:         s.files,
+		Stdin:         g.in,
 		Cwd:           s.cwd,
 		IgnoreMissing: s.ignoreMissing,
 		Outputs:       outputs,
