@@ -258,16 +258,25 @@ func lookPathIn(res *rootpath.Resolver, name string, path []string, dir string) 
 		}
 		return name, nil
 	}
+	if p, ok := searchPath(res, name, path); ok {
+		return p, nil
+	}
+	return "", errors.Errorf("%s: command not found in PATH %s (inside %s)", name, strings.Join(path, ":"), res.Root())
+}
+
+// searchPath finds an executable regular file named name in the
+// absolute directories of path, inside the root, as execvp would.
+func searchPath(res *rootpath.Resolver, name string, path []string) (string, bool) {
 	for _, d := range path {
 		if !strings.HasPrefix(d, "/") {
 			continue
 		}
 		p := strings.TrimRight(d, "/") + "/" + name
 		if r, err := res.Resolve(p, true); err == nil && r.Info.Mode().IsRegular() && r.Info.Mode()&0o111 != 0 {
-			return p, nil
+			return p, true
 		}
 	}
-	return "", errors.Errorf("%s: command not found in PATH %s (inside %s)", name, strings.Join(path, ":"), res.Root())
+	return "", false
 }
 
 func copyFile(src, dst string) error {

@@ -229,13 +229,9 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 
 // makeFilter builds the exclude filter and the list of includes.
 func makeFilter(opts ListOptions) (*filelist.Filter, []string, error) {
-	excl := append([]string{}, opts.Excludes...)
-	for _, f := range opts.ExcludeFrom {
-		lines, err := readLines(f)
-		if err != nil {
-			return nil, nil, err
-		}
-		excl = append(excl, lines...)
+	excl, err := withLines(opts.Excludes, opts.ExcludeFrom)
+	if err != nil {
+		return nil, nil, err
 	}
 	if !opts.NoDefaultExcludes {
 		excl = append(excl, filelist.DefaultExcludes...)
@@ -245,13 +241,9 @@ func makeFilter(opts ListOptions) (*filelist.Filter, []string, error) {
 		return nil, nil, errors.WithMessage(err, "--exclude")
 	}
 	secrets, _ := filelist.ParsePatterns(filelist.SecretPatterns)
-	incl := append([]string{}, opts.Includes...)
-	for _, f := range opts.IncludeFrom {
-		lines, err := readLines(f)
-		if err != nil {
-			return nil, nil, err
-		}
-		incl = append(incl, lines...)
+	incl, err := withLines(opts.Includes, opts.IncludeFrom)
+	if err != nil {
+		return nil, nil, err
 	}
 	f := &filelist.Filter{Exclude: pats, Secrets: secrets, Include: map[string]bool{}}
 	for i, p := range incl {
@@ -262,6 +254,19 @@ func makeFilter(opts ListOptions) (*filelist.Filter, []string, error) {
 		f.Include[incl[i]] = true
 	}
 	return f, incl, nil
+}
+
+// withLines returns values followed by the lines of each file.
+func withLines(values, files []string) ([]string, error) {
+	out := append([]string{}, values...)
+	for _, f := range files {
+		lines, err := readLines(f)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, lines...)
+	}
+	return out, nil
 }
 
 // readLines reads a file of paths or patterns: one a line, blank lines
@@ -505,16 +510,8 @@ func (a *adder) lookPath(name string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}
-	res := a.b.Resolver()
-	for _, d := range a.path {
-		if !strings.HasPrefix(d, "/") {
-			continue
-		}
-		p := strings.TrimRight(d, "/") + "/" + name
-		r, err := res.Resolve(p, true)
-		if err == nil && r.Info.Mode().IsRegular() && r.Info.Mode()&0o111 != 0 {
-			return p, nil
-		}
+	if p, ok := searchPath(a.b.Resolver(), name, a.path); ok {
+		return p, nil
 	}
 	return "", &filelist.MissingError{Path: name, Reason: filelist.Reason{Source: "shebang", Detail: "not found in PATH " + strings.Join(a.path, ":")}}
 }
