@@ -10,6 +10,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/elfdeps"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/filelist"
@@ -104,6 +105,10 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		}
 	}
 
+	watched := o.Trace.Collector == tracer.Fanotify
+	if watched && o.KeepLog != "" {
+		return nil, errors.New("--keep-log needs the strace collector: a fanotify watch writes no log")
+	}
 	logDir, err := os.MkdirTemp("", "scratchpack-trace-")
 	if err != nil {
 		return nil, errors.Wrap(err, "creating a directory for the trace")
@@ -111,7 +116,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	defer os.RemoveAll(logDir)
 	log := filepath.Join(logDir, "trace.log")
 	topts := o.Trace
-	topts.Command, topts.Log, topts.Env = o.Command, log, env
+	topts.Command, topts.Log, topts.Env, topts.Program = o.Command, log, env, program
 	if root != "/" {
 		topts.Root, topts.Dir = res.Root(), dir
 	} else {
@@ -136,6 +141,20 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		r.ExitWarn = exitErr
 		warn(errors.WithMessage(exitErr, "packing what it used anyway (--fail-on-exit makes this an error)"))
 	}
+	var uses []collect.Use
+	logs := []string{log}
+	if watched {
+		logs = nil
+		uses = collect.FromWatch(r.Trace.Watch.Accesses)
+		if root != "/" {
+			uses = insideRoot(uses, res.Root())
+		}
+		// The watch sees the file a name led to, not the name: the
+		// command as it was given comes with its links.
+		uses = append(uses,
+			collect.Use{Path: program, Need: collect.NeedFile, Exec: true, Source: collect.SourceFanotify, Detail: "the command"},
+			collect.Use{Path: dir, Need: collect.NeedDir, Source: collect.SourceFanotify, Detail: "the working directory"})
+	}
 	if o.KeepLog != "" {
 		if err := copyFile(log, o.KeepLog); err != nil {
 			return r, err
@@ -150,7 +169,9 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	}
 	r.List, err = List(ctx, ListOptions{
 		Root:          root,
-		StraceLogs:    []string{log},
+		StraceLogs:    logs,
+		Uses:          uses,
+		LinkScan:      watched,
 		LddFiles:      o.LddFiles,
 		Cwd:           cwd,
 		IgnoreMissing: o.IgnoreMissing,

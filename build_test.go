@@ -230,20 +230,22 @@ func TestBuildInRoot(t *testing.T) {
 	// an "image": the pipeline's own rootfs of sh + sort, extracted
 	image, _ := build(t, BuildOptions{Command: []string{"/bin/sh", "-c", "printf 'b\\na\\n' | sort; ls /"}})
 	want := runIn(t, image, "", "/bin/sh", "-c", "printf 'b\\na\\n' | sort")
-	root, r := build(t, BuildOptions{Command: []string{"/bin/sh", "-c", "printf 'b\\na\\n' | sort"}, Root: image})
-	if r.List.Root != image {
-		t.Errorf("list root %s", r.List.Root)
-	}
-	for _, e := range r.List.Entries {
-		if strings.HasPrefix(e.Path, image) {
-			t.Errorf("host path in the list: %s", e.Path)
+	for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify} {
+		root, r := build(t, BuildOptions{Command: []string{"sh", "-c", "printf 'b\\na\\n' | sort"}, Root: image, Trace: tracer.Options{Collector: c}})
+		if r.List.Root != image {
+			t.Errorf("%s: list root %s", c, r.List.Root)
 		}
-	}
-	if r.List.Lookup("/usr/bin/ls") != nil {
-		t.Error("ls was not run inside --root but is listed")
-	}
-	if got := runIn(t, root, "", "/bin/sh", "-c", "printf 'b\\na\\n' | sort"); got != want || want != "a\nb\n" {
-		t.Errorf("got %q want %q", got, want)
+		for _, e := range r.List.Entries {
+			if strings.HasPrefix(e.Path, image) {
+				t.Errorf("%s: host path in the list: %s", c, e.Path)
+			}
+		}
+		if r.List.Lookup("/usr/bin/ls") != nil {
+			t.Errorf("%s: ls was not run inside --root but is listed", c)
+		}
+		if got := runIn(t, root, "", r.Program, "-c", "printf 'b\\na\\n' | sort"); got != want || want != "a\nb\n" {
+			t.Errorf("%s: got %q want %q", c, got, want)
+		}
 	}
 }
 
@@ -251,15 +253,17 @@ func TestBuildKeepsCreatedOnlyWhenAsked(t *testing.T) {
 	needTools(t, "strace", "chroot", "tar")
 	dir := t.TempDir()
 	cmd := []string{"/bin/sh", "-c", "echo made > out.txt; mkdir -p cache/sub; cat out.txt"}
-	for _, keep := range []bool{false, true} {
-		os.RemoveAll(filepath.Join(dir, "out.txt"))
-		os.RemoveAll(filepath.Join(dir, "cache"))
-		_, r := build(t, BuildOptions{Command: cmd, Dir: dir, KeepCreated: keep})
-		if (r.List.Lookup(filepath.Join(dir, "out.txt")) != nil) != keep {
-			t.Errorf("keep=%v: out.txt listed = %v", keep, !keep)
-		}
-		if r.List.Lookup(dir) == nil {
-			t.Errorf("keep=%v: the directory written into is missing", keep)
+	for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify} {
+		for _, keep := range []bool{false, true} {
+			os.RemoveAll(filepath.Join(dir, "out.txt"))
+			os.RemoveAll(filepath.Join(dir, "cache"))
+			_, r := build(t, BuildOptions{Command: cmd, Dir: dir, KeepCreated: keep, Trace: tracer.Options{Collector: c}})
+			if (r.List.Lookup(filepath.Join(dir, "out.txt")) != nil) != keep {
+				t.Errorf("%s, keep=%v: out.txt listed = %v", c, keep, !keep)
+			}
+			if r.List.Lookup(dir) == nil {
+				t.Errorf("%s, keep=%v: the directory written into is missing", c, keep)
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/scratchpack/scratchpack/collect/tracer"
 	"os"
 	"os/exec"
 	"runtime"
@@ -27,6 +28,7 @@ type Report struct {
 	Dir         string            `json:"dir"`
 	ExitCode    int               `json:"exit_code"`
 	Stopped     bool              `json:"stopped,omitempty"`
+	Collector   string            `json:"collector"`
 	Tools       map[string]string `json:"tools"`
 	TimingsMS   map[string]int64  `json:"timings_ms"`
 	Archive     string            `json:"archive"`
@@ -76,6 +78,7 @@ func writeReport(o BuildOptions, r *BuildResult, dir string) (string, error) {
 		Dir:         dir,
 		ExitCode:    r.Trace.ExitCode,
 		Stopped:     r.Trace.Stopped,
+		Collector:   string(collectorOf(o)),
 		Tools:       toolVersions(),
 		TimingsMS:   map[string]int64{},
 		Archive:     r.Pack.Output,
@@ -143,4 +146,11 @@ func Inspect(ctx context.Context, archive string, top int) (*InspectResult, erro
 		}
 	}
 	return res, nil
+}
+
+func collectorOf(o BuildOptions) tracer.Collector {
+	if o.Trace.Collector == "" {
+		return tracer.Strace
+	}
+	return o.Trace.Collector
 }

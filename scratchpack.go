@@ -41,6 +41,12 @@ type ListOptions struct {
 	StraceLogs []string
 	// LddFiles are files holding ldd output.
 	LddFiles []string
+	// Uses are paths from another collector (a fanotify watch), inside
+	// Root.
+	Uses []collect.Use
+	// LinkScan adds the symlinks that point at used paths (see linksTo):
+	// for collectors that see files, not the names used to reach them.
+	LinkScan bool
 	// Lists are file lists (text or JSON) to add, as written by
 	// `scratchpack filelist`; "-" reads Stdin (default os.Stdin).
 	Lists []string
@@ -143,6 +149,14 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 			return nil, err
 		}
 		uses = append(uses, u...)
+	}
+	uses = append(uses, opts.Uses...)
+	if opts.LinkScan {
+		path := opts.Path
+		if path == nil {
+			path = filepath.SplitList(os.Getenv("PATH"))
+		}
+		uses = append(uses, linksTo(res, uses, path)...)
 	}
 	b := filelist.NewBuilder(res)
 	filter, includes, err := makeFilter(opts)

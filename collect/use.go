@@ -38,6 +38,11 @@ const (
 	SourceLdd     Source = "ldd"
 	SourceInterp  Source = "interp"  // an ELF program interpreter
 	SourceShebang Source = "shebang" // a script's "#!" interpreter
+	// SourceFanotify: opened or run, as a fanotify watch saw it.
+	SourceFanotify Source = "fanotify"
+	// SourceLink: a symlink that points at a used path (a fanotify
+	// watch sees files, not the names used to reach them).
+	SourceLink Source = "link"
 )
 
 // Use is one path the program uses.

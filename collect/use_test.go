@@ -105,3 +105,34 @@ func TestMkdirExisting(t *testing.T) {
 		t.Errorf("uses: %v", uses)
 	}
 }
+
+func TestPycSource(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"/usr/lib/python3.11/__pycache__/os.cpython-311.pyc", "/usr/lib/python3.11/os.py"},
+		{"/usr/lib/python3.11/json/__pycache__/__init__.cpython-311.opt-1.pyc", "/usr/lib/python3.11/json/__init__.py"},
+		{"/app/__pycache__/my.mod.cpython-312.pyc", "/app/my.mod.py"},
+		{"/usr/lib/python3.11/os.pyc", ""},
+		{"/x/__pycache__/.pyc", ""},
+		{"/x/__pycache__/noTag.pyc", ""},
+	} {
+		got, ok := pycSource(tt.in)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("pycSource(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+		}
+	}
+}
+
+func TestPythonLib(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"/usr/lib/python3.11/json/decoder.py", "/usr/lib/python3.11"},
+		{"/usr/local/lib/python3.12/site-packages/x.py", "/usr/local/lib/python3.12"},
+		{"/usr/lib/python3/dist-packages/x.py", ""},
+		{"/usr/lib/python3.11", ""},
+		{"/opt/lib/pythonX.Y/a", ""},
+	} {
+		got, ok := pythonLib(tt.in)
+		if got != tt.want || ok != (tt.want != "") {
+			t.Errorf("pythonLib(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+		}
+	}
+}

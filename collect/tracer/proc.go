@@ -64,9 +64,14 @@ func descendants(of int, m map[int][]int) []int {
 
 // signalTracees sends sig to every process below strace (the traced
 // command and its children) and to orphans that were reparented to us.
-func signalTracees(stracePid int, sig syscall.Signal) {
+// When the command is not run by strace (a watched run), it is the
+// leader itself and is signalled too.
+func signalTracees(stracePid int, sig syscall.Signal, leaderToo bool) {
 	m := children()
 	targets := descendants(stracePid, m)
+	if leaderToo {
+		targets = append([]int{stracePid}, targets...)
+	}
 	for _, p := range m[os.Getpid()] {
 		if p != stracePid {
 			targets = append(targets, p)
@@ -132,32 +137,41 @@ func ChrootExec(root, dir string, argv []string, env []string) error {
 	if err := syscall.Chroot(root); err != nil {
 		return errors.Wrapf(err, "chroot %s", root)
 	}
+	return execIn(root, dir, argv, env)
+}
+
+func execIn(root, dir string, argv []string, env []string) error {
 	if err := os.Chdir(dir); err != nil {
 		return errors.Wrapf(err, "changing to %s inside %s", dir, root)
 	}
-	prog := argv[0]
-	if !strings.Contains(prog, "/") {
-		path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-		for _, kv := range env {
-			if strings.HasPrefix(kv, "PATH=") {
-				path = kv[5:]
-			}
-		}
-		found := ""
-		for _, d := range filepath.SplitList(path) {
-			if d == "" {
-				d = "."
-			}
-			c := filepath.Join(d, prog)
-			if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-				found = c
-				break
-			}
-		}
-		if found == "" {
-			return errors.Errorf("%s: not found in PATH %s inside %s", prog, path, root)
-		}
-		prog = found
+	prog, err := findProgram("/", argv[0], env)
+	if err != nil {
+		return errors.WithMessagef(err, "inside %s", root)
 	}
 	return errors.Wrapf(syscall.Exec(prog, argv, env), "running %s inside %s", prog, root)
+}
+
+// findProgram finds prog through the PATH of env (a default PATH when it
+// has none), as seen from root: the path returned is inside root. A
+// name with a slash is taken as it is.
+func findProgram(root, prog string, env []string) (string, error) {
+	if strings.Contains(prog, "/") {
+		return prog, nil
+	}
+	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "PATH=") {
+			path = kv[5:]
+		}
+	}
+	for _, d := range filepath.SplitList(path) {
+		if d == "" {
+			d = "."
+		}
+		c := filepath.Join(d, prog)
+		if st, err := os.Stat(filepath.Join(root, c)); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return c, nil
+		}
+	}
+	return "", errors.Errorf("%s: not found in PATH %s", prog, path)
 }

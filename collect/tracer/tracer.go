@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/collect/fanotify"
+	"github.com/scratchpack/scratchpack/internal/sandbox"
 )
 
 // TraceSet is the syscall filter: every call that names a path, process
@@ -57,6 +60,39 @@ type Options struct {
 	// Signals are forwarded to the traced command (SIGINT, SIGTERM from
 	// the CLI). strace itself ignores them when it writes to a file.
 	Signals <-chan os.Signal
+	// Collector is how the files are seen: strace (the default) writes
+	// Log; fanotify watches the mounts of a namespace of the command's
+	// own and fills Result.Watch (no log).
+	Collector Collector
+	// Program is the file Command runs, inside Root (default: Command[0]
+	// found through the PATH of Env). strace finds it itself.
+	Program string
+}
+
+// Collector names a way to see the files a command uses.
+type Collector string
+
+// The collectors.
+const (
+	// Strace stops the command at every file system call (ptrace, with a
+	// seccomp filter): it sees every name used, failed lookups, stats and
+	// the symlinks on the way.
+	Strace Collector = "strace"
+	// Fanotify does not stop the command: the kernel queues an event when
+	// a file is opened or run. It sees the files, not the names used to
+	// reach them, and nothing that was only looked at.
+	Fanotify Collector = "fanotify"
+)
+
+// ParseCollector reads a --collector value.
+func ParseCollector(s string) (Collector, error) {
+	switch Collector(s) {
+	case "", Strace:
+		return Strace, nil
+	case Fanotify:
+		return Fanotify, nil
+	}
+	return "", errors.Errorf("unknown collector %q (expected strace or fanotify)", s)
 }
 
 // Result of a run.
@@ -67,6 +103,10 @@ type Result struct {
 	Args     []string
 	Elapsed  time.Duration
 	Probes   []ProbeResult
+	// Watch is what a fanotify run saw (nil for strace runs), with the
+	// mounts it watched.
+	Watch  *fanotify.Result
+	Mounts []fanotify.Mount
 }
 
 // ProbeResult is the outcome of one probe.
@@ -151,15 +191,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(o.Command) == 0 {
 		return nil, errors.New("no command to trace")
 	}
-	bin := o.Strace
-	if bin == "" {
-		p, err := exec.LookPath("strace")
-		if err != nil {
-			return nil, ErrNoStrace
-		}
-		bin = p
-	}
-	if o.Root != "" && o.Root != "/" && o.Dir != "" && o.Dir != "/" && len(o.Launcher) == 0 {
+	if o.Collector != Fanotify && o.Root != "" && o.Root != "/" && o.Dir != "" && o.Dir != "/" && len(o.Launcher) == 0 {
 		return nil, errors.New("a working directory inside --root needs a launcher (scratchpack provides one)")
 	}
 	if o.ProbeTimeout <= 0 {
@@ -173,27 +205,27 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := setSubreaper(); err != nil {
 		return nil, errors.Wrap(err, "becoming a child subreaper")
 	}
-	args := Args(bin, SupportsSeccomp(bin), o)
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
-	cmd.Env = o.Env
-	if o.Root == "" || o.Root == "/" {
-		cmd.Dir = o.Dir
+	var st *started
+	var err error
+	if o.Collector == Fanotify {
+		st, err = startWatched(o)
+	} else {
+		st, err = startStrace(o)
 	}
-	res := &Result{Args: args}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, errors.Wrapf(err, "starting %s", bin)
+	if err != nil {
+		return nil, err
 	}
+	cmd, res, start := st.cmd, st.res, st.start
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	stracePid := cmd.Process.Pid
+	leaderToo := o.Collector == Fanotify
 
 	var waitErr error
 	finished := false
 	stop := func() {
 		res.Stopped = true
-		signalTracees(stracePid, syscall.SIGTERM)
+		signalTracees(stracePid, syscall.SIGTERM, leaderToo)
 		select {
 		case waitErr = <-done:
 			finished = true
@@ -229,7 +261,7 @@ loop:
 			break loop
 		case sig := <-o.Signals:
 			if s, ok := sig.(syscall.Signal); ok {
-				signalTracees(stracePid, s)
+				signalTracees(stracePid, s, leaderToo)
 			}
 		case err := <-probesDone:
 			probeErr = err
@@ -252,18 +284,116 @@ loop:
 	reapOrphans(stracePid)
 	res.Elapsed = time.Since(start)
 	res.ExitCode, res.Signal = exitStatus(waitErr)
+	if st.watch != nil {
+		// Every watched process is gone: the queue holds all their events.
+		res.Watch, err = st.watch.Stop()
+		st.watch.Close()
+		if err != nil {
+			return res, err
+		}
+		if len(res.Watch.Accesses) == 0 {
+			return res, errors.Errorf("the command did not start: nothing was opened (exit status %d; see the message above)", res.ExitCode)
+		}
+	}
 	if probeErr != nil {
 		return res, probeErr
 	}
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	if res.ExitCode != 0 && !res.Stopped {
+	if res.ExitCode != 0 && !res.Stopped && st.watch == nil {
 		if err := checkLog(o.Log); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// started is a command that runs, under strace or watched.
+type started struct {
+	cmd   *exec.Cmd
+	res   *Result
+	start time.Time
+	watch *fanotify.Watcher
+}
+
+func startStrace(o Options) (*started, error) {
+	bin := o.Strace
+	if bin == "" {
+		p, err := exec.LookPath("strace")
+		if err != nil {
+			return nil, ErrNoStrace
+		}
+		bin = p
+	}
+	args := Args(bin, SupportsSeccomp(bin), o)
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	cmd.Env = o.Env
+	if o.Root == "" || o.Root == "/" {
+		cmd.Dir = o.Dir
+	}
+	st := &started{cmd: cmd, res: &Result{Args: args}, start: time.Now()}
+	if err := cmd.Start(); err != nil {
+		return nil, errors.Wrapf(err, "starting %s", bin)
+	}
+	return st, nil
+}
+
+// startWatched starts the command in a copy of our mount namespace
+// whose mounts are marked before it starts: the watch sees all of it,
+// and nothing of any other process.
+func startWatched(o Options) (*started, error) {
+	w, err := fanotify.New()
+	if err != nil {
+		return nil, err
+	}
+	root, dir := o.Root, o.Dir
+	if root == "" {
+		root = "/"
+	}
+	if dir == "" && root != "/" {
+		dir = "/"
+	}
+	prog := o.Program
+	if prog == "" {
+		if prog, err = findProgram(root, o.Command[0], o.Env); err != nil {
+			w.Close()
+			return nil, errors.WithMessagef(err, "inside %s", root)
+		}
+	}
+	cmd := &exec.Cmd{Path: prog, Args: o.Command, Env: o.Env, Dir: dir}
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	if root != "/" {
+		// chroot, then chdir to Dir inside it (as the kernel sees it:
+		// Path is inside the root too).
+		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+	}
+	st := &started{cmd: cmd, res: &Result{Args: append([]string{prog}, o.Command[1:]...)}, watch: w}
+	err = sandbox.WithPrivateMounts(func() error {
+		mounts, err := w.MarkNamespace("/proc/thread-self")
+		st.res.Mounts = mounts
+		if err != nil {
+			return errors.WithMessage(err, "watching the mounts")
+		}
+		if err := w.Start(); err != nil {
+			return err
+		}
+		st.start = time.Now()
+		if err := cmd.Start(); err != nil {
+			return errors.Wrapf(err, "starting %s", o.Command[0])
+		}
+		return nil
+	})
+	if err != nil {
+		w.Stop()
+		w.Close()
+		return nil, err
+	}
+	return st, nil
 }
 
 // checkLog tells strace's own failures (empty log) from the command's.

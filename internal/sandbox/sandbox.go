@@ -45,6 +45,26 @@ func offMainThread(fn func()) {
 	runtime.UnlockOSThread()
 }
 
+// WithPrivateMounts calls fn on an OS thread of its own that has a
+// private copy of the mount namespace: the same files, through mount
+// objects that only this thread and the processes it starts use. The
+// thread is discarded after.
+func WithPrivateMounts(fn func() error) error {
+	done := make(chan error, 1)
+	go offMainThread(func() {
+		if err := syscall.Unshare(syscall.CLONE_NEWNS); err != nil {
+			done <- errors.Wrap(err, "creating a mount namespace (needs root)")
+			return
+		}
+		if err := syscall.Mount("", "/", "", syscall.MS_REC|syscall.MS_PRIVATE, ""); err != nil {
+			done <- errors.Wrap(err, "making mounts private")
+			return
+		}
+		done <- fn()
+	})
+	return <-done
+}
+
 func inNamespace(root string, fn func() error) error {
 	if err := syscall.Unshare(syscall.CLONE_NEWNS); err != nil {
 		return errors.Wrap(err, "creating a mount namespace (needs root)")

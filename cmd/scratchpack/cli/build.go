@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scratchpack/scratchpack"
+	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/verify"
 )
 
@@ -19,6 +20,7 @@ func newBuild(g *globals) *cobra.Command {
 	var paths pathFlags
 	var verifyAfter bool
 	var vf verifyFlags
+	var collector string
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
 		Short: "Trace a command, resolve everything it needs, and pack it: one command",
@@ -31,11 +33,20 @@ are not packed unless --keep-created.
 
 With --dockerfile it also writes a Dockerfile: FROM scratch, ADD the archive,
 ENV PATH, WORKDIR when not /, and CMD in exec form with the program's absolute
-path. A summary shows the files, bytes and the 10 largest files.`,
+path. A summary shows the files, bytes and the 10 largest files.
+
+--collector fanotify watches instead of tracing: the command runs in a private copy of
+the mount namespace whose mounts are marked with fanotify, so it is never stopped
+(busy programs run at near full speed; strace stops them at each file call). It sees
+the files opened and run, not the names used to reach them nor files only stat'ed:
+build adds the symlinks that point at used files (in /etc, /usr, /opt, /, PATH and
+the files' directories) and, for Python, the sources of cached bytecode and the
+stdlib landmarks. It needs root (CAP_SYS_ADMIN) and writes no log.`,
 		Example: `  scratchpack build -o rootfs.tar.gz --dockerfile Dockerfile -- /usr/games/fortune
   scratchpack build -o py.tar.gz -- python3 /app/main.py
   scratchpack build -o nginx.tar.gz --probe 'curl -sf http://127.0.0.1:8080/' -- nginx -g 'daemon off;'
-  scratchpack build -o rootfs.tar.gz --root /tmp/image -- /usr/bin/perl -e 'print "hi\n"'`,
+  scratchpack build -o rootfs.tar.gz --root /tmp/image -- /usr/bin/perl -e 'print "hi\n"'
+  scratchpack build -o rootfs.tar.gz --collector fanotify -- python3 /app/batch.py`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			popts, err := af.options(g, false)
@@ -44,6 +55,9 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 			}
 			topts, stop := tf.options(g)
 			defer stop()
+			if topts.Collector, err = tracer.ParseCollector(collector); err != nil {
+				return usagef("--collector: %v", err)
+			}
 			root := tf.root
 			var lo scratchpack.ListOptions
 			paths.apply(&lo)
@@ -85,6 +99,7 @@ path. A summary shows the files, bytes and the 10 largest files.`,
 	f.BoolVar(&verifyAfter, "verify", false, "then run 'scratchpack verify' on the archive with the same command")
 	vf.register(cmd, "verify-")
 	f.StringArrayVar(&ldd, "ldd", nil, "also read this ldd output (repeatable)")
+	f.StringVar(&collector, "collector", "strace", "how the files are seen: strace (every name and lookup, stops the command at each file call) or fanotify (opened and run files, without stopping it: faster for busy programs)")
 	f.StringVar(&keepLog, "keep-log", "", "keep the strace log at this path")
 	f.BoolVar(&keepCreated, "keep-created", false, "also pack files the command created while traced")
 	f.BoolVar(&ignoreMissing, "ignore-missing", false, "warn about used paths that no longer exist instead of failing")
@@ -104,7 +119,11 @@ func (g *globals) summary(r *scratchpack.BuildResult) {
 			status = "stopped after --duration"
 		}
 	}
-	g.infof("traced %s (%s) in %s\n", r.Program, status, r.Trace.Elapsed.Round(time.Millisecond))
+	how := "traced"
+	if r.Trace.Watch != nil {
+		how = fmt.Sprintf("watched (fanotify, %d files opened)", len(r.Trace.Watch.Accesses))
+	}
+	g.infof("%s %s (%s) in %s\n", how, r.Program, status, r.Trace.Elapsed.Round(time.Millisecond))
 	g.packSummary(r.List, r.Pack)
 	if len(r.Largest) > 0 {
 		g.infof("largest files:\n")

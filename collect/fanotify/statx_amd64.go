@@ -1,0 +1,3 @@
+package fanotify
+
+const sysStatx = 332

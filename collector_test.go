@@ -1,0 +1,149 @@
+package scratchpack
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scratchpack/scratchpack/collect/tracer"
+	"github.com/scratchpack/scratchpack/filelist"
+)
+
+// listed returns the paths of a list by kind: "file", "symlink", "dir".
+func listed(l *filelist.List, kind string) []string {
+	var out []string
+	for _, e := range l.Entries {
+		if string(e.Kind) == kind {
+			out = append(out, e.Path)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// diffPaths returns what only a has and what only b has.
+func diffPaths(a, b []string) (onlyA, onlyB []string) {
+	in := func(s []string) map[string]bool {
+		m := map[string]bool{}
+		for _, p := range s {
+			m[p] = true
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	for _, p := range a {
+		if !mb[p] {
+			onlyA = append(onlyA, p)
+		}
+	}
+	for _, p := range b {
+		if !ma[p] {
+			onlyB = append(onlyB, p)
+		}
+	}
+	return
+}
+
+// TestFanotifyMatchesStrace: on the test programs, the fanotify collector
+// packs the same files as strace, and its rootfs runs each program in an
+// empty root with the host's output.
+func TestFanotifyMatchesStrace(t *testing.T) {
+	needTools(t, "strace", "tar", "gcc", "/usr/bin/python3", "/usr/games/fortune", "/usr/sbin/nginx", "bash")
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.WriteFile(filepath.Join(dir, "data.txt"), []byte("2.25\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "hello.c"), []byte("#include <stdio.h>\n#include <math.h>\nint main(void) { double x; FILE *f = fopen(\"data.txt\", \"r\"); if (!f || fscanf(f, \"%lf\", &x) != 1) return 2; printf(\"%g\\n\", sqrt(x)); return 0; }\n"), 0o644)
+	if out, err := exec.Command("gcc", "-o", filepath.Join(dir, "hello"), filepath.Join(dir, "hello.c"), "-lm").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(dir, "app.py"), []byte("#!/usr/bin/env python3\nimport json, sqlite3, hashlib, decimal\nprint(json.dumps([hashlib.sha256(b'x').hexdigest()[:8], str(decimal.Decimal('1.1') * 2), sqlite3.sqlite_version_info[0]]))\n"), 0o755)
+	port := freePort(t)
+	os.MkdirAll(filepath.Join(dir, "www"), 0o755)
+	os.WriteFile(filepath.Join(dir, "www/index.html"), []byte("hello\n"), 0o644)
+	conf := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("daemon off;\nworker_processes 1;\nerror_log stderr;\npid %s/nginx.pid;\nevents { worker_connections 64; }\nhttp { access_log off; server { listen 127.0.0.1:%d; root %s/www; } }\n", dir, port, dir)), 0o644)
+	probe := fmt.Sprintf(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d && printf "GET / HTTP/1.0\r\n\r\n" >&3 && grep -q hello <&3'`, port)
+
+	tests := []struct {
+		name  string
+		dir   string
+		argv  []string
+		probe string
+	}{
+		{"fortune", "", []string{"/usr/games/fortune", "-f"}, ""},
+		{"dynamic C program", dir, []string{filepath.Join(dir, "hello")}, ""},
+		{"shell pipeline", "", []string{"/bin/sh", "-c", "cat /etc/os-release | grep -E '^(NAME|VERSION_ID)=' | tr a-z A-Z | sort -r | head -n 2 | wc -c"}, ""},
+		{"env python3 script", "", []string{filepath.Join(dir, "app.py")}, ""},
+		{"nginx", "", []string{"/usr/sbin/nginx", "-c", conf}, probe},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want string
+			if tt.probe == "" {
+				want = hostOutput(t, tt.dir, tt.argv)
+			}
+			lists := map[tracer.Collector]*BuildResult{}
+			for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify} {
+				var stdout bytes.Buffer
+				o := BuildOptions{Command: tt.argv, Dir: tt.dir, Trace: tracer.Options{Collector: c, Stdout: &stdout, Stderr: io.Discard}}
+				if tt.probe != "" {
+					o.Trace.Probes, o.Trace.Grace = []string{tt.probe}, 2*time.Second
+				}
+				root, r := build(t, o)
+				lists[c] = r
+				if c == tracer.Fanotify && tt.probe == "" {
+					got := runInExit(t, root, tt.dir, append([]string{r.Program}, tt.argv[1:]...))
+					if got != want {
+						t.Errorf("fanotify rootfs in the empty root:\n got %q\nwant %q", got, want)
+					}
+				}
+			}
+			s, f := lists[tracer.Strace].List, lists[tracer.Fanotify].List
+			onlyS, onlyF := diffPaths(listed(s, "file"), listed(f, "file"))
+			if len(onlyS) > 0 || len(onlyF) > 0 {
+				t.Errorf("files: only strace %v; only fanotify %v", onlyS, onlyF)
+			}
+			ls, lf := diffPaths(listed(s, "symlink"), listed(f, "symlink"))
+			if len(ls) > 0 {
+				t.Errorf("symlinks strace packs and fanotify does not: %v", ls)
+			}
+			t.Logf("%d files the same; extra symlinks from the fanotify link scan: %v; trace %v (strace) vs %v (fanotify)",
+				len(listed(f, "file")), lf, lists[tracer.Strace].Trace.Elapsed.Round(time.Millisecond), lists[tracer.Fanotify].Trace.Elapsed.Round(time.Millisecond))
+		})
+	}
+}
+
+// hostOutput runs argv on the host with the clean environment, whatever
+// its exit status.
+func hostOutput(t *testing.T, dir string, argv []string) string {
+	t.Helper()
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Env, c.Dir = cleanEnv, dir
+	out, _ := c.CombinedOutput()
+	return string(out)
+}
+
+func runInExit(t *testing.T, root, dir string, argv []string) string {
+	t.Helper()
+	c := exec.Command(argv[0], argv[1:]...)
+	c.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+	c.Dir = dir
+	if dir == "" {
+		c.Dir = "/"
+	}
+	c.Env = cleanEnv
+	out, err := c.CombinedOutput()
+	if err != nil && !strings.Contains(err.Error(), "exit status") {
+		t.Fatalf("%v in the empty root: %v\n%s", argv, err, out)
+	}
+	return string(out)
+}
