@@ -61,21 +61,32 @@ f=$(for i in 1 2 3; do "$SP" build -q --collector fanotify -o "$work/fan.tar.gz"
 p=$(for i in 1 2 3; do t0=$(now); strace -f -o /dev/null sh -c "$job" > /dev/null; t1=$(now); secs "$t0" "$t1"; echo; done | best)
 echo "trace overhead on '$job' (best of 3): untraced ${u}s; scratchpack fanotify ${f}s = $(ratio "$f" "$u")x (target 2x); scratchpack strace ${s}s = $(ratio "$s" "$u")x; plain strace -f ${p}s = $(ratio "$p" "$u")x"
 
-# 5. what the images hold: archive, bytes used, the whole source filesystem
-src=$(df -B1 --output=used / | tail -1)
-printf '%-8s %14s %14s %16s\n' app archive "bytes used" "source filesystem"
+# 5. what the images hold: the archive, the bytes of the files the app
+# used, and the whole filesystem it comes from: the e2e builder (a
+# debootstrap Debian 12 with the apps) when it is there, else the host.
+rootfs=${BENCH_ROOTFS:-/var/cache/scratchpack-e2e/rootfs}
+if [ -x "$rootfs/usr/games/fortune" ] && [ -x "$rootfs/usr/sbin/nginx" ] && [ -x "$rootfs/usr/bin/python3" ]; then
+  inroot=(--root "$rootfs"); src=$(du -sb "$rootfs" | cut -f1); srcname="builder rootfs $rootfs"
+  app_dir=/srv/scratchpack-bench; host_dir=$rootfs$app_dir
+else
+  inroot=(); src=$(df -B1 --output=used / | tail -1); srcname="host, df used"
+  app_dir=$work/app; host_dir=$app_dir
+fi
+mkdir -p "$host_dir/www" && echo hi > "$host_dir/www/index.html"
+trap 'rm -rf "$work"; [ "$host_dir" = "$rootfs/srv/scratchpack-bench" ] && rm -rf "$host_dir"' EXIT
+chmod 755 "$host_dir" "$host_dir/www"
+printf 'daemon off; error_log stderr; pid %s/nginx.pid; events {} http { access_log off; server { listen 127.0.0.1:18099; root %s/www; } }\n' "$app_dir" "$app_dir" > "$host_dir/nginx.conf"
+echo "source filesystem: $srcname"
+printf '%-8s %14s %14s %18s %8s\n' app archive "bytes used" "source filesystem" ratio
 for app in fortune python nginx; do
+  probe=()
   case $app in
-    fortune) cmd=(/usr/games/fortune); probe=() ;;
-    python) cmd=(/usr/bin/python3 -c 'import json, sqlite3, hashlib; print(json.dumps(hashlib.sha256(b"x").hexdigest()))'); probe=() ;;
-    nginx)
-      mkdir -p "$work/www" && echo hi > "$work/www/index.html"
-      printf 'daemon off; error_log stderr; pid %s/nginx.pid; events {} http { access_log off; server { listen 127.0.0.1:18099; root %s/www; } }\n' "$work" "$work" > "$work/nginx.conf"
-      chmod 755 "$work" "$work/www"
-      cmd=(/usr/sbin/nginx -c "$work/nginx.conf")
-      probe=(--probe "bash -c 'exec 3<>/dev/tcp/127.0.0.1/18099'") ;;
+    fortune) cmd=(/usr/games/fortune) ;;
+    python) cmd=(/usr/bin/python3 -c 'import json, sqlite3, hashlib; print(json.dumps(hashlib.sha256(b"x").hexdigest()))') ;;
+    nginx) cmd=(/usr/sbin/nginx -c "$app_dir/nginx.conf"); probe=(--probe "bash -c 'exec 3<>/dev/tcp/127.0.0.1/18099'") ;;
   esac
-  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$SP" build -q -o "$work/$app.tar.gz" "${probe[@]}" -- "${cmd[@]}" > /dev/null 2>&1
+  env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$SP" build -q "${inroot[@]}" -o "$work/$app.tar.gz" "${probe[@]}" -- "${cmd[@]}" > /dev/null 2>&1
   used=$(python3 -c 'import json,sys; print(sum(e["size"] for e in json.load(open(sys.argv[1]))["entries"] if e["kind"] == "file"))' "$work/$app.report.json")
-  printf '%-8s %14s %14s %16s\n' "$app" "$(stat -c %s "$work/$app.tar.gz")" "$used" "$src"
+  arch=$(stat -c %s "$work/$app.tar.gz")
+  printf '%-8s %14s %14s %18s %7sx\n' "$app" "$arch" "$used" "$src" "$(awk -v a="$src" -v b="$arch" 'BEGIN { printf "%.0f", a / b }')"
 done
