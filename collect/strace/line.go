@@ -3,6 +3,8 @@ package strace
 import (
 	"bytes"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pkg/errors"
 )
@@ -120,7 +122,7 @@ func splitLine(line []byte) (rawLine, error) {
 		return rl, nil
 	case bytes.HasPrefix(s, []byte("<... ")):
 		end := bytes.Index(s, resumedMarker)
-		if end < 0 {
+		if end < len("<... ") {
 			return rl, errors.Errorf("expected '<... NAME resumed>', got %q", clip(s))
 		}
 		rl.kind = kindResumed
@@ -205,6 +207,10 @@ func splitArgs(body []byte, c *call, complete bool) error {
 	}
 	for i < len(body) {
 		ch := body[i]
+		if !argSpecial[ch] {
+			i++
+			continue
+		}
 		switch ch {
 		case '"':
 			n, err := skipString(body[i:])
@@ -279,6 +285,14 @@ func splitArgs(body []byte, c *call, complete bool) error {
 	}
 	return nil
 }
+
+// argSpecial marks the bytes splitArgs acts on; it skips the others.
+var argSpecial = func() (t [256]bool) {
+	for _, c := range []byte(`"/<([{]}),`) {
+		t[c] = true
+	}
+	return
+}()
 
 // angleOpens reports whether the '<' at body[i] starts a decoration
 // (after a digit, AT_FDCWD or a ')' such as "-100 /* AT_FDCWD */"), or a
@@ -393,7 +407,7 @@ func parseResult(ret []byte) result {
 			for end < len(rest) && (rest[end] >= 'A' && rest[end] <= 'Z' || isDigit(rest[end]) || rest[end] == '_') {
 				end++
 			}
-			r.errno = string(rest[:end])
+			r.errno = errnoName(rest[:end])
 			return r
 		}
 		if bytes.HasPrefix(rest, []byte("(errno ")) {
@@ -452,4 +466,22 @@ func clip(s []byte) string {
 		return string(s[:max]) + "..."
 	}
 	return string(s)
+}
+
+// errnoNames holds the errno names seen (at most 512: Linux has about
+// 140), so that each is allocated once.
+var (
+	errnoNames sync.Map
+	errnoCount atomic.Int32
+)
+
+func errnoName(b []byte) string {
+	if v, ok := errnoNames.Load(string(b)); ok {
+		return v.(string)
+	}
+	s := string(b)
+	if len(s) <= 16 && errnoCount.Add(1) <= 512 {
+		errnoNames.Store(s, s)
+	}
+	return s
 }

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/pkg/errors"
 )
@@ -111,6 +112,8 @@ type Parser struct {
 	initial *proc
 	last    *proc
 	call    call
+	preCall call
+	strs    map[string]string
 
 	cur *fileState // the file the current line comes from
 }
@@ -142,6 +145,7 @@ func NewParser(opts Options, emit func(Event)) *Parser {
 		procs:   map[int]*proc{},
 		pending: map[int]*pendingCall{},
 		initial: initial,
+		strs:    map[string]string{},
 	}
 }
 
@@ -164,17 +168,88 @@ func (p *Parser) ParseFile(name string, pid int) error {
 }
 
 // Parse parses one log read from r; name is used in events and errors.
+// Lines are read and split on a goroutine of their own while this one
+// follows the processes and calls emit (in the order of the log).
 func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 	fs := p.begin(name)
 	lr := newLineReader(r, p.opts.MaxLineBytes)
-	for {
+	full := make(chan *batch, 2)
+	go func() {
+		defer close(full)
+		for {
+			b := batches.Get().(*batch)
+			b.reset()
+			if !b.fill(lr) {
+				batches.Put(b)
+				return
+			}
+			full <- b
+		}
+	}()
+	for b := range full {
+		for i := range b.recs {
+			sl := &b.recs[i]
+			p.cur.line = sl.n
+			if sl.tooLong {
+				p.warn(errors.Errorf("line longer than %d bytes, skipped", p.opts.MaxLineBytes))
+				continue
+			}
+			p.apply(sl, pid)
+		}
+		b.reset()
+		batches.Put(b)
+	}
+	return p.end(fs, lr)
+}
+
+// batch is a run of lines read and split ahead of the parser. Lines are
+// copied into arena: the line reader reuses its buffer.
+type batch struct {
+	recs  []split
+	arena []byte
+	args  [][]byte
+}
+
+const (
+	batchBytes = 1 << 20
+	batchLines = 8192
+)
+
+// batches are shared by all parsers: a batch is 1.8 MB.
+var batches = sync.Pool{New: func() any {
+	return &batch{recs: make([]split, 0, batchLines), arena: make([]byte, 0, batchBytes), args: make([][]byte, 0, 4*batchLines)}
+}}
+
+func (b *batch) reset() {
+	clear(b.recs) // drop references into the old lines
+	b.recs, b.arena, b.args = b.recs[:0], b.arena[:0], b.args[:0]
+}
+
+// fill reads lines until the batch is full; it reports whether it read
+// any (false at the end of the input).
+func (b *batch) fill(lr *lineReader) bool {
+	for len(b.recs) < batchLines {
 		line, ok := lr.next()
 		if !ok {
 			break
 		}
-		p.feed(lr, line, pid)
+		var own []byte
+		if len(b.arena)+len(line) <= cap(b.arena) {
+			start := len(b.arena)
+			b.arena = append(b.arena, line...)
+			own = b.arena[start:len(b.arena):len(b.arena)]
+		} else {
+			own = append([]byte(nil), line...) // a long line, or the arena is full
+		}
+		b.recs = append(b.recs, split{n: lr.n, tooLong: lr.tooLong})
+		if !lr.tooLong {
+			b.recs[len(b.recs)-1].prepare(own, &b.args)
+		}
+		if len(b.arena) >= cap(b.arena)-256 {
+			break
+		}
 	}
-	return p.end(fs, lr)
+	return len(b.recs) > 0
 }
 
 func (p *Parser) begin(name string) *fileState {
@@ -268,9 +343,11 @@ func (lr *lineReader) next() ([]byte, bool) {
 			lr.carry = nil
 		}
 		// "vfork(strace: Process 19451 attached" then " <unfinished ...>"
-		if i := bytes.Index(line, attachedPrefix); i > 0 && bytes.HasSuffix(line, []byte(" attached")) {
-			lr.carry = append([]byte(nil), line[:i]...)
-			continue
+		if bytes.HasSuffix(line, []byte(" attached")) {
+			if i := bytes.Index(line, attachedPrefix); i > 0 {
+				lr.carry = append([]byte(nil), line[:i]...)
+				continue
+			}
 		}
 		return line, true
 	}
@@ -285,18 +362,84 @@ func (p *Parser) warn(err error) {
 }
 
 func (p *Parser) handleLine(line []byte, defaultPid int) {
-	if len(bytes.TrimSpace(line)) == 0 {
+	var pre split
+	pre.prepare(line, nil)
+	p.apply(&pre, defaultPid)
+}
+
+// split is the stateless part of reading one line: what splitLine and,
+// for complete calls of interest, splitArgs make of it. The pipelined
+// parser makes these on another goroutine.
+type split struct {
+	n       int // line number
+	skip    bool
+	tooLong bool
+	err     error
+	rl      rawLine
+	sp      spec
+	known   bool // sp is set: the syscall is one the parser handles
+	// for kindCall lines of interest: the arguments and result
+	args    [][]byte
+	ret     []byte
+	argErr  error
+	didArgs bool
+}
+
+// prepare splits line; args, when not nil, is where the argument slices
+// are appended (the pipelined parser shares one array per batch).
+func (sl *split) prepare(line []byte, args *[][]byte) {
+	if blank(line) {
+		sl.skip = true
 		return
 	}
 	if bytes.IndexByte(line, 0) >= 0 {
-		p.warn(errors.New("binary data (NUL byte) in the line"))
+		sl.err = errors.New("binary data (NUL byte) in the line")
 		return
 	}
-	rl, err := splitLine(line)
-	if err != nil {
-		p.warn(err)
+	sl.rl, sl.err = splitLine(line)
+	if sl.err != nil {
 		return
 	}
+	switch sl.rl.kind {
+	case kindCall, kindUnfinished, kindResumed, kindPidChanged:
+		sl.sp, sl.known = specs[string(sl.rl.name)]
+	}
+	if sl.rl.kind == kindCall && sl.known {
+		var c call
+		if args != nil {
+			c.args = (*args)[len(*args):len(*args)]
+		}
+		sl.argErr = splitArgs(sl.rl.body, &c, true)
+		sl.args, sl.ret, sl.didArgs = c.args, c.ret, true
+		// Keep them in the shared array unless append had to move them.
+		if args != nil && len(*args)+len(c.args) <= cap(*args) {
+			*args = (*args)[:len(*args)+len(c.args)]
+		}
+	}
+}
+
+// blank reports whether a line is only white space (it stops at the
+// first other byte: usually the first).
+func blank(line []byte) bool {
+	for _, c := range line {
+		switch c {
+		case ' ', '\t', '\n', '\r', '\v', '\f':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Parser) apply(sl *split, defaultPid int) {
+	if sl.skip {
+		return
+	}
+	if sl.err != nil {
+		p.warn(sl.err)
+		return
+	}
+	rl := &sl.rl
 	p.cur.parsed++
 	pid := rl.pid
 	if pid < 0 {
@@ -324,15 +467,16 @@ func (p *Parser) handleLine(line []byte, defaultPid int) {
 		}
 		return
 	}
-	name := string(rl.name) // no allocation for map lookups below
-	sp, interesting := specs[name]
+	sp, interesting := sl.sp, sl.known
 	if !interesting {
+		name := string(rl.name) // no allocation for map lookups below
 		if _, known := knownNames[name]; !known && !strings.HasPrefix(name, "syscall_") && !p.cur.unknown[name] {
 			p.cur.unknown[name] = true
 			p.warn(errors.Errorf("unknown syscall %q", name))
 		}
 		return
 	}
+	name := sp.name
 	switch rl.kind {
 	case kindUnfinished:
 		p.pending[pid] = &pendingCall{name: name, body: append([]byte(nil), rl.body...)}
@@ -347,13 +491,17 @@ func (p *Parser) handleLine(line []byte, defaultPid int) {
 		if pc.superseded {
 			body = forceSuccess(body)
 		}
-		p.complete(pid, name, sp, body)
+		p.complete(pid, name, sp, body, nil)
 	case kindPidChanged:
 		// -ff: a thread's execve completed and the thread became the leader.
 		body := append(append([]byte(nil), rl.body...), ") = 0"...)
-		p.complete(rl.newPid, name, sp, body)
+		p.complete(rl.newPid, name, sp, body, nil)
 	case kindCall:
-		p.complete(pid, name, sp, rl.body)
+		if sl.didArgs {
+			p.complete(pid, name, sp, rl.body, sl)
+		} else {
+			p.complete(pid, name, sp, rl.body, nil)
+		}
 	}
 }
 
@@ -416,9 +564,18 @@ func inherit(parent *proc, flags []byte) *proc {
 	return child
 }
 
-func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
+func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split) {
+	// p.call's array is reused by splitArgs: a split line's arguments
+	// live in their batch and go in p.preCall, never in p.call.
 	c := &p.call
-	if err := splitArgs(body, c, true); err != nil {
+	if pre != nil {
+		p.preCall = call{args: pre.args, ret: pre.ret}
+		c = &p.preCall
+		if pre.argErr != nil {
+			p.warn(errors.Wrapf(pre.argErr, "%s", name))
+			return
+		}
+	} else if err := splitArgs(body, c, true); err != nil {
 		p.warn(errors.Wrapf(err, "%s", name))
 		return
 	}
@@ -428,7 +585,9 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
 	for _, a := range c.args {
 		if bytes.HasPrefix(a, []byte("AT_FDCWD<")) {
 			if f, err := parseFD(a); err == nil && f.hasPath {
-				pr.fs.cwd = string(f.path)
+				if string(f.path) != pr.fs.cwd {
+					pr.fs.cwd = string(f.path)
+				}
 			}
 			break
 		}
@@ -460,7 +619,7 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
 				if src, ok := pr.fds[f.fd]; ok {
 					pr.fds[res.fd.fd] = src
 				} else if f.hasPath {
-					pr.fds[res.fd.fd] = string(f.path)
+					pr.fds[res.fd.fd] = p.str(f.path)
 				}
 			}
 		}
@@ -537,7 +696,7 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
 		ev.NoFollow = fl&oNOFOLLOW != 0
 		if res.ok && res.fd.ok && res.fd.fd >= 0 {
 			if res.fd.hasPath {
-				pr.fds[res.fd.fd] = string(res.fd.path)
+				pr.fds[res.fd.fd] = p.str(res.fd.path)
 			} else {
 				pr.fds[res.fd.fd] = ev.Path
 			}
@@ -567,6 +726,23 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte) {
 	p.emit(ev)
 }
 
+// str returns b as a string, one copy per distinct value: logs repeat
+// the same paths, and memory grows with the distinct ones only.
+func (p *Parser) str(b []byte) string {
+	if s, ok := p.strs[string(b)]; ok {
+		return s
+	}
+	if len(p.strs) >= maxInterned {
+		return string(b)
+	}
+	s := string(b)
+	p.strs[s] = s
+	return s
+}
+
+// maxInterned bounds the strings kept by str (about 100 bytes each).
+const maxInterned = 1 << 20
+
 // pathArg returns the absolute path named by args[pi] relative to the
 // dirfd args[di] (di < 0: the cwd). ok is false for "", NULL and
 // addresses.
@@ -585,13 +761,13 @@ func (p *Parser) pathArg(pr *proc, args [][]byte, di, pi int) (string, bool, err
 	if len(raw) == 0 {
 		return "", false, nil
 	}
-	s := string(raw)
-	if s[0] == '/' {
+	if raw[0] == '/' {
 		if pr.fs.root != "/" {
-			return pr.fs.root + s, true, nil
+			return pr.fs.root + string(raw), true, nil
 		}
-		return s, true, nil
+		return p.str(raw), true, nil
 	}
+	s := string(raw)
 	base := pr.fs.cwd
 	if di >= 0 && di < len(args) {
 		f, err := parseFD(args[di])
@@ -605,7 +781,7 @@ func (p *Parser) pathArg(pr *proc, args [][]byte, di, pi int) (string, bool, err
 			}
 			base = dir
 		} else if f.hasPath {
-			base = string(f.path)
+			base = p.str(f.path)
 		}
 	}
 	return joinPath(base, s), true, nil
@@ -613,7 +789,7 @@ func (p *Parser) pathArg(pr *proc, args [][]byte, di, pi int) (string, bool, err
 
 func (p *Parser) fdPath(pr *proc, f fdArg) (string, bool) {
 	if f.hasPath {
-		return string(f.path), true
+		return p.str(f.path), true
 	}
 	if f.fd == atFDCWD {
 		return pr.fs.cwd, true
@@ -664,7 +840,13 @@ var atFlagNames = map[string]int{"AT_SYMLINK_NOFOLLOW": atSymlinkNofollow, "AT_E
 // empty ("|0x100").
 func flagBits(text []byte, names map[string]int) int {
 	v := 0
-	for _, part := range bytes.Split(text, []byte("|")) {
+	for len(text) > 0 {
+		var part []byte
+		if i := bytes.IndexByte(text, '|'); i >= 0 {
+			part, text = text[:i], text[i+1:]
+		} else {
+			part, text = text, nil
+		}
 		part = bytes.TrimSpace(part)
 		if len(part) == 0 {
 			continue

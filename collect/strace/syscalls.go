@@ -38,6 +38,14 @@ type spec struct {
 	path2  int // second path (rename, link, symlink's new name)
 	flags  int // open flags (or the openat2 struct); for *at stat calls, the AT_ flags
 	kind   kindOfCall
+	name   string // the key in specs (set by init)
+}
+
+func init() {
+	for name, sp := range specs {
+		sp.name = name
+		specs[name] = sp
+	}
 }
 
 type kindOfCall uint8

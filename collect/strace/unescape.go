@@ -1,6 +1,8 @@
 package strace
 
 import (
+	"bytes"
+
 	"github.com/pkg/errors"
 )
 
@@ -17,6 +19,15 @@ func unquote(s []byte) (out []byte, n int, truncated bool, err error) {
 	end, err := skipString(s)
 	if err != nil {
 		return nil, end, false, err
+	}
+	// Most strings have no escape: the bytes between the quotes are the
+	// value (the caller copies what it keeps).
+	if bytes.IndexByte(s[1:end-1], '\\') < 0 {
+		n = end
+		if n+3 <= len(s) && s[n] == '.' && s[n+1] == '.' && s[n+2] == '.' {
+			return s[1 : end-1], n + 3, true, nil
+		}
+		return s[1 : end-1], n, false, nil
 	}
 	out = make([]byte, 0, end)
 	i := 1
@@ -47,20 +58,29 @@ func unquote(s []byte) (out []byte, n int, truncated bool, err error) {
 }
 
 // skipString returns the index after the closing quote of the string
-// literal at the start of s, without decoding it.
+// literal at the start of s, without decoding it. It jumps from quote
+// to quote (IndexByte is vectorized) and only looks at backslashes
+// between them.
 func skipString(s []byte) (int, error) {
 	if len(s) == 0 || s[0] != '"' {
 		return 0, errors.New("expected a string starting with '\"'")
 	}
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1, nil
+	i := 1
+	for {
+		j := bytes.IndexByte(s[i:], '"')
+		if j < 0 {
+			return len(s), errors.New("unterminated string (truncated line?)")
+		}
+		k := bytes.IndexByte(s[i:i+j], '\\')
+		if k < 0 {
+			return i + j + 1, nil
+		}
+		// an escape: skip it (it may be \" or \\) and go on after it
+		i += k + 2
+		if i > len(s) {
+			return len(s), errors.New("unterminated string (truncated line?)")
 		}
 	}
-	return len(s), errors.New("unterminated string (truncated line?)")
 }
 
 // unescapeOne decodes one escape sequence at the start of s (s[0] is '\\').
@@ -106,6 +126,9 @@ func unescapeOne(s []byte) (b byte, width int, err error) {
 // unescapeDecoration decodes the inside of a -y decoration such as
 // "/tmp/angle\74br\76.txt": the same escapes as strings, without quotes.
 func unescapeDecoration(s []byte) ([]byte, error) {
+	if bytes.IndexByte(s, '\\') < 0 {
+		return s, nil
+	}
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
 		if s[i] != '\\' {
