@@ -106,9 +106,6 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	}
 
 	watched := o.Trace.Collector == tracer.Fanotify
-	if watched && o.KeepLog != "" {
-		return nil, errors.New("--keep-log needs the strace collector: a fanotify watch writes no log")
-	}
 	logDir, err := os.MkdirTemp("", "scratchpack-trace-")
 	if err != nil {
 		return nil, errors.Wrap(err, "creating a directory for the trace")
@@ -144,7 +141,13 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	var uses []collect.Use
 	logs := []string{log}
 	if watched {
-		logs = nil
+		if !r.Trace.WatchLog {
+			logs = nil
+			warn(errors.New("strace was not found: the fanotify run cannot see directories the command creates, renames or deletes, nor its working directories"))
+			if o.KeepLog != "" {
+				return r, errors.New("--keep-log: the fanotify run wrote no log (strace was not found)")
+			}
+		}
 		uses = collect.FromWatch(r.Trace.Watch.Accesses)
 		if root != "/" {
 			uses = insideRoot(uses, res.Root())

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/internal/rootpath"
 )
 
 // listed returns the paths of a list by kind: "file", "symlink", "dir".
@@ -146,4 +148,61 @@ func runInExit(t *testing.T, root, dir string, argv []string) string {
 		t.Fatalf("%v in the empty root: %v\n%s", argv, err, out)
 	}
 	return string(out)
+}
+
+// TestLinksTo: the link scan finds the symlinks that lead to used paths
+// (soname links, directory links, alternatives chains, links elsewhere
+// in /etc and /usr), and leaves out links to unused files and links to
+// their own directory.
+func TestLinksTo(t *testing.T) {
+	root := t.TempDir()
+	mk := func(p, content string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, p), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln := func(target, p string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		if err := os.Symlink(target, filepath.Join(root, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("/usr/lib/x86_64-linux-gnu/libz.so.1.2.13", "elf")
+	mk("/usr/lib/x86_64-linux-gnu/libother.so.2.0", "elf")
+	mk("/usr/bin/mawk", "awk")
+	mk("/usr/share/zoneinfo/Etc/UTC", "tz")
+	mk("/etc/locale.alias", "alias")
+	ln("libz.so.1.2.13", "/usr/lib/x86_64-linux-gnu/libz.so.1")
+	ln("libother.so.2.0", "/usr/lib/x86_64-linux-gnu/libother.so.2")
+	ln("usr/lib", "/lib")
+	ln("usr/bin", "/bin")
+	ln("usr/sbin", "/sbin") // no used file below
+	ln(".", "/usr/bin/X11")
+	ln("/etc/alternatives/awk", "/usr/bin/awk")
+	ln("/usr/bin/mawk", "/etc/alternatives/awk")
+	ln("/usr/share/zoneinfo/Etc/UTC", "/etc/localtime")
+	ln("/etc/locale.alias", "/usr/share/locale/locale.alias")
+	ln("/nowhere", "/usr/bin/dangling")
+	res, err := rootpath.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uses := []collect.Use{
+		{Path: "/usr/lib/x86_64-linux-gnu/libz.so.1.2.13"},
+		{Path: "/usr/bin/mawk"},
+		{Path: "/usr/share/zoneinfo/Etc/UTC"},
+		{Path: "/etc/locale.alias"},
+	}
+	var got []string
+	for _, u := range linksTo(res, uses, []string{"/usr/bin"}) {
+		if u.Need != collect.NeedFile || u.Source != collect.SourceLink {
+			t.Errorf("%+v", u)
+		}
+		got = append(got, u.Path)
+	}
+	want := []string{"/bin", "/etc/alternatives/awk", "/etc/localtime", "/lib", "/usr/bin/awk", "/usr/lib/x86_64-linux-gnu/libz.so.1", "/usr/share/locale/locale.alias"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("links:\n got %v\nwant %v", got, want)
+	}
 }

@@ -4,14 +4,18 @@
 PODMAN   ?= podman --storage-driver vfs --runtime runc
 LIMITS   ?= --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
 BUILDER  ?= localhost/scratchpack-builder:bookworm
-TAG      ?= localhost/scratchpack-example-$(NAME)
+# COLLECTOR=fanotify watches instead of tracing; it needs CAP_SYS_ADMIN in
+# the build (podman build --cap-add; BuildKit: RUN --security=insecure).
+COLLECTOR ?= strace
+BUILDCAPS := $(if $(filter fanotify,$(COLLECTOR)),--cap-add SYS_ADMIN)
+TAG      ?= localhost/scratchpack-example-$(NAME)$(if $(filter fanotify,$(COLLECTOR)),-fanotify)
 RUNARGS  ?= --network none
 ROOT     := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 
 .PHONY: image builder-image rootfs run multistage run-multistage clean
 
 builder-image:
-	$(PODMAN) build $(LIMITS) --build-arg BUILDER=$(BUILDER) -f Dockerfile.builder -t $(TAG):builder .
+	$(PODMAN) build $(LIMITS) $(BUILDCAPS) --build-arg BUILDER=$(BUILDER) --build-arg COLLECTOR=$(COLLECTOR) -f Dockerfile.builder -t $(TAG):builder .
 
 # the archive the builder made, copied out of it
 rootfs.tar.gz: builder-image

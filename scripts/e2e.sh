@@ -46,6 +46,20 @@ for ex in fortune python tls nginx; do
   printf '   size %-8s %10s bytes (multi-stage %s), builder %s bytes\n' "$ex" "$(size $tag:latest)" "$(size $tag:multistage)" "$(size $BUILDER)"
 done
 
+say "== the fanotify collector in a container build (--cap-add SYS_ADMIN)"
+want=$($PODMAN run --rm $LIMITS --network none -v "$PWD/examples/python/app.py:/app.py:ro" $BUILDER python3 /app.py)
+make -s -C examples/python clean
+make -s -C examples/python image COLLECTOR=fanotify >/dev/null
+check "python (fanotify)" "^$(printf '%s' "$want" | sed 's/[][{}.^$*+?()|\\]/\\&/g')\$" "$(make -s -C examples/python run COLLECTOR=fanotify 2>&1)"
+make -s -C examples/nginx clean
+make -s -C examples/nginx image COLLECTOR=fanotify >/dev/null
+check "nginx (fanotify) answers" '^served$' "$(make -s -C examples/nginx check COLLECTOR=fanotify >/dev/null 2>&1 && echo served || echo 'no answer')"
+printf '   size python-fanotify %s bytes (strace: %s), nginx-fanotify %s bytes (strace: %s)\n' \
+  "$(size localhost/scratchpack-example-python-fanotify:latest)" "$(size localhost/scratchpack-example-python:latest)" \
+  "$(size localhost/scratchpack-example-nginx-fanotify:latest)" "$(size localhost/scratchpack-example-nginx:latest)"
+make -s -C examples/python clean
+make -s -C examples/nginx clean
+
 say "== the Dockerfile that build --dockerfile writes, as it is"
 out=$(mktemp -d)
 $PODMAN run --rm $LIMITS --network none -v "$out:/out" -v "$PWD/bin/scratchpack:/usr/local/bin/scratchpack:ro" $BUILDER \

@@ -64,11 +64,20 @@ type Watcher struct {
 	link     []byte
 	evs      []event
 	since    time.Time // when the marks were set, by the clock of file times
+	exclude  map[int]bool
 }
 
-// ErrUnsupported is returned when the kernel or the privileges do not
-// allow fanotify (it needs CAP_SYS_ADMIN).
-var ErrUnsupported = errors.New("fanotify is not available (it needs root, CAP_SYS_ADMIN and a kernel built with CONFIG_FANOTIFY)")
+// ErrUnsupported is matched (errors.Is) by the error New returns when the
+// kernel or the privileges do not allow fanotify.
+var ErrUnsupported = errors.New("fanotify is not available")
+
+type unsupportedError struct{ errno syscall.Errno }
+
+func (e *unsupportedError) Error() string {
+	return "fanotify_init: " + e.errno.Error() + ": the fanotify collector needs CAP_SYS_ADMIN (root; in a container build: podman build --cap-add SYS_ADMIN, or BuildKit's RUN --security=insecure) and a kernel with CONFIG_FANOTIFY; the strace collector needs neither"
+}
+
+func (e *unsupportedError) Is(target error) bool { return target == ErrUnsupported }
 
 // New opens a fanotify group. The caller must Close it.
 func New() (*Watcher, error) {
@@ -77,7 +86,7 @@ func New() (*Watcher, error) {
 	fd, _, errno := syscall.Syscall(syscall.SYS_FANOTIFY_INIT, flags, evFlags, 0)
 	if errno != 0 {
 		if errno == syscall.EPERM || errno == syscall.ENOSYS || errno == syscall.EINVAL {
-			return nil, errors.Wrap(ErrUnsupported, errno.Error())
+			return nil, errors.WithStack(&unsupportedError{errno})
 		}
 		return nil, errors.Wrap(errno, "fanotify_init")
 	}
@@ -216,6 +225,15 @@ func unescapeOctal(s string) string {
 	return b.String()
 }
 
+// Exclude leaves out the events of process pid (a tracer that starts the
+// command inside the watched namespace). Call it before Start.
+func (w *Watcher) Exclude(pid int) {
+	if w.exclude == nil {
+		w.exclude = map[int]bool{}
+	}
+	w.exclude[pid] = true
+}
+
 // Start reads events in the background until Stop.
 func (w *Watcher) Start() error {
 	if err := syscall.Pipe2(w.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
@@ -327,6 +345,10 @@ func (w *Watcher) handle(b []byte) error {
 			w.mu.Unlock()
 		}
 		if ev.fd < 0 {
+			continue
+		}
+		if w.exclude[ev.pid] {
+			syscall.Close(ev.fd)
 			continue
 		}
 		w.record(ev.fd, ev.pid, ev.mask)

@@ -105,6 +105,31 @@ func killDescendants(sig syscall.Signal, keep int) {
 	}
 }
 
+// mountNamespace names the mount namespace of pid ("mnt:[4026532]"), or
+// "" when it cannot be read.
+func mountNamespace(pid int) string {
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/mnt")
+	if err != nil {
+		return ""
+	}
+	return ns
+}
+
+// inNamespace reports whether a live process is in the mount namespace ns.
+func inNamespace(ns string) bool {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if mountNamespace(pid) == ns && !isZombie(pid) {
+			return true
+		}
+	}
+	return false
+}
+
 func isZombie(pid int) bool {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {

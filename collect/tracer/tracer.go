@@ -107,6 +107,9 @@ type Result struct {
 	// mounts it watched.
 	Watch  *fanotify.Result
 	Mounts []fanotify.Mount
+	// WatchLog is set when a watched run also wrote Log: strace followed
+	// the calls fanotify cannot see (see WatchTraceSet).
+	WatchLog bool
 }
 
 // ProbeResult is the outcome of one probe.
@@ -140,6 +143,16 @@ func (e *ProbeError) Error() string {
 
 // Args returns the strace command line for a run.
 func Args(straceBin string, seccomp bool, o Options) []string {
+	return argsFor(straceBin, seccomp, TraceSet, o)
+}
+
+// WatchTraceSet is what strace follows beside a fanotify watch: the
+// calls that change directories and names, which fanotify's mount marks
+// cannot report (mkdir, rename, unlink...), the cwd, and the process
+// tree. Programs make few of these: the command is rarely stopped.
+const WatchTraceSet = "%process,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,rmdir,link,linkat,symlink,symlinkat,mknod,mknodat,chdir,fchdir,chroot,unshare"
+
+func argsFor(straceBin string, seccomp bool, set string, o Options) []string {
 	// -s 256: paths are never cut by -s, but readlink results and argv
 	// are; 4096 made logs 6x larger in the reference measurements
 	// (failed execve PATH probes repeat the whole argv).
@@ -147,7 +160,7 @@ func Args(straceBin string, seccomp bool, o Options) []string {
 	if seccomp {
 		args = append(args, "--seccomp-bpf")
 	}
-	args = append(args, "-e", "trace="+TraceSet, "--")
+	args = append(args, "-e", "trace="+set, "--")
 	if o.Root != "" && o.Root != "/" {
 		if len(o.Launcher) > 0 {
 			dir := o.Dir
@@ -217,7 +230,20 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	cmd, res, start := st.cmd, st.res, st.start
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	if st.watch != nil {
+		// As strace does for its tracees: the run goes on while any process
+		// of the command's namespace lives (a daemon whose parent exited).
+		ns := mountNamespace(cmd.Process.Pid)
+		go func() {
+			err := cmd.Wait()
+			for ns != "" && inNamespace(ns) { // (zombies have no namespace left)
+				time.Sleep(20 * time.Millisecond)
+			}
+			done <- err
+		}()
+	} else {
+		go func() { done <- cmd.Wait() }()
+	}
 	stracePid := cmd.Process.Pid
 	leaderToo := o.Collector == Fanotify
 
@@ -362,25 +388,41 @@ func startWatched(o Options) (*started, error) {
 			return nil, errors.WithMessagef(err, "inside %s", root)
 		}
 	}
-	cmd := &exec.Cmd{Path: prog, Args: o.Command, Env: o.Env, Dir: dir}
+	var cmd *exec.Cmd
+	bin := o.Strace
+	if bin == "" {
+		bin, _ = exec.LookPath("strace")
+	}
+	args := append([]string{prog}, o.Command[1:]...)
+	// (inside a root, a working directory other than / needs the launcher)
+	straced := bin != "" && o.Log != "" && (root == "/" || len(o.Launcher) > 0 || dir == "/")
+	if straced {
+		// strace follows the few calls fanotify cannot see; its own opens
+		// (it starts in the watched namespace) are left out by pid.
+		args = argsFor(bin, SupportsSeccomp(bin), WatchTraceSet, o)
+		cmd = exec.Command(args[0], args[1:]...)
+		if root == "/" {
+			cmd.Dir = dir
+		}
+	} else {
+		cmd = &exec.Cmd{Path: prog, Args: o.Command, Dir: dir}
+		if root != "/" {
+			// chroot, then chdir to Dir inside it (as the kernel sees it:
+			// Path is inside the root too).
+			cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+		}
+	}
+	cmd.Env = o.Env
 	if cmd.Env == nil {
 		cmd.Env = os.Environ()
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
-	if root != "/" {
-		// chroot, then chdir to Dir inside it (as the kernel sees it:
-		// Path is inside the root too).
-		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
-	}
-	st := &started{cmd: cmd, res: &Result{Args: append([]string{prog}, o.Command[1:]...)}, watch: w}
+	st := &started{cmd: cmd, res: &Result{Args: args, WatchLog: straced}, watch: w}
 	err = sandbox.WithPrivateMounts(func() error {
 		mounts, err := w.MarkNamespace("/proc/thread-self")
 		st.res.Mounts = mounts
 		if err != nil {
 			return errors.WithMessage(err, "watching the mounts")
-		}
-		if err := w.Start(); err != nil {
-			return err
 		}
 		st.start = time.Now()
 		if err := cmd.Start(); err != nil {
@@ -388,6 +430,12 @@ func startWatched(o Options) (*started, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		if straced {
+			w.Exclude(cmd.Process.Pid) // before the reader starts: the queue waits
+		}
+		err = w.Start()
+	}
 	if err != nil {
 		w.Stop()
 		w.Close()

@@ -137,3 +137,58 @@ func TestNoStrace(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestWatchedRun: the fanotify collector keeps stdio and the exit status,
+// stops a daemonizing server after its probe with nothing left running,
+// forwards signals, and reports the files the command used.
+func TestWatchedRun(t *testing.T) {
+	testenv.NeedRoot(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data.txt")
+	os.WriteFile(data, []byte("hello\n"), 0o644)
+	var out bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Collector: Fanotify,
+		Command:   []string{"sh", "-c", "cat data.txt; exit 3"},
+		Dir:       dir,
+		Env:       []string{"PATH=/usr/bin:/bin"},
+		Stdout:    &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "hello\n" || res.ExitCode != 3 || res.Watch == nil {
+		t.Fatalf("stdout %q exit %d watch %v", out.String(), res.ExitCode, res.Watch)
+	}
+	seen := map[string]bool{}
+	for _, a := range res.Watch.Accesses {
+		seen[a.Path] = true
+	}
+	if !seen[data] {
+		t.Errorf("%s not seen in %+v", data, res.Watch.Accesses)
+	}
+
+	ready := filepath.Join(dir, "ready")
+	pidfile := filepath.Join(dir, "pid")
+	server := "(setsid sh -c 'echo $$ > " + pidfile + "; touch " + ready + "; exec sleep 300' &) ; exit 0"
+	res, err = Run(context.Background(), Options{Collector: Fanotify, Command: []string{"/bin/sh", "-c", server}, Probes: []string{"test -e " + ready}, Grace: time.Second})
+	if err != nil || !res.Stopped {
+		t.Fatalf("probe run: %+v %v", res, err)
+	}
+	b, _ := os.ReadFile(pidfile)
+	if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid == 0 || syscall.Kill(pid, 0) == nil {
+		t.Errorf("daemon %d did not start or is still running", pid)
+	}
+
+	sigs := make(chan os.Signal, 1)
+	go func() { time.Sleep(300 * time.Millisecond); sigs <- syscall.SIGTERM }()
+	res, err = Run(context.Background(), Options{Collector: Fanotify, Command: []string{"/bin/sleep", "30"}, Signals: sigs})
+	if err != nil || res.Signal != "terminated" || res.Stopped {
+		t.Errorf("forwarded SIGTERM: %+v %v", res, err)
+	}
+
+	_, err = Run(context.Background(), Options{Collector: Fanotify, Command: []string{"no-such-command-here"}, Env: []string{"PATH=/usr/bin"}})
+	if err == nil || !strings.Contains(err.Error(), "no-such-command-here: not found in PATH /usr/bin") {
+		t.Errorf("missing command: %v", err)
+	}
+}

@@ -5,8 +5,10 @@ FROM ${BUILDER}
 RUN missing=$(for p in strace python3 ca-certificates; do dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'ok installed' || echo $p; done); \
     [ -z "$missing" ] || { apt-get update && apt-get install -y --no-install-recommends $missing && rm -rf /var/lib/apt/lists/*; }
 COPY --from=localhost/scratchpack:dev /scratchpack /usr/local/bin/scratchpack
+# strace (the default) or fanotify (needs --cap-add SYS_ADMIN, see ../common.mk)
+ARG COLLECTOR=strace
 COPY client.py /app/client.py
 # The trace imports the modules only: the name service and the
 # certificates come from the sets.
-RUN mkdir -p /out && scratchpack build -o /out/rootfs.tar.gz --with nss,certs \
+RUN mkdir -p /out && scratchpack build --collector ${COLLECTOR} -o /out/rootfs.tar.gz --with nss,certs \
         -- /usr/bin/python3 -c 'import socket, ssl, encodings.idna'
