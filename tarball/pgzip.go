@@ -18,6 +18,7 @@ import (
 type parallelGzip struct {
 	w       io.Writer
 	level   int
+	writers sync.Pool // *flate.Writer of this level
 	block   int
 	buf     []byte // the block being filled
 	prev    []byte // the last 32 KiB of the previous block
@@ -118,7 +119,7 @@ func (z *parallelGzip) flushBlock(last bool) {
 	go func() {
 		defer func() { <-z.sem }()
 		var out writerBuffer
-		fw, err := flate.NewWriterDict(&out, z.level, dict)
+		fw, err := z.compressor(&out, dict)
 		if err == nil {
 			_, err = fw.Write(data)
 		}
@@ -129,6 +130,9 @@ func (z *parallelGzip) flushBlock(last bool) {
 				err = fw.Flush()
 			}
 		}
+		if err == nil {
+			z.writers.Put(fw)
+		}
 		b := data[:0]
 		blockPool.Put(&b)
 		ch <- result{out.b, errors.Wrap(err, "compressing")}
@@ -136,6 +140,17 @@ func (z *parallelGzip) flushBlock(last bool) {
 	if !last {
 		z.buf = (*blockPool.Get().(*[]byte))[:0]
 	}
+}
+
+// compressor returns a compressor from the pool, reset to write to out with
+// dict as its history: making one allocates and clears several hundred
+// KB of tables, once per block otherwise.
+func (z *parallelGzip) compressor(out io.Writer, dict []byte) (*flate.Writer, error) {
+	if fw, ok := z.writers.Get().(*flate.Writer); ok {
+		fw.ResetDict(out, dict)
+		return fw, nil
+	}
+	return flate.NewWriterDict(out, z.level, dict)
 }
 
 // Close compresses the last block and writes the gzip trailer.

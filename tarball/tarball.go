@@ -40,10 +40,16 @@ func ParseCompression(s string) (Compression, error) {
 	return "", errors.Errorf("compression %q: expected gzip, zstd or none", s)
 }
 
+// DefaultGzipLevel is the gzip level when none is given. The levels are
+// klauspost/compress's, not zlib's: its 8 comes within 2% of the size of
+// gzip -6 (its 6 is 4-5% larger) and, in parallel, takes a third of
+// gzip -6's time on two cores (see the README's performance table).
+const DefaultGzipLevel = 8
+
 // Options for writing an archive.
 type Options struct {
 	Compression Compression // default gzip
-	// Level: gzip 1-9 (default 6, as gzip's), zstd 1-22 (default 3).
+	// Level: gzip 1-9 (default DefaultGzipLevel), zstd 1-22 (default 3).
 	Level int
 	// Epoch, when set, clamps every modification time to it
 	// (SOURCE_DATE_EPOCH).
@@ -158,7 +164,7 @@ func compressor(w io.Writer, opts Options) (io.WriteCloser, error) {
 	case "", Gzip:
 		level := opts.Level
 		if level == 0 {
-			level = 6
+			level = DefaultGzipLevel
 		}
 		if level < 1 || level > 9 {
 			return nil, errors.Errorf("gzip level %d: expected 1 to 9", level)

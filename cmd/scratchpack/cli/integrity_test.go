@@ -160,6 +160,9 @@ func TestReadsOnlyInsideRoot(t *testing.T) {
 		if i < 0 || !(strings.Contains(line, "open") || strings.Contains(line, "stat") || strings.Contains(line, "readlink") || strings.Contains(line, "exec") || strings.Contains(line, "rename") || strings.Contains(line, "unlink")) {
 			continue
 		}
+		if strings.Contains(line, "readlink") && strings.Contains(line, " resumed>") {
+			continue // the string is the link's contents, not a path read (the path is on the unfinished line)
+		}
 		rest := line[i+1:]
 		p := rest[:strings.IndexByte(rest, '"')]
 		ok := false
