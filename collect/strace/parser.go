@@ -337,7 +337,9 @@ func (lr *lineReader) next() ([]byte, bool) {
 		if lr.tooLong {
 			return nil, true
 		}
-		line = bytes.TrimRight(line, "\r\n")
+		for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+			line = line[:len(line)-1]
+		}
 		if len(lr.carry) > 0 {
 			line = append(lr.carry, line...)
 			lr.carry = nil
