@@ -141,6 +141,11 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	var uses []collect.Use
 	logs := []string{log}
 	if watched {
+		for _, m := range r.Trace.Mounts {
+			if m.Err != nil {
+				warn(errors.WithMessagef(m.Err, "files under %s (%s) are not watched", m.Point, m.FSType))
+			}
+		}
 		if !r.Trace.WatchLog {
 			logs = nil
 			warn(errors.New("strace was not found: the fanotify run cannot see directories the command creates, renames or deletes, nor its working directories"))

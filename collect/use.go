@@ -194,7 +194,7 @@ func (t *Trace) Len() int { return len(t.paths) }
 // FromStrace parses strace logs (see strace.ParseFiles) into Uses.
 func FromStrace(files []string, opts strace.Options) ([]Use, error) {
 	t := NewTrace()
-	opts.Failed = true // for mkdir's EEXIST
+	opts.FailedCalls = []string{"mkdir", "mkdirat"} // for EEXIST: the program expects the directory
 	if err := strace.ParseFiles(files, opts, t.Add); err != nil {
 		return nil, err
 	}

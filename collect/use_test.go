@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -133,6 +135,28 @@ func TestPythonLib(t *testing.T) {
 		got, ok := pythonLib(tt.in)
 		if got != tt.want || ok != (tt.want != "") {
 			t.Errorf("pythonLib(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+		}
+	}
+}
+
+// TestQuietLinesChangeNothing: FromStrace drops fd stats and failed
+// calls before splitting their arguments; on every sample log it gives
+// the same uses as a parser that reads every line.
+func TestQuietLinesChangeNothing(t *testing.T) {
+	logs, _ := filepath.Glob("strace/testdata/samples/*.log")
+	if len(logs) < 50 {
+		t.Fatalf("%d sample logs", len(logs))
+	}
+	for _, log := range logs {
+		fast, err := FromStrace([]string{log}, strace.Options{Cwd: "/cwd"})
+		tr := NewTrace()
+		full := strace.ParseFiles([]string{log}, strace.Options{Cwd: "/cwd", Failed: true}, tr.Add)
+		if (err == nil) != (full == nil) {
+			t.Errorf("%s: errors %v and %v", log, err, full)
+			continue
+		}
+		if slow := tr.Uses(); !(len(fast) == 0 && len(slow) == 0) && !reflect.DeepEqual(fast, slow) {
+			t.Errorf("%s: uses differ:\n%v\n%v", log, fast, tr.Uses())
 		}
 	}
 }

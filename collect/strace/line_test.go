@@ -195,3 +195,32 @@ func TestParseResult(t *testing.T) {
 		}
 	}
 }
+
+func TestQuietLines(t *testing.T) {
+	r := newRules(Options{FailedCalls: []string{"mkdir"}})
+	all := newRules(Options{Failed: true})
+	tests := []struct {
+		line       string
+		quiet, all bool // with FailedCalls mkdir; with Failed
+	}{
+		{`1 newfstatat(3, "", {st_mode=S_IFREG|0644, st_size=1, ...}, AT_EMPTY_PATH) = 0`, true, true},
+		{`1 newfstatat(3</usr/lib/x, y>, "", {st_mode=S_IFREG|0644, ...}, AT_EMPTY_PATH) = 0`, true, true},
+		{`1 newfstatat(AT_FDCWD, "/etc/passwd", {st_mode=S_IFREG|0644, ...}, 0) = 0`, false, false},
+		{`1 newfstatat(3, "rel", {st_mode=S_IFREG|0644, ...}, 0) = 0`, false, false},
+		{`1 statx(3, "", AT_STATX_SYNC_AS_STAT|AT_EMPTY_PATH, STATX_ALL, {stx_mask=STATX_ALL}) = 0`, true, true},
+		{`1 openat(AT_FDCWD, "/etc/none", O_RDONLY) = -1 ENOENT (No such file or directory)`, true, false},
+		{`1 openat(AT_FDCWD, "/a) = -1 (x)", O_RDONLY) = 3`, false, false},
+		{`1 mkdir("/var/lib/x", 0700) = -1 EEXIST (File exists)`, false, false},
+		{`1 execveat(3, "", [], [], AT_EMPTY_PATH) = 0`, false, false},
+		{`1 openat(AT_FDCWD, "/etc/x", O_RDONLY) = 3</etc/x>`, false, false},
+		{`1 access("/etc/ld.so.preload", R_OK) = -1 ENOENT (No such file or directory)`, true, false},
+	}
+	for _, tt := range tests {
+		var a, b split
+		a.prepare([]byte(tt.line), nil, r)
+		b.prepare([]byte(tt.line), nil, all)
+		if a.quiet != tt.quiet || b.quiet != tt.all {
+			t.Errorf("%s: quiet %v (Failed: %v), want %v (%v)", tt.line, a.quiet, b.quiet, tt.quiet, tt.all)
+		}
+	}
+}

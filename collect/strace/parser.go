@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,6 +71,10 @@ type Options struct {
 	Canonical func(dir string) string
 	// Failed also reports calls that failed (ENOENT lookups...).
 	Failed bool
+	// FailedCalls, when Failed is not set, reports the failed calls of
+	// these syscalls only (mkdir's EEXIST, say). Other failed calls are
+	// skipped early: they change no process state.
+	FailedCalls []string
 	// MaxLineBytes bounds the length of one line (DefaultMaxLineBytes).
 	MaxLineBytes int
 	// Warn receives each bad line (a *LineError) and other notices.
@@ -113,6 +118,7 @@ type Parser struct {
 	last    *proc
 	call    call
 	preCall call
+	rules   *rules
 	strs    map[string]string
 
 	cur *fileState // the file the current line comes from
@@ -146,6 +152,7 @@ func NewParser(opts Options, emit func(Event)) *Parser {
 		pending: map[int]*pendingCall{},
 		initial: initial,
 		strs:    map[string]string{},
+		rules:   newRules(opts),
 	}
 }
 
@@ -173,9 +180,14 @@ func (p *Parser) ParseFile(name string, pid int) error {
 func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 	fs := p.begin(name)
 	lr := newLineReader(r, p.opts.MaxLineBytes)
-	full := make(chan *batch, 2)
+	// One goroutine reads lines into batches, workers split the batches'
+	// lines (each batch by one worker), and this goroutine applies them
+	// in order.
+	full := make(chan *batch, 4)
+	todo := make(chan *batch, 4)
 	go func() {
 		defer close(full)
+		defer close(todo)
 		for {
 			b := batches.Get().(*batch)
 			b.reset()
@@ -183,10 +195,22 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 				batches.Put(b)
 				return
 			}
+			b.ready = make(chan struct{})
 			full <- b
+			todo <- b
 		}
 	}()
+	workers := min(runtime.GOMAXPROCS(0), 4)
+	for range workers {
+		go func() {
+			for b := range todo {
+				b.prepare(p.rules)
+				close(b.ready)
+			}
+		}()
+	}
 	for b := range full {
+		<-b.ready
 		for i := range b.recs {
 			sl := &b.recs[i]
 			p.cur.line = sl.n
@@ -208,6 +232,7 @@ type batch struct {
 	recs  []split
 	arena []byte
 	args  [][]byte
+	ready chan struct{} // closed once the lines are split
 }
 
 const (
@@ -241,15 +266,21 @@ func (b *batch) fill(lr *lineReader) bool {
 		} else {
 			own = append([]byte(nil), line...) // a long line, or the arena is full
 		}
-		b.recs = append(b.recs, split{n: lr.n, tooLong: lr.tooLong})
-		if !lr.tooLong {
-			b.recs[len(b.recs)-1].prepare(own, &b.args)
-		}
+		b.recs = append(b.recs, split{n: lr.n, tooLong: lr.tooLong, line: own})
 		if len(b.arena) >= cap(b.arena)-256 {
 			break
 		}
 	}
 	return len(b.recs) > 0
+}
+
+// prepare splits the lines of the batch.
+func (b *batch) prepare(r *rules) {
+	for i := range b.recs {
+		if sl := &b.recs[i]; !sl.tooLong {
+			sl.prepare(sl.line, &b.args, r)
+		}
+	}
 }
 
 func (p *Parser) begin(name string) *fileState {
@@ -365,8 +396,60 @@ func (p *Parser) warn(err error) {
 
 func (p *Parser) handleLine(line []byte, defaultPid int) {
 	var pre split
-	pre.prepare(line, nil)
+	pre.prepare(line, nil, p.rules)
 	p.apply(&pre, defaultPid)
+}
+
+// rules say which lines can be dropped before their arguments are split.
+type rules struct {
+	failed      bool // failed calls are reported
+	failedCalls map[string]bool
+}
+
+func newRules(o Options) *rules {
+	r := &rules{failed: o.Failed, failedCalls: map[string]bool{}}
+	for _, n := range o.FailedCalls {
+		r.failedCalls[n] = true
+	}
+	return r
+}
+
+// quiet reports whether a complete call line cannot make an event nor
+// change a process: a stat of an fd (fstat as newfstatat(3, "", ...,
+// AT_EMPTY_PATH)), or a failed call nobody asked for. About half of
+// the lines of a typical trace; they skip splitArgs.
+func (r *rules) quiet(sp spec, name string, body []byte) bool {
+	if sp.op == OpStat && sp.dirfd == 0 && sp.path == 1 && emptyPathOnFD(body) {
+		return true
+	}
+	if r.failed || r.failedCalls[name] || len(body) == 0 || body[len(body)-1] != ')' {
+		return false
+	}
+	// "... = -1 ENOENT (No such file or directory)": the result is
+	// near the end; a successful call never ends with ')' here.
+	tail := body
+	if len(tail) > 96 {
+		tail = tail[len(tail)-96:]
+	}
+	i := bytes.LastIndex(tail, []byte(") = -1 "))
+	return i >= 0 && bytes.IndexByte(tail[i+len(") = -1 "):], '"') < 0
+}
+
+// emptyPathOnFD matches a body that starts `FD, "", ` or `FD</path>, "", `.
+func emptyPathOnFD(body []byte) bool {
+	n, w := leadingInt(body)
+	if w == 0 || n < 0 {
+		return false
+	}
+	rest := body[w:]
+	if len(rest) > 0 && rest[0] == '<' {
+		end, err := skipAngle(rest, 0)
+		if err != nil {
+			return false
+		}
+		rest = rest[end:]
+	}
+	return bytes.HasPrefix(rest, []byte(`, "", `))
 }
 
 // split is the stateless part of reading one line: what splitLine and,
@@ -385,11 +468,13 @@ type split struct {
 	ret     []byte
 	argErr  error
 	didArgs bool
+	quiet   bool   // counted, nothing else (see rules.quiet)
+	line    []byte // the line (in the pipelined parser: until it is split)
 }
 
 // prepare splits line; args, when not nil, is where the argument slices
 // are appended (the pipelined parser shares one array per batch).
-func (sl *split) prepare(line []byte, args *[][]byte) {
+func (sl *split) prepare(line []byte, args *[][]byte, r *rules) {
 	if blank(line) {
 		sl.skip = true
 		return
@@ -405,6 +490,10 @@ func (sl *split) prepare(line []byte, args *[][]byte) {
 	switch sl.rl.kind {
 	case kindCall, kindUnfinished, kindResumed, kindPidChanged:
 		sl.sp, sl.known = specs[string(sl.rl.name)]
+	}
+	if sl.rl.kind == kindCall && sl.known && r.quiet(sl.sp, sl.sp.name, sl.rl.body) {
+		sl.quiet = true
+		return
 	}
 	if sl.rl.kind == kindCall && sl.known {
 		var c call
@@ -443,6 +532,9 @@ func (p *Parser) apply(sl *split, defaultPid int) {
 	}
 	rl := &sl.rl
 	p.cur.parsed++
+	if sl.quiet {
+		return
+	}
 	pid := rl.pid
 	if pid < 0 {
 		pid = defaultPid
@@ -633,7 +725,7 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split
 		}
 		return
 	}
-	if !res.ok && !p.opts.Failed {
+	if !res.ok && !p.opts.Failed && !p.rules.failedCalls[name] {
 		return
 	}
 	ev := Event{File: p.cur.name, Line: p.cur.line, Pid: pid, Syscall: name, Op: sp.op, OK: res.ok, Errno: res.errno, Exe: pr.exe}
