@@ -1,6 +1,9 @@
 package strace
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +42,66 @@ func FuzzUnquote(f *testing.F) {
 		out, n, _, err := unquote(data)
 		if err == nil && (n > len(data) || len(out) > len(data)) {
 			t.Fatalf("consumed %d of %d bytes, produced %d", n, len(data), len(out))
+		}
+	})
+}
+
+// parseSerial is the plain loop: one line read, split and applied at a
+// time. The pipelined Parse must give the same events and warnings.
+func parseSerial(p *Parser, r io.Reader, name string, pid int) error {
+	fs := p.begin(name)
+	lr := newLineReader(r, p.opts.MaxLineBytes)
+	for {
+		line, ok := lr.next()
+		if !ok {
+			break
+		}
+		p.feed(lr, line, pid)
+	}
+	return p.end(fs, lr)
+}
+
+// both parses data with Parse and with parseSerial and returns what each
+// reported: events, warnings, error.
+func both(data []byte, opts Options) (pipelined, serial string) {
+	run := func(parse func(*Parser) error) string {
+		var b strings.Builder
+		o := opts
+		o.Warn = func(err error) { fmt.Fprintf(&b, "warn %v\n", err) }
+		p := NewParser(o, func(e Event) { fmt.Fprintf(&b, "%+v\n", e) })
+		err := parse(p)
+		fmt.Fprintf(&b, "err %v\n", err)
+		return b.String()
+	}
+	return run(func(p *Parser) error { return p.Parse(bytes.NewReader(data), "f.log", -1) }),
+		run(func(p *Parser) error { return parseSerial(p, bytes.NewReader(data), "f.log", -1) })
+}
+
+func TestPipelineMatchesSerial(t *testing.T) {
+	logs, _ := filepath.Glob(filepath.Join(samples, "*.log"))
+	for _, l := range logs {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// big enough for several batches
+		data = bytes.Repeat(data, 1+(5<<18)/(len(data)+1)) // more than one batch
+		for _, o := range []Options{{Cwd: "/cwd", Failed: true}, {Cwd: "/cwd", FailedCalls: []string{"mkdir"}, MaxLineBytes: 300}} {
+			a, b := both(data, o)
+			if a != b {
+				t.Errorf("%s (%+v): the pipelined parser differs from the serial one", l, o)
+			}
+		}
+	}
+}
+
+func FuzzPipelineMatchesSerial(f *testing.F) {
+	f.Add([]byte("1 openat(AT_FDCWD</a\\74b>, \"x\", O_RDONLY) = 3</a<b/x>\n"))
+	f.Add([]byte("1 vfork(strace: Process 2 attached\n <unfinished ...>\n2 chdir(\"/x\") = 0\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, b := both(data, Options{Cwd: "/cwd", FailedCalls: []string{"mkdir"}, MaxLineBytes: 64})
+		if a != b {
+			t.Fatalf("pipelined:\n%s\nserial:\n%s", a, b)
 		}
 	})
 }
