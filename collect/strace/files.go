@@ -143,7 +143,7 @@ func (p *Parser) parseMerged(files []string, pids []int) (bool, error) {
 		advance(s)
 	}
 	for _, s := range srcs {
-		if err := p.end(s.fs, s.lr); err != nil {
+		if err := p.end(s.fs, s.lr.n, s.lr.err); err != nil {
 			return true, err
 		}
 	}

@@ -58,7 +58,7 @@ func parseSerial(p *Parser, r io.Reader, name string, pid int) error {
 		}
 		p.feed(lr, line, pid)
 	}
-	return p.end(fs, lr)
+	return p.end(fs, lr.n, lr.err)
 }
 
 // both parses data with Parse and with parseSerial and returns what each
@@ -104,4 +104,26 @@ func FuzzPipelineMatchesSerial(f *testing.F) {
 			t.Fatalf("pipelined:\n%s\nserial:\n%s", a, b)
 		}
 	})
+}
+
+// TestPipelineLongLines: lines longer than a batch's arena, dropped (too
+// long) or kept (a larger bound), and CR line ends, read the same by both.
+func TestPipelineLongLines(t *testing.T) {
+	long := `1 execve("/bin/x", ["x", "` + strings.Repeat("a", 3<<20/2) + `"], 0x1 /* 1 vars */) = 0`
+	var b bytes.Buffer
+	for i := 0; i < 3; i++ {
+		b.WriteString("1 openat(AT_FDCWD, \"/etc/a\", O_RDONLY) = 3\r\n")
+		b.WriteString(long + "\n")
+		b.WriteString(strings.Repeat("2 openat(AT_FDCWD, \"/etc/b\", O_RDONLY) = 3\n", 9000))
+	}
+	b.WriteString(long) // the last line, without a newline
+	for _, max := range []int{0, 4 << 20} {
+		a, s := both(b.Bytes(), Options{Cwd: "/", MaxLineBytes: max})
+		if a != s {
+			t.Errorf("max %d: the pipelined parser differs:\n%.2000s\n----\n%.2000s", max, a, s)
+		}
+		if max == 0 && !strings.Contains(a, "line longer than") || max != 0 && strings.Contains(a, "line longer than") {
+			t.Errorf("max %d: %.1000s", max, a)
+		}
+	}
 }

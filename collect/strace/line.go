@@ -71,8 +71,8 @@ func splitLine(line []byte) (rawLine, error) {
 			rl.pid = pid
 			s = trimLeftSpace(s[j+end+1:])
 		case j < len(s) && s[j] == ' ':
-			pid, err := atoi(s[:j])
-			if err != nil {
+			pid, w := leadingInt(s[:j])
+			if w != j {
 				return rl, errors.Errorf("bad pid %q", s[:j])
 			}
 			rl.pid = pid
@@ -156,25 +156,20 @@ func splitLine(line []byte) (rawLine, error) {
 	return rl, nil
 }
 
-// trimDuration removes a trailing -T duration " <0.000021>".
+// trimDuration removes a trailing -T duration " <0.000021>". It reads
+// backwards from the end: -y lines end with '>' too ("= 3</etc/x>").
 func trimDuration(s []byte) []byte {
 	if len(s) < 4 || s[len(s)-1] != '>' {
 		return s
 	}
-	i := bytes.LastIndex(s, []byte(" <"))
-	if i < 0 {
+	i := len(s) - 2
+	for i >= 0 && (isDigit(s[i]) || s[i] == '.') {
+		i--
+	}
+	if i == len(s)-2 || i < 1 || s[i] != '<' || s[i-1] != ' ' {
 		return s
 	}
-	inner := s[i+2 : len(s)-1]
-	if len(inner) == 0 {
-		return s
-	}
-	for _, c := range inner {
-		if !isDigit(c) && c != '.' {
-			return s
-		}
-	}
-	return s[:i]
+	return s[:i-1]
 }
 
 // call is a syscall with its arguments split at depth-0 commas.

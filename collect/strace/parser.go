@@ -179,7 +179,7 @@ func (p *Parser) ParseFile(name string, pid int) error {
 // follows the processes and calls emit (in the order of the log).
 func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 	fs := p.begin(name)
-	lr := newLineReader(r, p.opts.MaxLineBytes)
+	br := newBlockReader(r, p.opts.MaxLineBytes)
 	// One goroutine reads lines into batches, workers split the batches'
 	// lines (each batch by one worker), and this goroutine applies them
 	// in order.
@@ -191,7 +191,7 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 		for {
 			b := batches.Get().(*batch)
 			b.reset()
-			if !b.fill(lr) {
+			if !br.fill(b) {
 				batches.Put(b)
 				return
 			}
@@ -223,7 +223,7 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 		b.reset()
 		batches.Put(b)
 	}
-	return p.end(fs, lr)
+	return p.end(fs, br.n, br.err)
 }
 
 // batch is a run of lines read and split ahead of the parser. Lines are
@@ -250,30 +250,6 @@ func (b *batch) reset() {
 	b.recs, b.arena, b.args = b.recs[:0], b.arena[:0], b.args[:0]
 }
 
-// fill reads lines until the batch is full; it reports whether it read
-// any (false at the end of the input).
-func (b *batch) fill(lr *lineReader) bool {
-	for len(b.recs) < batchLines {
-		line, ok := lr.next()
-		if !ok {
-			break
-		}
-		var own []byte
-		if len(b.arena)+len(line) <= cap(b.arena) {
-			start := len(b.arena)
-			b.arena = append(b.arena, line...)
-			own = b.arena[start:len(b.arena):len(b.arena)]
-		} else {
-			own = append([]byte(nil), line...) // a long line, or the arena is full
-		}
-		b.recs = append(b.recs, split{n: lr.n, tooLong: lr.tooLong, line: own})
-		if len(b.arena) >= cap(b.arena)-256 {
-			break
-		}
-	}
-	return len(b.recs) > 0
-}
-
 // prepare splits the lines of the batch.
 func (b *batch) prepare(r *rules) {
 	for i := range b.recs {
@@ -298,14 +274,14 @@ func (p *Parser) feed(lr *lineReader, line []byte, pid int) {
 	p.handleLine(line, pid)
 }
 
-func (p *Parser) end(fs *fileState, lr *lineReader) error {
+func (p *Parser) end(fs *fileState, lines int, readErr error) error {
 	if fs.warnings > p.opts.MaxWarnings && p.opts.Warn != nil {
 		p.opts.Warn(errors.Errorf("%s: %d more bad lines not shown", fs.name, fs.warnings-p.opts.MaxWarnings))
 	}
-	if lr.err != nil {
-		return errors.Wrapf(lr.err, "reading %s", fs.name)
+	if readErr != nil {
+		return errors.Wrapf(readErr, "reading %s", fs.name)
 	}
-	if lr.n == 0 {
+	if lines == 0 {
 		return errors.Wrap(ErrEmpty, fs.name)
 	}
 	if fs.parsed == 0 {
@@ -431,8 +407,12 @@ func (r *rules) quiet(sp spec, name string, body []byte) bool {
 	if len(tail) > 96 {
 		tail = tail[len(tail)-96:]
 	}
-	i := bytes.LastIndex(tail, []byte(") = -1 "))
-	return i >= 0 && bytes.IndexByte(tail[i+len(") = -1 "):], '"') < 0
+	for i := len(tail) - len(") = -1 "); i >= 0; i-- {
+		if tail[i] == ')' && bytes.HasPrefix(tail[i:], []byte(") = -1 ")) {
+			return bytes.IndexByte(tail[i+len(") = -1 "):], '"') < 0
+		}
+	}
+	return false
 }
 
 // emptyPathOnFD matches a body that starts `FD, "", ` or `FD</path>, "", `.
