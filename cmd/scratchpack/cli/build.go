@@ -36,12 +36,13 @@ ENV PATH, WORKDIR when not /, and CMD in exec form with the program's absolute
 path. A summary shows the files, bytes and the 10 largest files.
 
 --collector fanotify watches instead of tracing: the command runs in a private copy of
-the mount namespace whose mounts are marked with fanotify, so it is never stopped
-(busy programs run at near full speed; strace stops them at each file call). It sees
-the files opened and run, not the names used to reach them nor files only stat'ed:
-build adds the symlinks that point at used files (in /etc, /usr, /opt, /, PATH and
-the files' directories) and, for Python, the sources of cached bytecode and the
-stdlib landmarks. It needs root (CAP_SYS_ADMIN) and writes no log.`,
+the mount namespace whose mounts are marked with fanotify, so it is not stopped at
+each file call (busy programs run at near full speed), while a narrow strace follows
+only the process tree and directory changes. It sees the files opened and run, not
+the names used to reach them nor files only stat'ed: build adds the symlinks that
+point at used files (in /etc, /usr, /opt, /, PATH and the files' directories) and,
+for Python, the sources of cached bytecode and the stdlib landmarks. It needs
+CAP_SYS_ADMIN (in a container build: podman build --cap-add SYS_ADMIN).`,
 		Example: `  scratchpack build -o rootfs.tar.gz --dockerfile Dockerfile -- /usr/games/fortune
   scratchpack build -o py.tar.gz -- python3 /app/main.py
   scratchpack build -o nginx.tar.gz --probe 'curl -sf http://127.0.0.1:8080/' -- nginx -g 'daemon off;'
@@ -100,7 +101,7 @@ stdlib landmarks. It needs root (CAP_SYS_ADMIN) and writes no log.`,
 	vf.register(cmd, "verify-")
 	f.StringArrayVar(&ldd, "ldd", nil, "also read this ldd output (repeatable)")
 	f.StringVar(&collector, "collector", "strace", "how the files are seen: strace (every name and lookup, stops the command at each file call) or fanotify (opened and run files, without stopping it: faster for busy programs)")
-	f.StringVar(&keepLog, "keep-log", "", "keep the strace log at this path")
+	f.StringVar(&keepLog, "keep-log", "", "keep the strace log at this path (with fanotify: the narrow log)")
 	f.BoolVar(&keepCreated, "keep-created", false, "also pack files the command created while traced")
 	f.BoolVar(&ignoreMissing, "ignore-missing", false, "warn about used paths that no longer exist instead of failing")
 	return cmd
