@@ -1,7 +1,8 @@
 // Package tracer runs a command under strace and writes the log that
-// collect/strace reads. It keeps the command's stdin, stdout and stderr,
-// forwards signals to it, runs probes against servers, and makes sure no
-// traced process is left running when it returns.
+// collect/strace reads, or watches it with fanotify (collect/fanotify)
+// beside a narrow strace. It keeps the command's stdin, stdout and
+// stderr, forwards signals to it, runs probes against servers, and makes
+// sure no traced process is left running when it returns.
 package tracer
 
 import (
