@@ -435,7 +435,10 @@ func startWatched(o Options) (*started, error) {
 		if straced {
 			w.Exclude(cmd.Process.Pid) // before the reader starts: the queue waits
 		}
-		err = w.Start()
+		if err = w.Start(); err != nil {
+			cmd.Process.Kill() // started, but nobody would read its events
+			cmd.Wait()
+		}
 	}
 	if err != nil {
 		w.Stop()
