@@ -246,7 +246,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		go func() { done <- cmd.Wait() }()
 	}
 	stracePid := cmd.Process.Pid
-	leaderToo := o.Collector == Fanotify
+	// Under strace the leader is strace, which must not be signalled; a
+	// watched command without strace is the leader itself.
+	leaderToo := st.watch != nil && !res.WatchLog
 
 	var waitErr error
 	finished := false

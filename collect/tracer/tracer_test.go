@@ -168,23 +168,28 @@ func TestWatchedRun(t *testing.T) {
 		t.Errorf("%s not seen in %+v", data, res.Watch.Accesses)
 	}
 
-	ready := filepath.Join(dir, "ready")
-	pidfile := filepath.Join(dir, "pid")
-	server := "(setsid sh -c 'echo $$ > " + pidfile + "; touch " + ready + "; exec sleep 300' &) ; exit 0"
-	res, err = Run(context.Background(), Options{Collector: Fanotify, Command: []string{"/bin/sh", "-c", server}, Probes: []string{"test -e " + ready}, Grace: time.Second})
-	if err != nil || !res.Stopped {
-		t.Fatalf("probe run: %+v %v", res, err)
-	}
-	b, _ := os.ReadFile(pidfile)
-	if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid == 0 || syscall.Kill(pid, 0) == nil {
-		t.Errorf("daemon %d did not start or is still running", pid)
-	}
+	// without and with the narrow strace beside the watch
+	for _, log := range []string{"", filepath.Join(dir, "narrow.log")} {
+		ready := filepath.Join(dir, "ready")
+		pidfile := filepath.Join(dir, "pid")
+		os.Remove(ready)
+		os.Remove(pidfile)
+		server := "(setsid sh -c 'echo $$ > " + pidfile + "; touch " + ready + "; exec sleep 300' &) ; exit 0"
+		res, err = Run(context.Background(), Options{Collector: Fanotify, Log: log, Command: []string{"/bin/sh", "-c", server}, Probes: []string{"test -e " + ready}, Grace: time.Second})
+		if err != nil || !res.Stopped || res.WatchLog != (log != "") {
+			t.Fatalf("log %q: probe run: %+v %v", log, res, err)
+		}
+		b, _ := os.ReadFile(pidfile)
+		if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid == 0 || syscall.Kill(pid, 0) == nil {
+			t.Errorf("log %q: daemon %d did not start or is still running", log, pid)
+		}
 
-	sigs := make(chan os.Signal, 1)
-	go func() { time.Sleep(300 * time.Millisecond); sigs <- syscall.SIGTERM }()
-	res, err = Run(context.Background(), Options{Collector: Fanotify, Command: []string{"/bin/sleep", "30"}, Signals: sigs})
-	if err != nil || res.Signal != "terminated" || res.Stopped {
-		t.Errorf("forwarded SIGTERM: %+v %v", res, err)
+		sigs := make(chan os.Signal, 1)
+		go func() { time.Sleep(300 * time.Millisecond); sigs <- syscall.SIGTERM }()
+		res, err = Run(context.Background(), Options{Collector: Fanotify, Log: log, Command: []string{"/bin/sleep", "30"}, Signals: sigs})
+		if err != nil || res.Signal != "terminated" || res.Stopped {
+			t.Errorf("log %q: forwarded SIGTERM: %+v %v", log, res, err)
+		}
 	}
 
 	_, err = Run(context.Background(), Options{Collector: Fanotify, Command: []string{"no-such-command-here"}, Env: []string{"PATH=/usr/bin"}})
