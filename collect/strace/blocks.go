@@ -99,20 +99,9 @@ func (br *blockReader) line(b *batch, line []byte) {
 		b.recs = append(b.recs, split{n: br.n, tooLong: true})
 		return
 	}
-	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
-		line = line[:len(line)-1]
+	if line, ok := endLine(&br.carry, line); ok {
+		b.recs = append(b.recs, split{n: br.n, line: line})
 	}
-	if len(br.carry) > 0 {
-		line = append(br.carry, line...)
-		br.carry = nil
-	}
-	if bytes.HasSuffix(line, []byte(" attached")) {
-		if i := bytes.Index(line, attachedPrefix); i > 0 {
-			br.carry = append([]byte(nil), line[:i]...)
-			return
-		}
-	}
-	b.recs = append(b.recs, split{n: br.n, line: line})
 }
 
 // endLong reports the too long line just dropped.

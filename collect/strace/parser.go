@@ -175,8 +175,8 @@ func (p *Parser) ParseFile(name string, pid int) error {
 }
 
 // Parse parses one log read from r; name is used in events and errors.
-// Lines are read and split on a goroutine of their own while this one
-// follows the processes and calls emit (in the order of the log).
+// One goroutine reads the log into batches of lines, workers split them,
+// and this one follows the processes and calls emit, in log order.
 func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 	fs := p.begin(name)
 	br := newBlockReader(r, p.opts.MaxLineBytes)
@@ -212,13 +212,7 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 	for b := range full {
 		<-b.ready
 		for i := range b.recs {
-			sl := &b.recs[i]
-			p.cur.line = sl.n
-			if sl.tooLong {
-				p.warn(errors.Errorf("line longer than %d bytes, skipped", p.opts.MaxLineBytes))
-				continue
-			}
-			p.apply(sl, pid)
+			p.apply(&b.recs[i], pid)
 		}
 		b.reset()
 		batches.Put(b)
@@ -226,8 +220,8 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 	return p.end(fs, br.n, br.err)
 }
 
-// batch is a run of lines read and split ahead of the parser. Lines are
-// copied into arena: the line reader reuses its buffer.
+// batch is a run of lines read and split ahead of the parser; the lines
+// are slices of arena, which the block reader reads into.
 type batch struct {
 	recs  []split
 	arena []byte
@@ -266,12 +260,11 @@ func (p *Parser) begin(name string) *fileState {
 
 // feed handles one line read by lr.
 func (p *Parser) feed(lr *lineReader, line []byte, pid int) {
-	p.cur.line = lr.n
-	if lr.tooLong {
-		p.warn(errors.Errorf("line longer than %d bytes, skipped", p.opts.MaxLineBytes))
-		return
+	sl := split{n: lr.n, tooLong: lr.tooLong}
+	if !sl.tooLong {
+		sl.prepare(line, nil, p.rules)
 	}
-	p.handleLine(line, pid)
+	p.apply(&sl, pid)
 }
 
 func (p *Parser) end(fs *fileState, lines int, readErr error) error {
@@ -344,22 +337,31 @@ func (lr *lineReader) next() ([]byte, bool) {
 		if lr.tooLong {
 			return nil, true
 		}
-		for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
-			line = line[:len(line)-1]
+		if line, ok := endLine(&lr.carry, line); ok {
+			return line, true
 		}
-		if len(lr.carry) > 0 {
-			line = append(lr.carry, line...)
-			lr.carry = nil
-		}
-		// "vfork(strace: Process 19451 attached" then " <unfinished ...>"
-		if bytes.HasSuffix(line, []byte(" attached")) {
-			if i := bytes.Index(line, attachedPrefix); i > 0 {
-				lr.carry = append([]byte(nil), line[:i]...)
-				continue
-			}
-		}
-		return line, true
 	}
+}
+
+// endLine trims the end of a line read with its newline and joins a line
+// cut by an "strace: Process N attached" notice with its continuation:
+// "vfork(strace: Process 19451 attached" then " <unfinished ...>". It
+// returns false for the first part, which it keeps in carry.
+func endLine(carry *[]byte, line []byte) ([]byte, bool) {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	if len(*carry) > 0 {
+		line = append(*carry, line...)
+		*carry = nil
+	}
+	if bytes.HasSuffix(line, []byte(" attached")) {
+		if i := bytes.Index(line, attachedPrefix); i > 0 {
+			*carry = append([]byte(nil), line[:i]...)
+			return nil, false
+		}
+	}
+	return line, true
 }
 
 func (p *Parser) warn(err error) {
@@ -368,12 +370,6 @@ func (p *Parser) warn(err error) {
 		return
 	}
 	p.opts.Warn(&LineError{File: p.cur.name, Line: p.cur.line, Err: err})
-}
-
-func (p *Parser) handleLine(line []byte, defaultPid int) {
-	var pre split
-	pre.prepare(line, nil, p.rules)
-	p.apply(&pre, defaultPid)
 }
 
 // rules say which lines can be dropped before their arguments are split.
@@ -394,11 +390,11 @@ func newRules(o Options) *rules {
 // change a process: a stat of an fd (fstat as newfstatat(3, "", ...,
 // AT_EMPTY_PATH)), or a failed call nobody asked for. About half of
 // the lines of a typical trace; they skip splitArgs.
-func (r *rules) quiet(sp spec, name string, body []byte) bool {
+func (r *rules) quiet(sp spec, body []byte) bool {
 	if sp.op == OpStat && sp.dirfd == 0 && sp.path == 1 && emptyPathOnFD(body) {
 		return true
 	}
-	if r.failed || r.failedCalls[name] || len(body) == 0 || body[len(body)-1] != ')' {
+	if r.failed || r.failedCalls[sp.name] || len(body) == 0 || body[len(body)-1] != ')' {
 		return false
 	}
 	// "... = -1 ENOENT (No such file or directory)": the result is
@@ -443,13 +439,13 @@ type split struct {
 	rl      rawLine
 	sp      spec
 	known   bool // sp is set: the syscall is one the parser handles
-	// for kindCall lines of interest: the arguments and result
-	args    [][]byte
-	ret     []byte
-	argErr  error
-	didArgs bool
-	quiet   bool   // counted, nothing else (see rules.quiet)
-	line    []byte // the line (in the pipelined parser: until it is split)
+	// for kindCall lines of interest (known, not quiet): the arguments
+	// and result
+	args   [][]byte
+	ret    []byte
+	argErr error
+	quiet  bool   // counted, nothing else (see rules.quiet)
+	line   []byte // the line (in the pipelined parser: until it is split)
 }
 
 // prepare splits line; args, when not nil, is where the argument slices
@@ -471,7 +467,7 @@ func (sl *split) prepare(line []byte, args *[][]byte, r *rules) {
 	case kindCall, kindUnfinished, kindResumed, kindPidChanged:
 		sl.sp, sl.known = specs[string(sl.rl.name)]
 	}
-	if sl.rl.kind == kindCall && sl.known && r.quiet(sl.sp, sl.sp.name, sl.rl.body) {
+	if sl.rl.kind == kindCall && sl.known && r.quiet(sl.sp, sl.rl.body) {
 		sl.quiet = true
 		return
 	}
@@ -481,7 +477,7 @@ func (sl *split) prepare(line []byte, args *[][]byte, r *rules) {
 			c.args = (*args)[len(*args):len(*args)]
 		}
 		sl.argErr = splitArgs(sl.rl.body, &c, true)
-		sl.args, sl.ret, sl.didArgs = c.args, c.ret, true
+		sl.args, sl.ret = c.args, c.ret
 		// Keep them in the shared array unless append had to move them.
 		if args != nil && len(*args)+len(c.args) <= cap(*args) {
 			*args = (*args)[:len(*args)+len(c.args)]
@@ -502,7 +498,13 @@ func blank(line []byte) bool {
 	return true
 }
 
+// apply follows one split line: process state, events, warnings.
 func (p *Parser) apply(sl *split, defaultPid int) {
+	p.cur.line = sl.n
+	if sl.tooLong {
+		p.warn(errors.Errorf("line longer than %d bytes, skipped", p.opts.MaxLineBytes))
+		return
+	}
 	if sl.skip {
 		return
 	}
@@ -571,11 +573,7 @@ func (p *Parser) apply(sl *split, defaultPid int) {
 		body := append(append([]byte(nil), rl.body...), ") = 0"...)
 		p.complete(rl.newPid, name, sp, body, nil)
 	case kindCall:
-		if sl.didArgs {
-			p.complete(pid, name, sp, rl.body, sl)
-		} else {
-			p.complete(pid, name, sp, rl.body, nil)
-		}
+		p.complete(pid, name, sp, rl.body, sl) // split by prepare
 	}
 }
 
@@ -705,7 +703,7 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split
 		}
 		return
 	}
-	if !res.ok && !p.opts.Failed && !p.rules.failedCalls[name] {
+	if !res.ok && !p.rules.failed && !p.rules.failedCalls[name] {
 		return
 	}
 	ev := Event{File: p.cur.name, Line: p.cur.line, Pid: pid, Syscall: name, Op: sp.op, OK: res.ok, Errno: res.errno, Exe: pr.exe}
