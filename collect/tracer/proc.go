@@ -162,10 +162,6 @@ func ChrootExec(root, dir string, argv []string, env []string) error {
 	if err := syscall.Chroot(root); err != nil {
 		return errors.Wrapf(err, "chroot %s", root)
 	}
-	return execIn(root, dir, argv, env)
-}
-
-func execIn(root, dir string, argv []string, env []string) error {
 	if err := os.Chdir(dir); err != nil {
 		return errors.Wrapf(err, "changing to %s inside %s", dir, root)
 	}

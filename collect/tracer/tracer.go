@@ -63,7 +63,8 @@ type Options struct {
 	Signals <-chan os.Signal
 	// Collector is how the files are seen: strace (the default) writes
 	// Log; fanotify watches the mounts of a namespace of the command's
-	// own and fills Result.Watch (no log).
+	// own and fills Result.Watch, while strace writes to Log only the
+	// calls the watch cannot see (WatchTraceSet), when strace is there.
 	Collector Collector
 	// Program is the file Command runs, inside Root (default: Command[0]
 	// found through the PATH of Env). strace finds it itself.
@@ -346,23 +347,38 @@ type started struct {
 	watch *fanotify.Watcher
 }
 
-func startStrace(o Options) (*started, error) {
-	bin := o.Strace
-	if bin == "" {
-		p, err := exec.LookPath("strace")
-		if err != nil {
-			return nil, ErrNoStrace
-		}
-		bin = p
+// straceBinary is Options.Strace, or strace found on PATH.
+func straceBinary(o Options) (string, error) {
+	if o.Strace != "" {
+		return o.Strace, nil
 	}
-	args := Args(bin, SupportsSeccomp(bin), o)
+	p, err := exec.LookPath("strace")
+	if err != nil {
+		return "", ErrNoStrace
+	}
+	return p, nil
+}
+
+// straceCommand runs the command under strace following set, with the
+// command's stdio and environment.
+func straceCommand(bin, set string, o Options) *exec.Cmd {
+	args := argsFor(bin, SupportsSeccomp(bin), set, o)
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	cmd.Env = o.Env
 	if o.Root == "" || o.Root == "/" {
 		cmd.Dir = o.Dir
 	}
-	st := &started{cmd: cmd, res: &Result{Args: args}, start: time.Now()}
+	return cmd
+}
+
+func startStrace(o Options) (*started, error) {
+	bin, err := straceBinary(o)
+	if err != nil {
+		return nil, err
+	}
+	cmd := straceCommand(bin, TraceSet, o)
+	st := &started{cmd: cmd, res: &Result{Args: cmd.Args}, start: time.Now()}
 	if err := cmd.Start(); err != nil {
 		return nil, errors.Wrapf(err, "starting %s", bin)
 	}
@@ -384,42 +400,34 @@ func startWatched(o Options) (*started, error) {
 	if dir == "" && root != "/" {
 		dir = "/"
 	}
-	prog := o.Program
-	if prog == "" {
-		if prog, err = findProgram(root, o.Command[0], o.Env); err != nil {
-			w.Close()
-			return nil, errors.WithMessagef(err, "inside %s", root)
-		}
-	}
 	var cmd *exec.Cmd
-	bin := o.Strace
-	if bin == "" {
-		bin, _ = exec.LookPath("strace")
-	}
-	args := append([]string{prog}, o.Command[1:]...)
+	bin, err := straceBinary(o)
 	// (inside a root, a working directory other than / needs the launcher)
-	straced := bin != "" && o.Log != "" && (root == "/" || len(o.Launcher) > 0 || dir == "/")
+	straced := err == nil && o.Log != "" && (root == "/" || len(o.Launcher) > 0 || dir == "/")
 	if straced {
 		// strace follows the few calls fanotify cannot see; its own opens
 		// (it starts in the watched namespace) are left out by pid.
-		args = argsFor(bin, SupportsSeccomp(bin), WatchTraceSet, o)
-		cmd = exec.Command(args[0], args[1:]...)
-		if root == "/" {
-			cmd.Dir = dir
-		}
+		cmd = straceCommand(bin, WatchTraceSet, o)
 	} else {
-		cmd = &exec.Cmd{Path: prog, Args: o.Command, Dir: dir}
+		prog := o.Program
+		if prog == "" {
+			if prog, err = findProgram(root, o.Command[0], o.Env); err != nil {
+				w.Close()
+				return nil, errors.WithMessagef(err, "inside %s", root)
+			}
+		}
+		cmd = &exec.Cmd{Path: prog, Args: o.Command, Dir: dir, Env: o.Env}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 		if root != "/" {
 			// chroot, then chdir to Dir inside it (as the kernel sees it:
 			// Path is inside the root too).
 			cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
 		}
 	}
-	cmd.Env = o.Env
-	if cmd.Env == nil {
-		cmd.Env = os.Environ()
+	args := cmd.Args
+	if !straced {
+		args = append([]string{cmd.Path}, o.Command[1:]...) // the file run, not argv[0]
 	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	st := &started{cmd: cmd, res: &Result{Args: args, WatchLog: straced}, watch: w}
 	err = sandbox.WithPrivateMounts(func() error {
 		mounts, err := w.MarkNamespace("/proc/thread-self")
