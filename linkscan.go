@@ -26,8 +26,8 @@ var linkTrees = []string{"/etc", "/usr", "/opt", "/bin", "/sbin", "/lib", "/lib3
 // (/usr/share/locale/locale.alias), at the cost of links never used.
 func linksTo(res *rootpath.Resolver, uses []collect.Use, path []string) []collect.Use {
 	used := map[string]bool{}
-	holds := map[string]bool{} // directories with a used path below
-	dirs := map[string]bool{"/": true, "/etc": true}
+	holds := map[string]bool{}         // directories with a used path below
+	dirs := map[string]bool{"/": true} // scanned alone (/etc is a tree)
 	for _, u := range uses {
 		c, err := res.Canonical(u.Path)
 		if err != nil {
@@ -50,11 +50,6 @@ func linksTo(res *rootpath.Resolver, uses []collect.Use, path []string) []collec
 			dirs[c] = true
 		}
 	}
-	names := make([]string, 0, len(dirs))
-	for d := range dirs {
-		names = append(names, d)
-	}
-	sort.Strings(names)
 	// The walk reads directories in parallel (unsorted reads: the result
 	// is sorted at the end); symlinks are resolved under one lock, as
 	// the resolver's cache is shared.
@@ -99,13 +94,21 @@ func linksTo(res *rootpath.Resolver, uses []collect.Use, path []string) []collec
 			mu.Unlock()
 		}
 	}
+	var trees []string
 	for _, t := range linkTrees {
 		if info, _, err := res.Lstat(t); err == nil && info.IsDir() {
+			trees = append(trees, t)
 			wg.Add(1)
 			go scan(t, true)
 		}
 	}
-	for _, d := range names {
+dirs:
+	for d := range dirs {
+		for _, t := range trees {
+			if within(d, t) {
+				continue dirs // read by the walk of t
+			}
+		}
 		wg.Add(1)
 		go scan(d, false)
 	}
