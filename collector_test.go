@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -91,7 +90,7 @@ func TestFanotifyMatchesStrace(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var want string
 			if tt.probe == "" {
-				want = hostOutput(t, tt.dir, tt.argv)
+				want = host(t, tt.dir, tt.argv...)
 			}
 			lists := map[tracer.Collector]*BuildResult{}
 			for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify} {
@@ -103,7 +102,7 @@ func TestFanotifyMatchesStrace(t *testing.T) {
 				root, r := build(t, o)
 				lists[c] = r
 				if c == tracer.Fanotify && tt.probe == "" {
-					got := runInExit(t, root, tt.dir, append([]string{r.Program}, tt.argv[1:]...))
+					got := runIn(t, root, tt.dir, append([]string{r.Program}, tt.argv[1:]...)...)
 					if got != want {
 						t.Errorf("fanotify rootfs in the empty root:\n got %q\nwant %q", got, want)
 					}
@@ -122,32 +121,6 @@ func TestFanotifyMatchesStrace(t *testing.T) {
 				len(listed(f, "file")), lf, lists[tracer.Strace].Trace.Elapsed.Round(time.Millisecond), lists[tracer.Fanotify].Trace.Elapsed.Round(time.Millisecond))
 		})
 	}
-}
-
-// hostOutput runs argv on the host with the clean environment, whatever
-// its exit status.
-func hostOutput(t *testing.T, dir string, argv []string) string {
-	t.Helper()
-	c := exec.Command(argv[0], argv[1:]...)
-	c.Env, c.Dir = cleanEnv, dir
-	out, _ := c.CombinedOutput()
-	return string(out)
-}
-
-func runInExit(t *testing.T, root, dir string, argv []string) string {
-	t.Helper()
-	c := exec.Command(argv[0], argv[1:]...)
-	c.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
-	c.Dir = dir
-	if dir == "" {
-		c.Dir = "/"
-	}
-	c.Env = cleanEnv
-	out, err := c.CombinedOutput()
-	if err != nil && !strings.Contains(err.Error(), "exit status") {
-		t.Fatalf("%v in the empty root: %v\n%s", argv, err, out)
-	}
-	return string(out)
 }
 
 // TestLinksTo: the link scan finds the symlinks that lead to used paths
