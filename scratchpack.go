@@ -150,12 +150,12 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 		}
 		uses = append(uses, u...)
 	}
+	path := opts.Path
+	if path == nil {
+		path = filepath.SplitList(os.Getenv("PATH"))
+	}
 	uses = append(uses, opts.Uses...)
 	if opts.LinkScan {
-		path := opts.Path
-		if path == nil {
-			path = filepath.SplitList(os.Getenv("PATH"))
-		}
 		uses = append(uses, linksTo(res, uses, path)...)
 	}
 	b := filelist.NewBuilder(res)
@@ -210,10 +210,7 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 		}
 	}
 	drop := newDropper(opts, res)
-	a := &adder{b: b, ignoreMissing: opts.IgnoreMissing, warn: warn, path: opts.Path, excluded: warnExcluded}
-	if a.path == nil {
-		a.path = filepath.SplitList(os.Getenv("PATH"))
-	}
+	a := &adder{b: b, ignoreMissing: opts.IgnoreMissing, warn: warn, path: path, excluded: warnExcluded}
 	for _, u := range uses {
 		if err := ctx.Err(); err != nil {
 			return nil, err
