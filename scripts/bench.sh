@@ -10,6 +10,7 @@ work=$(mktemp -d /var/tmp/scratchpack-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 now() { date +%s.%N; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+best() { sort -n | head -1; } # the best of several runs: the machine's noise is one-sided
 ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 echo "scratchpack bench on $(uname -r), $(nproc) cores, $(date -u +%Y-%m-%d)$([ "$SMOKE" = 1 ] && echo ', smoke')"
@@ -46,8 +47,8 @@ sample=collect/strace/testdata/samples/py_file_process.log
 while [ "$(stat -c %s "$work/big.log" 2>/dev/null || echo 0)" -lt $((mb << 20)) ]; do cat "$sample" >> "$work/big.log"; done
 cat "$work/big.log" > /dev/null
 # grep's output must not be /dev/null: GNU grep then stops at the first match.
-g_t=$(for i in 1 2 3; do t0=$(now); grep -c openat "$work/big.log" > "$work/count"; t1=$(now); secs "$t0" "$t1"; echo; done | sort -n | head -1)
-f_t=$(for i in 1 2 3; do t0=$(now); /usr/bin/time -f %M -o "$work/rss" "$SP" filelist --ignore-missing -q --strace "$work/big.log" > /dev/null 2>&1 || true; t1=$(now); secs "$t0" "$t1"; echo; done | sort -n | head -1)
+g_t=$(for i in 1 2 3; do t0=$(now); grep -c openat "$work/big.log" > "$work/count"; t1=$(now); secs "$t0" "$t1"; echo; done | best)
+f_t=$(for i in 1 2 3; do t0=$(now); /usr/bin/time -f %M -o "$work/rss" "$SP" filelist --ignore-missing -q --strace "$work/big.log" > /dev/null 2>&1 || true; t1=$(now); secs "$t0" "$t1"; echo; done | best)
 echo "filelist --strace vs grep -c openat (best of 3), $(( $(stat -c %s "$work/big.log") >> 20 )) MiB log: ${f_t}s vs ${g_t}s = $(ratio "$f_t" "$g_t")x (target 2x); peak RSS $(( $(cat "$work/rss") >> 10 )) MiB (target 100 MiB)"
 
 # 4. trace overhead: tar of python's library into wc. The strace
@@ -56,7 +57,6 @@ echo "filelist --strace vs grep -c openat (best of 3), $(( $(stat -c %s "$work/b
 job="tar -cf - /usr/lib/python3.11 2>/dev/null | wc -c"
 [ "$SMOKE" = 1 ] && job="tar -cf - /usr/lib/python3.11/json 2>/dev/null | wc -c"
 sh -c "$job" > /dev/null
-best() { sort -n | head -1; } # the best of 3 runs: the machine's noise is one-sided
 u=$(for i in 1 2 3; do t0=$(now); sh -c "$job" > /dev/null; t1=$(now); secs "$t0" "$t1"; echo; done | best)
 s=$(for i in 1 2 3; do t0=$(now); "$SP" trace -q -o "$work/t.log" -- sh -c "$job" > /dev/null; t1=$(now); secs "$t0" "$t1"; echo; done | best)
 f=$(for i in 1 2 3; do "$SP" build -q --collector fanotify -o "$work/fan.tar.gz" -- sh -c "$job" > /dev/null 2>&1
