@@ -6,76 +6,62 @@ import (
 )
 
 // blockReader reads a log in large blocks straight into the arenas of
-// batches and cuts the lines there, with the rules of lineReader: lines
-// longer than max are reported (tooLong) and dropped, "\r\n" ends are
-// trimmed, and a line cut by an "strace: Process N attached" notice is
-// joined with its continuation. It saves lineReader's copy of each line.
+// batches. It cuts a block only after its last newline, so a batch holds
+// whole lines, and leaves the cutting of the lines to the workers. A line
+// that does not fit in an arena makes the arena grow, up to the bound of
+// a line; a longer one is dropped here and its batch says so (tooLong).
 type blockReader struct {
 	r        io.Reader
 	max      int
-	pending  []byte // read past the last line cut: the start of the next batch
-	carry    []byte // the part of a line before an attached notice
+	block    int    // bytes of a block, unless a line needs more
+	pending  []byte // read past the last newline: the start of the next batch
 	eof      bool
 	err      error
-	n        int  // number of the last line cut
 	skipping bool // inside a line longer than max: dropping to its newline
-	long     int  // bytes of that line seen so far
 }
 
-func newBlockReader(r io.Reader, max int) *blockReader {
-	return &blockReader{r: r, max: max}
+func newBlockReader(r io.Reader, max, block int) *blockReader {
+	return &blockReader{r: r, max: max, block: block}
 }
 
-// fill cuts lines into b until the batch is full or the input ends; it
-// reports whether it added any.
+// fill reads the next block into b; it reports whether there was one.
 func (br *blockReader) fill(b *batch) bool {
 	b.arena = append(b.arena[:0], br.pending...)
 	br.pending = br.pending[:0]
-	pos := 0 // start of the first line not yet cut
+	size := br.block
 	for {
-		// Cut the complete lines in arena[pos:].
-		for len(b.recs) < batchLines {
-			i := bytes.IndexByte(b.arena[pos:], '\n')
-			if i < 0 {
-				break
+		if br.skipping {
+			if i := bytes.IndexByte(b.arena, '\n'); i >= 0 || br.eof || br.err != nil {
+				if i >= 0 {
+					br.pending = append(br.pending, b.arena[i+1:]...)
+				}
+				br.skipping = false
+				b.arena = b.arena[:0]
+				b.tooLong = true
+				return true
 			}
-			br.line(b, b.arena[pos:pos+i+1])
-			pos += i + 1
-		}
-		if len(b.recs) >= batchLines {
-			br.pending = append(br.pending, b.arena[pos:]...)
-			return true
-		}
-		if br.eof || br.err != nil {
-			if pos < len(b.arena) {
-				br.line(b, b.arena[pos:])
-			} else if br.skipping {
-				br.endLong(b)
-			}
-			return len(b.recs) > 0
-		}
-		if br.skipping && pos < len(b.arena) {
-			// the part of a too long line read so far: dropped
-			br.long += len(b.arena) - pos
-			b.arena = b.arena[:pos]
-		}
-		if len(b.arena) == cap(b.arena) {
-			if pos > 0 {
-				// full: the partial line goes to the next batch
-				br.pending = append(br.pending, b.arena[pos:]...)
+			b.arena = b.arena[:0] // a part of the long line: dropped
+		} else if br.eof || br.err != nil {
+			return len(b.arena) > 0
+		} else if len(b.arena) >= size {
+			if i := bytes.LastIndexByte(b.arena, '\n'); i >= 0 {
+				br.pending = append(br.pending, b.arena[i+1:]...)
+				b.arena = b.arena[:i+1]
 				return true
 			}
 			// one line fills the arena: it is too long, or the arena grows
 			if len(b.arena) > br.max {
-				br.skipping, br.long = true, len(b.arena)
-				b.arena = b.arena[:0]
-			} else {
-				grown := make([]byte, len(b.arena), 2*cap(b.arena))
-				copy(grown, b.arena)
-				b.arena = grown
+				br.skipping = true
+				continue
 			}
+			size = 2 * len(b.arena)
 		}
-		n, err := br.r.Read(b.arena[len(b.arena):cap(b.arena)])
+		if cap(b.arena) < size {
+			grown := make([]byte, len(b.arena), size)
+			copy(grown, b.arena)
+			b.arena = grown
+		}
+		n, err := br.r.Read(b.arena[len(b.arena):size])
 		b.arena = b.arena[:len(b.arena)+n]
 		if err == io.EOF {
 			br.eof = true
@@ -85,28 +71,79 @@ func (br *blockReader) fill(b *batch) bool {
 	}
 }
 
-// line takes one line (with its newline, but the last one).
-func (br *blockReader) line(b *batch, line []byte) {
-	if br.skipping {
-		br.long += len(line)
-		if line[len(line)-1] == '\n' || br.eof {
-			br.endLong(b)
+// cut splits the lines of a block and prepares them (on a worker). The
+// lines up to the first one after which no part of a line is carried
+// (see endLine) are left to the parser, which knows what the previous
+// block carried: they are the head, usually one line. Only the lines the
+// parser must see are kept (needed); the others are counted.
+func (b *batch) cut(r *rules, max int, in interner) {
+	data := b.arena
+	checkNUL := bytes.IndexByte(data, 0) >= 0
+	var carry []byte
+	n := 0
+	for len(data) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i+1], data[i+1:]
+		} else {
+			line, data = data, nil
 		}
-		return
+		n++
+		if !b.headDone {
+			b.headEnd += len(line)
+			if clearsCarry(line, max) {
+				b.headDone, b.headLines = true, n
+			}
+			continue
+		}
+		if len(line) > max {
+			b.recs = append(b.recs, split{n: n, tooLong: true})
+			continue
+		}
+		line, ok := endLine(&carry, line)
+		if !ok {
+			continue
+		}
+		// Most lines are calls, and most calls make no record: tell
+		// them before making a split (312 bytes to clear, then copy).
+		var rl rawLine
+		if !checkNUL && splitCall(line, &rl) {
+			if sp, listed := lookupName(rl.name); sp == nil && listed || rl.kind == kindCall && sp != nil && r.quiet(sp, rl.body) {
+				b.parsed++
+				continue
+			}
+			b.recs = append(b.recs, split{n: n, rl: rl})
+			sl := &b.recs[len(b.recs)-1]
+			sl.finish(&b.args, r, in)
+			if !sl.needed() {
+				b.recs = b.recs[:len(b.recs)-1]
+				b.parsed++
+			}
+			continue
+		}
+		sl := split{n: n}
+		sl.prepare(line, &b.args, r, checkNUL, in)
+		if sl.needed() {
+			b.recs = append(b.recs, sl)
+		} else if !sl.skip {
+			b.parsed++
+		}
 	}
-	br.n++
-	if len(line) > br.max {
-		b.recs = append(b.recs, split{n: br.n, tooLong: true})
-		return
+	if !b.headDone {
+		b.headLines = n
 	}
-	if line, ok := endLine(&br.carry, line); ok {
-		b.recs = append(b.recs, split{n: br.n, line: line})
-	}
+	b.lines, b.carry = n, carry
 }
 
-// endLong reports the too long line just dropped.
-func (br *blockReader) endLong(b *batch) {
-	br.skipping, br.long = false, 0
-	br.n++
-	b.recs = append(b.recs, split{n: br.n, tooLong: true})
+// clearsCarry reports whether no part of a line is carried after line,
+// whatever was carried before it: it is not too long, and it does not
+// end like an "attached" notice.
+func clearsCarry(line []byte, max int) bool {
+	if len(line) > max {
+		return false
+	}
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	return len(line) > 0 && line[len(line)-1] != 'd'
 }

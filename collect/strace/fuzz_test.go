@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -62,7 +63,9 @@ func parseSerial(p *Parser, r io.Reader, name string, pid int) error {
 }
 
 // both parses data with Parse and with parseSerial and returns what each
-// reported: events, warnings, error.
+// reported: events, warnings, error. Parse runs with its own blocks, and
+// with tiny ones, whose edges fall inside lines and between the parts of
+// a line cut by an "attached" notice; they must all agree.
 func both(data []byte, opts Options) (pipelined, serial string) {
 	run := func(parse func(*Parser) error) string {
 		var b strings.Builder
@@ -73,8 +76,19 @@ func both(data []byte, opts Options) (pipelined, serial string) {
 		fmt.Fprintf(&b, "err %v\n", err)
 		return b.String()
 	}
-	return run(func(p *Parser) error { return p.Parse(bytes.NewReader(data), "f.log", -1) }),
-		run(func(p *Parser) error { return parseSerial(p, bytes.NewReader(data), "f.log", -1) })
+	serial = run(func(p *Parser) error { return parseSerial(p, bytes.NewReader(data), "f.log", -1) })
+	for _, block := range []int{0, 7, 100} {
+		out := run(func(p *Parser) error {
+			p.block = block
+			return p.Parse(bytes.NewReader(data), "f.log", -1)
+		})
+		if block == 0 {
+			pipelined = out
+		} else if out != serial {
+			return fmt.Sprintf("(blocks of %d bytes)\n%s", block, out), serial
+		}
+	}
+	return pipelined, serial
 }
 
 func TestPipelineMatchesSerial(t *testing.T) {
@@ -126,4 +140,35 @@ func TestPipelineLongLines(t *testing.T) {
 			t.Errorf("max %d: %.1000s", max, a)
 		}
 	}
+}
+
+// FuzzSplitCall: the fast path of splitLine reads a line as the general
+// one does, whenever it takes it.
+func FuzzSplitCall(f *testing.F) {
+	f.Add([]byte(`123 openat(AT_FDCWD, "/etc/x", O_RDONLY) = 3 <0.000012>`))
+	f.Add([]byte(`1 vfork( <unfinished ...>`))
+	f.Add([]byte(`7 execve("/bin/true", ["true"], 0x1 /* 2 vars */ <pid changed to 5 ...>`))
+	f.Add([]byte(`12 strace: Process 2 attached`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var fast rawLine
+		if !splitCall(line, &fast) {
+			return
+		}
+		slow, err := splitAny(line)
+		if err != nil || !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q: fast %+v, general %+v (%v)", line, fast, slow, err)
+		}
+	})
+}
+
+// FuzzTrimSpace: trimSpace is bytes.TrimSpace.
+func FuzzTrimSpace(f *testing.F) {
+	for _, s := range []string{" O_RDONLY", "  x ", " \u00a0x", "\u0085", " ", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		if got, want := trimSpace(s), bytes.TrimSpace(s); !bytes.Equal(got, want) {
+			t.Fatalf("%q: %q, want %q", s, got, want)
+		}
+	})
 }

@@ -42,6 +42,15 @@ var (
 
 // splitLine parses the prefix (pid, timestamps) and classifies the body.
 func splitLine(line []byte) (rawLine, error) {
+	var rl rawLine
+	if splitCall(line, &rl) {
+		return rl, nil
+	}
+	return splitAny(line)
+}
+
+// splitAny is splitLine for every shape.
+func splitAny(line []byte) (rawLine, error) {
 	rl := rawLine{pid: -1}
 	s := trimLeftSpace(line)
 	// stderr format: [pid 123] ...
@@ -136,12 +145,56 @@ func splitLine(line []byte) (rawLine, error) {
 	}
 	name := s[:open]
 	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '?') {
+		if !nameByte[c] {
 			return rl, errors.Errorf("expected a syscall name before '(', got %q", clip(name))
 		}
 	}
 	rl.name, rl.body = name, s[open+1:]
+	classifyCall(&rl)
+	return rl, nil
+}
+
+// splitCall is splitLine for the shape of most lines of a -f log,
+// "PID NAME(...", read in one pass; it gives up (false) on any other.
+// It fills rl only when it takes the line.
+func splitCall(line []byte, rl *rawLine) bool {
+	pid, i := 0, 0
+	for i < len(line) && i < 9 && isDigit(line[i]) {
+		pid = pid*10 + int(line[i]-'0')
+		i++
+	}
+	if i == 0 || i+1 >= len(line) || line[i] != ' ' || line[i+1] < 'a' || line[i+1] > 'z' {
+		return false
+	}
+	start := i + 1
+	for i = start; i < len(line) && nameByte[line[i]]; i++ {
+	}
+	if i == len(line) || line[i] != '(' {
+		return false
+	}
+	rl.pid, rl.name, rl.body, rl.newPid = pid, line[start:i], trimDuration(line[i+1:]), 0
+	classifyCall(rl)
+	return true
+}
+
+// nameByte marks the bytes of a syscall name.
+var nameByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['_'], t['?'] = true, true
+	return
+}()
+
+// classifyCall tells a complete call from an unfinished one, and from a
+// thread's execve whose pid changed, by the end of its body.
+func classifyCall(rl *rawLine) {
 	switch {
+	case len(rl.body) == 0 || rl.body[len(rl.body)-1] != '>':
+		rl.kind = kindCall
 	case bytes.HasSuffix(rl.body, unfinishedSuffix):
 		rl.kind = kindUnfinished
 		rl.body = rl.body[:len(rl.body)-len(unfinishedSuffix)]
@@ -153,7 +206,6 @@ func splitLine(line []byte) (rawLine, error) {
 	default:
 		rl.kind = kindCall
 	}
-	return rl, nil
 }
 
 // trimDuration removes a trailing -T duration " <0.000021>". It reads
@@ -197,7 +249,7 @@ func splitArgs(body []byte, c *call, complete bool) error {
 		} else {
 			a = body[start:end]
 		}
-		c.args = append(c.args, bytes.TrimSpace(a))
+		c.args = append(c.args, trimSpace(a))
 		arg, cut = nil, false
 	}
 	for i < len(body) {
@@ -213,7 +265,7 @@ func splitArgs(body []byte, c *call, complete bool) error {
 				return errors.Wrapf(err, "argument %d", len(c.args)+1)
 			}
 			i += n
-			if bytes.HasPrefix(body[i:], []byte("...")) {
+			if hasPrefix(body[i:], "...") {
 				i += 3
 			}
 			continue
@@ -258,7 +310,7 @@ func splitArgs(body []byte, c *call, complete bool) error {
 					}
 					return errors.Errorf("expected '= RESULT' after ')', got %q", clip(rest))
 				}
-				c.ret = bytes.TrimSpace(rest[1:])
+				c.ret = trimSpace(rest[1:])
 				return nil
 			}
 			depth--
@@ -337,7 +389,7 @@ func parseFD(a []byte) (fdArg, error) {
 	var f fdArg
 	rest := a
 	switch {
-	case bytes.HasPrefix(a, []byte("AT_FDCWD")):
+	case hasPrefix(a, "AT_FDCWD"):
 		f.fd, f.ok = atFDCWD, true
 		rest = a[len("AT_FDCWD"):]
 	default:
@@ -414,8 +466,30 @@ func parseResult(ret []byte) result {
 		return r
 	}
 	r.ok = true
+	if n, w := leadingInt(ret); w == len(ret) {
+		r.fd = fdArg{fd: n, ok: true} // the usual "3" or "0": what parseFD makes of it
+		return r
+	}
 	r.fd, _ = parseFD(ret)
 	return r
+}
+
+// trimSpace is bytes.TrimSpace, quicker for the usual argument, which
+// starts with a space after its comma and ends with a printable byte.
+func trimSpace(s []byte) []byte {
+	if len(s) > 1 && s[0] == ' ' {
+		s = s[1:]
+	}
+	if len(s) > 0 && s[0] > ' ' && s[0] < 0x80 && s[len(s)-1] > ' ' && s[len(s)-1] < 0x80 {
+		return s
+	}
+	return bytes.TrimSpace(s)
+}
+
+// hasPrefix is bytes.HasPrefix for a constant prefix: once inlined, the
+// comparison is a few loads, not a call (hot paths only).
+func hasPrefix(s []byte, prefix string) bool {
+	return len(s) >= len(prefix) && string(s[:len(prefix)]) == prefix
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

@@ -217,10 +217,30 @@ func TestQuietLines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var a, b split
-		a.prepare([]byte(tt.line), nil, r)
-		b.prepare([]byte(tt.line), nil, all)
+		a.prepare([]byte(tt.line), nil, r, true, interner{})
+		b.prepare([]byte(tt.line), nil, all, true, interner{})
 		if a.quiet != tt.quiet || b.quiet != tt.all {
 			t.Errorf("%s: quiet %v (Failed: %v), want %v (%v)", tt.line, a.quiet, b.quiet, tt.quiet, tt.all)
+		}
+	}
+}
+
+// TestLookupName: the name table answers as the maps it is built from.
+func TestLookupName(t *testing.T) {
+	for name := range knownNames {
+		sp, listed := lookupName([]byte(name))
+		if !listed || sp != specOf[name] {
+			t.Errorf("%s: spec %v, listed %v", name, sp, listed)
+		}
+	}
+	for name, want := range specOf {
+		if sp, listed := lookupName([]byte(name)); sp != want || !listed || sp.name != name {
+			t.Errorf("%s: spec %+v, want %+v", name, sp, want)
+		}
+	}
+	for _, name := range []string{"", "openat3", "syscall_0x1b4", "OPENAT", "open\x00"} {
+		if sp, listed := lookupName([]byte(name)); sp != nil || listed {
+			t.Errorf("%q: spec %v, listed %v: want neither", name, sp, listed)
 		}
 	}
 }

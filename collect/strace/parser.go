@@ -8,9 +8,9 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/pkg/errors"
 )
@@ -119,7 +119,8 @@ type Parser struct {
 	call    call
 	preCall call
 	rules   *rules
-	strs    map[string]string
+	strs    interner
+	block   int // bytes read at a time by Parse (tests make it small)
 
 	cur *fileState // the file the current line comes from
 }
@@ -151,7 +152,7 @@ func NewParser(opts Options, emit func(Event)) *Parser {
 		procs:   map[int]*proc{},
 		pending: map[int]*pendingCall{},
 		initial: initial,
-		strs:    map[string]string{},
+		strs:    interner{},
 		rules:   newRules(opts),
 	}
 }
@@ -175,24 +176,25 @@ func (p *Parser) ParseFile(name string, pid int) error {
 }
 
 // Parse parses one log read from r; name is used in events and errors.
-// One goroutine reads the log into batches of lines, workers split them,
-// and this one follows the processes and calls emit, in log order.
+// One goroutine reads the log in blocks of whole lines, workers cut and
+// split the lines of each block, and this goroutine applies them in log
+// order: it follows the processes and calls emit.
 func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 	fs := p.begin(name)
-	br := newBlockReader(r, p.opts.MaxLineBytes)
-	// One goroutine reads lines into batches, workers split the batches'
-	// lines (each batch by one worker), and this goroutine applies them
-	// in order.
+	block := p.block
+	if block <= 0 {
+		block = batchBytes
+	}
+	br := newBlockReader(r, p.opts.MaxLineBytes, block)
 	full := make(chan *batch, 4)
 	todo := make(chan *batch, 4)
+	pool := make(batchPool, 16)
 	go func() {
 		defer close(full)
 		defer close(todo)
 		for {
-			b := batches.Get().(*batch)
-			b.reset()
+			b := pool.get()
 			if !br.fill(b) {
-				batches.Put(b)
 				return
 			}
 			b.ready = make(chan struct{})
@@ -203,54 +205,94 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 	workers := min(runtime.GOMAXPROCS(0), 4)
 	for range workers {
 		go func() {
+			in := interner{} // each worker's: no locks
 			for b := range todo {
-				b.prepare(p.rules)
+				if !b.tooLong {
+					b.cut(p.rules, p.opts.MaxLineBytes, in)
+				}
 				close(b.ready)
 			}
 		}()
 	}
+	var carry []byte // the part of a line before an "attached" notice
+	lines := 0       // lines of the batches applied
 	for b := range full {
 		<-b.ready
-		for i := range b.recs {
-			p.apply(&b.recs[i], pid)
+		if b.tooLong {
+			lines++
+			p.apply(&split{n: lines, tooLong: true}, pid)
+		} else {
+			// the head, which may continue what the last batch carried
+			head := b.arena[:b.headEnd]
+			for n := 1; n <= b.headLines; n++ {
+				line := head
+				if i := bytes.IndexByte(head, '\n'); i >= 0 {
+					line, head = head[:i+1], head[i+1:]
+				}
+				p.feedLine(&carry, line, lines+n, pid)
+			}
+			if b.headDone {
+				carry = b.carry
+			}
+			for i := range b.recs {
+				sl := &b.recs[i]
+				sl.n += lines
+				p.apply(sl, pid)
+			}
+			p.cur.parsed += b.parsed
+			lines += b.lines
 		}
-		b.reset()
-		batches.Put(b)
+		pool.put(b)
 	}
-	return p.end(fs, br.n, br.err)
+	return p.end(fs, lines, br.err)
 }
 
-// batch is a run of lines read and split ahead of the parser; the lines
-// are slices of arena, which the block reader reads into.
+// batch is a block of whole lines read ahead of the parser, and what a
+// worker made of them.
 type batch struct {
-	recs  []split
-	arena []byte
-	args  [][]byte
-	ready chan struct{} // closed once the lines are split
+	arena   []byte
+	tooLong bool // the block is one line, too long: dropped
+	// set by cut:
+	headEnd   int  // arena[:headEnd] is the head, left to the parser
+	headLines int  // lines in the head
+	headDone  bool // lines after the head were cut, and carry is valid
+	carry     []byte
+	lines     int     // lines in the block
+	parsed    int     // lines read as strace lines that make no record
+	recs      []split // the lines the parser must see; n counts from the block's start
+	args      [][]byte
+	ready     chan struct{} // closed once the lines are cut
 }
 
-const (
-	batchBytes = 1 << 20
-	batchLines = 8192
-)
+// batchBytes is the size of a block: small enough that a block read on
+// one core is still in the cache shared with the worker that cuts it
+// (256 KiB was the quickest on a 300 MB log; 1 MiB was 15 % slower).
+const batchBytes = 256 << 10
 
-// batches are shared by all parsers: a batch is 1.8 MB.
-var batches = sync.Pool{New: func() any {
-	return &batch{recs: make([]split, 0, batchLines), arena: make([]byte, 0, batchBytes), args: make([][]byte, 0, 4*batchLines)}
-}}
+// batchPool recycles the batches of one Parse: a sync.Pool would drop
+// them at every GC, and new ones cost page faults.
+type batchPool chan *batch
+
+func (bp batchPool) get() *batch {
+	select {
+	case b := <-bp:
+		b.reset()
+		return b
+	default:
+		return &batch{recs: make([]split, 0, 1024), arena: make([]byte, 0, batchBytes), args: make([][]byte, 0, 4096)}
+	}
+}
+
+func (bp batchPool) put(b *batch) {
+	select {
+	case bp <- b:
+	default:
+	}
+}
 
 func (b *batch) reset() {
 	clear(b.recs) // drop references into the old lines
-	b.recs, b.arena, b.args = b.recs[:0], b.arena[:0], b.args[:0]
-}
-
-// prepare splits the lines of the batch.
-func (b *batch) prepare(r *rules) {
-	for i := range b.recs {
-		if sl := &b.recs[i]; !sl.tooLong {
-			sl.prepare(sl.line, &b.args, r)
-		}
-	}
+	*b = batch{recs: b.recs[:0], arena: b.arena[:0], args: b.args[:0]}
 }
 
 func (p *Parser) begin(name string) *fileState {
@@ -262,9 +304,23 @@ func (p *Parser) begin(name string) *fileState {
 func (p *Parser) feed(lr *lineReader, line []byte, pid int) {
 	sl := split{n: lr.n, tooLong: lr.tooLong}
 	if !sl.tooLong {
-		sl.prepare(line, nil, p.rules)
+		sl.prepare(line, nil, p.rules, true, p.strs)
 	}
 	p.apply(&sl, pid)
+}
+
+// feedLine handles line n, read with its newline, as a lineReader and
+// feed do: the bound, the line end, the "attached" notice.
+func (p *Parser) feedLine(carry *[]byte, line []byte, n, pid int) {
+	if len(line) > p.opts.MaxLineBytes {
+		p.apply(&split{n: n, tooLong: true}, pid)
+		return
+	}
+	if line, ok := endLine(carry, line); ok {
+		sl := split{n: n}
+		sl.prepare(line, nil, p.rules, true, p.strs)
+		p.apply(&sl, pid)
+	}
 }
 
 func (p *Parser) end(fs *fileState, lines int, readErr error) error {
@@ -355,7 +411,7 @@ func endLine(carry *[]byte, line []byte) ([]byte, bool) {
 		line = append(*carry, line...)
 		*carry = nil
 	}
-	if bytes.HasSuffix(line, []byte(" attached")) {
+	if len(line) >= len(" attached") && string(line[len(line)-len(" attached"):]) == " attached" {
 		if i := bytes.Index(line, attachedPrefix); i > 0 {
 			*carry = append([]byte(nil), line[:i]...)
 			return nil, false
@@ -374,27 +430,28 @@ func (p *Parser) warn(err error) {
 
 // rules say which lines can be dropped before their arguments are split.
 type rules struct {
-	failed      bool // failed calls are reported
-	failedCalls map[string]bool
+	failed      bool     // failed calls are reported
+	failedCalls []string // few: a map lookup costs more
 }
 
 func newRules(o Options) *rules {
-	r := &rules{failed: o.Failed, failedCalls: map[string]bool{}}
-	for _, n := range o.FailedCalls {
-		r.failedCalls[n] = true
-	}
-	return r
+	return &rules{failed: o.Failed, failedCalls: slices.Clone(o.FailedCalls)}
+}
+
+// reportsFailed reports whether failed calls of name were asked for.
+func (r *rules) reportsFailed(name string) bool {
+	return slices.Contains(r.failedCalls, name)
 }
 
 // quiet reports whether a complete call line cannot make an event nor
 // change a process: a stat of an fd (fstat as newfstatat(3, "", ...,
 // AT_EMPTY_PATH)), or a failed call nobody asked for. About half of
 // the lines of a typical trace; they skip splitArgs.
-func (r *rules) quiet(sp spec, body []byte) bool {
+func (r *rules) quiet(sp *spec, body []byte) bool {
 	if sp.op == OpStat && sp.dirfd == 0 && sp.path == 1 && emptyPathOnFD(body) {
 		return true
 	}
-	if r.failed || r.failedCalls[sp.name] || len(body) == 0 || body[len(body)-1] != ')' {
+	if r.failed || r.reportsFailed(sp.name) || len(body) == 0 || body[len(body)-1] != ')' {
 		return false
 	}
 	// "... = -1 ENOENT (No such file or directory)": the result is
@@ -425,7 +482,7 @@ func emptyPathOnFD(body []byte) bool {
 		}
 		rest = rest[end:]
 	}
-	return bytes.HasPrefix(rest, []byte(`, "", `))
+	return hasPrefix(rest, `, "", `)
 }
 
 // split is the stateless part of reading one line: what splitLine and,
@@ -437,35 +494,45 @@ type split struct {
 	tooLong bool
 	err     error
 	rl      rawLine
-	sp      spec
-	known   bool // sp is set: the syscall is one the parser handles
+	sp      *spec // nil: a syscall the parser does not follow
+	known   bool  // sp is set: the syscall is one the parser handles
+	listed  bool  // the name is a syscall's (knownNames)
 	// for kindCall lines of interest (known, not quiet): the arguments
 	// and result
 	args   [][]byte
 	ret    []byte
 	argErr error
-	quiet  bool   // counted, nothing else (see rules.quiet)
-	line   []byte // the line (in the pipelined parser: until it is split)
+	facts  facts // set when argErr is nil
+	quiet  bool  // counted, nothing else (see rules.quiet)
 }
 
 // prepare splits line; args, when not nil, is where the argument slices
 // are appended (the pipelined parser shares one array per batch).
-func (sl *split) prepare(line []byte, args *[][]byte, r *rules) {
+// checkNUL is false when the caller knows the line has no NUL byte.
+func (sl *split) prepare(line []byte, args *[][]byte, r *rules, checkNUL bool, in interner) {
 	if blank(line) {
 		sl.skip = true
 		return
 	}
-	if bytes.IndexByte(line, 0) >= 0 {
+	if checkNUL && bytes.IndexByte(line, 0) >= 0 {
 		sl.err = errors.New("binary data (NUL byte) in the line")
 		return
 	}
-	sl.rl, sl.err = splitLine(line)
+	if !splitCall(line, &sl.rl) {
+		sl.rl, sl.err = splitAny(line)
+	}
 	if sl.err != nil {
 		return
 	}
+	sl.finish(args, r, in)
+}
+
+// finish is prepare once the line is split into sl.rl.
+func (sl *split) finish(args *[][]byte, r *rules, in interner) {
 	switch sl.rl.kind {
 	case kindCall, kindUnfinished, kindResumed, kindPidChanged:
-		sl.sp, sl.known = specs[string(sl.rl.name)]
+		sl.sp, sl.listed = lookupName(sl.rl.name)
+		sl.known = sl.sp != nil
 	}
 	if sl.rl.kind == kindCall && sl.known && r.quiet(sl.sp, sl.rl.body) {
 		sl.quiet = true
@@ -478,11 +545,76 @@ func (sl *split) prepare(line []byte, args *[][]byte, r *rules) {
 		}
 		sl.argErr = splitArgs(sl.rl.body, &c, true)
 		sl.args, sl.ret = c.args, c.ret
+		if sl.argErr == nil {
+			sl.facts = factsOf(sl.sp, sl.sp.name, &c, in)
+		}
 		// Keep them in the shared array unless append had to move them.
 		if args != nil && len(*args)+len(c.args) <= cap(*args) {
 			*args = (*args)[:len(*args)+len(c.args)]
 		}
 	}
+}
+
+// facts are what complete reads of a call's text, apart from the state
+// of the processes: the workers find them for the lines they split.
+type facts struct {
+	res   result
+	path  string // the path argument when it is absolute, unquoted; else ""
+	flags int    // the bits of the flags argument (open or AT_ flags)
+	cwd   []byte // the path of the first AT_FDCWD</cwd> argument (-y)
+}
+
+// factsOf reads the facts of a call split into c; in makes the strings.
+func factsOf(sp *spec, name string, c *call, in interner) facts {
+	f := facts{res: parseResult(c.ret)}
+	for _, a := range c.args {
+		if hasPrefix(a, "AT_FDCWD<") {
+			if fd, err := parseFD(a); err == nil && fd.hasPath {
+				f.cwd = fd.path
+			}
+			break
+		}
+	}
+	if sp.path >= 0 && sp.path < len(c.args) {
+		if a := c.args[sp.path]; len(a) > 2 && a[0] == '"' && a[1] == '/' {
+			if raw, _, truncated, err := unquote(a); err == nil && !truncated {
+				f.path = in.str(raw)
+			}
+		}
+	}
+	if sp.flags >= 0 && sp.flags < len(c.args) {
+		text := c.args[sp.flags]
+		switch name {
+		case "open", "openat", "openat2":
+			f.flags = openFlags(text, name == "openat2")
+		default:
+			f.flags = flagBits(text, atFlagNames)
+		}
+	}
+	return f
+}
+
+// needed reports whether apply must see a prepared line: it does
+// nothing with the others but count them.
+func (sl *split) needed() bool {
+	switch {
+	case sl.skip:
+		return false
+	case sl.tooLong || sl.err != nil:
+		return true
+	case sl.quiet:
+		return false
+	}
+	switch sl.rl.kind {
+	case kindSignal, kindInfo:
+		return false
+	case kindExit, kindSuperseded:
+		return true
+	}
+	if sl.known {
+		return true
+	}
+	return !sl.listed && !bytes.HasPrefix(sl.rl.name, []byte("syscall_")) // a warning
 }
 
 // blank reports whether a line is only white space (it stops at the
@@ -546,7 +678,7 @@ func (p *Parser) apply(sl *split, defaultPid int) {
 	sp, interesting := sl.sp, sl.known
 	if !interesting {
 		name := string(rl.name) // no allocation for map lookups below
-		if _, known := knownNames[name]; !known && !strings.HasPrefix(name, "syscall_") && !p.cur.unknown[name] {
+		if !sl.listed && !strings.HasPrefix(name, "syscall_") && !p.cur.unknown[name] {
 			p.cur.unknown[name] = true
 			p.warn(errors.Errorf("unknown syscall %q", name))
 		}
@@ -636,10 +768,11 @@ func inherit(parent *proc, flags []byte) *proc {
 	return child
 }
 
-func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split) {
+func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *split) {
 	// p.call's array is reused by splitArgs: a split line's arguments
 	// live in their batch and go in p.preCall, never in p.call.
 	c := &p.call
+	var facts facts
 	if pre != nil {
 		p.preCall = call{args: pre.args, ret: pre.ret}
 		c = &p.preCall
@@ -647,22 +780,19 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split
 			p.warn(errors.Wrapf(pre.argErr, "%s", name))
 			return
 		}
-	} else if err := splitArgs(body, c, true); err != nil {
-		p.warn(errors.Wrapf(err, "%s", name))
-		return
+		facts = pre.facts
+	} else {
+		if err := splitArgs(body, c, true); err != nil {
+			p.warn(errors.Wrapf(err, "%s", name))
+			return
+		}
+		facts = factsOf(sp, name, c, p.strs)
 	}
-	res := parseResult(c.ret)
+	res := facts.res
 	pr := p.proc(pid)
 	// -y: AT_FDCWD</cwd> is the true cwd at entry; fix any drift.
-	for _, a := range c.args {
-		if bytes.HasPrefix(a, []byte("AT_FDCWD<")) {
-			if f, err := parseFD(a); err == nil && f.hasPath {
-				if string(f.path) != pr.fs.cwd {
-					pr.fs.cwd = string(f.path)
-				}
-			}
-			break
-		}
+	if facts.cwd != nil && string(facts.cwd) != pr.fs.cwd {
+		pr.fs.cwd = string(facts.cwd)
 	}
 	switch sp.kind {
 	case callClone:
@@ -703,21 +833,17 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split
 		}
 		return
 	}
-	if !res.ok && !p.rules.failed && !p.rules.failedCalls[name] {
+	if !res.ok && !p.rules.failed && !p.rules.reportsFailed(name) {
 		return
 	}
 	ev := Event{File: p.cur.name, Line: p.cur.line, Pid: pid, Syscall: name, Op: sp.op, OK: res.ok, Errno: res.errno, Exe: pr.exe}
-	var flagText []byte
-	if sp.flags >= 0 && sp.flags < len(c.args) {
-		flagText = c.args[sp.flags]
-	}
 	switch {
 	case sp.path >= 0:
 		if sp.path >= len(c.args) {
 			p.warn(errors.Errorf("%s: expected a path as argument %d, got %d arguments", name, sp.path+1, len(c.args)))
 			return
 		}
-		pa, ok, err := p.pathArg(pr, c.args, sp.dirfd, sp.path)
+		pa, ok, err := p.pathArg(pr, c.args, sp.dirfd, sp.path, facts.path)
 		if err != nil {
 			p.warn(errors.Wrapf(err, "%s", name))
 			return
@@ -736,7 +862,7 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split
 		}
 		ev.Path = pa
 		if sp.path2 >= 0 && sp.path2 < len(c.args) {
-			if pa2, ok, err := p.pathArg(pr, c.args, sp.dirfd2, sp.path2); err == nil && ok {
+			if pa2, ok, err := p.pathArg(pr, c.args, sp.dirfd2, sp.path2, ""); err == nil && ok {
 				ev.Path2 = pa2
 			}
 		}
@@ -758,7 +884,7 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split
 	}
 	switch name {
 	case "open", "openat", "openat2":
-		fl := openFlags(flagText, name == "openat2")
+		fl := facts.flags
 		acc := fl & 3
 		creat, trunc, excl := fl&oCREAT != 0, fl&oTRUNC != 0, fl&oEXCL != 0
 		if acc == oWRONLY && (creat || trunc) || acc == oRDWR && (trunc || excl) || creat && excl {
@@ -777,9 +903,9 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split
 		"lchown", "lchown32", "lsetxattr", "lremovexattr":
 		ev.NoFollow = true
 	case "newfstatat", "fstatat64", "statx", "faccessat2", "fchownat", "utimensat":
-		ev.NoFollow = hasFlag(flagText, atSymlinkNofollow)
+		ev.NoFollow = facts.flags&atSymlinkNofollow != 0
 	case "execveat":
-		ev.NoFollow = hasFlag(flagText, atSymlinkNofollow)
+		ev.NoFollow = facts.flags&atSymlinkNofollow != 0
 	}
 	switch sp.op {
 	case OpChdir, OpList:
@@ -798,27 +924,37 @@ func (p *Parser) complete(pid int, name string, sp spec, body []byte, pre *split
 	p.emit(ev)
 }
 
-// str returns b as a string, one copy per distinct value: logs repeat
-// the same paths, and memory grows with the distinct ones only.
-func (p *Parser) str(b []byte) string {
-	if s, ok := p.strs[string(b)]; ok {
+// interner makes strings of bytes, one copy per distinct value: logs
+// repeat the same paths, and memory grows with the distinct ones only.
+type interner map[string]string
+
+func (in interner) str(b []byte) string {
+	if s, ok := in[string(b)]; ok {
 		return s
 	}
-	if len(p.strs) >= maxInterned {
+	if len(in) >= maxInterned {
 		return string(b)
 	}
 	s := string(b)
-	p.strs[s] = s
+	in[s] = s
 	return s
 }
+
+func (p *Parser) str(b []byte) string { return p.strs.str(b) }
 
 // maxInterned bounds the strings kept by str (about 100 bytes each).
 const maxInterned = 1 << 20
 
 // pathArg returns the absolute path named by args[pi] relative to the
 // dirfd args[di] (di < 0: the cwd). ok is false for "", NULL and
-// addresses.
-func (p *Parser) pathArg(pr *proc, args [][]byte, di, pi int) (string, bool, error) {
+// addresses. abs, when not "", is args[pi] already read: an absolute path.
+func (p *Parser) pathArg(pr *proc, args [][]byte, di, pi int, abs string) (string, bool, error) {
+	if abs != "" {
+		if pr.fs.root != "/" {
+			return pr.fs.root + abs, true, nil
+		}
+		return abs, true, nil
+	}
 	a := args[pi]
 	if len(a) == 0 || a[0] != '"' {
 		return "", false, nil // NULL, an address, or -e raw=all
@@ -900,17 +1036,44 @@ func openFlags(text []byte, inStruct bool) int {
 	return flagBits(text, openFlagNames)
 }
 
-var openFlagNames = map[string]int{
-	"O_WRONLY": oWRONLY, "O_RDWR": oRDWR, "O_CREAT": oCREAT, "O_EXCL": oEXCL,
-	"O_TRUNC": oTRUNC, "O_DIRECTORY": oDIRECTORY, "O_NOFOLLOW": oNOFOLLOW, "O_PATH": oPATH,
+// openFlagNames and atFlagNames give the bit of a flag name the parser
+// reads, 0 for the others (a switch: every open has flags).
+func openFlagNames(name []byte) int {
+	switch string(name) {
+	case "O_WRONLY":
+		return oWRONLY
+	case "O_RDWR":
+		return oRDWR
+	case "O_CREAT":
+		return oCREAT
+	case "O_EXCL":
+		return oEXCL
+	case "O_TRUNC":
+		return oTRUNC
+	case "O_DIRECTORY":
+		return oDIRECTORY
+	case "O_NOFOLLOW":
+		return oNOFOLLOW
+	case "O_PATH":
+		return oPATH
+	}
+	return 0
 }
 
-var atFlagNames = map[string]int{"AT_SYMLINK_NOFOLLOW": atSymlinkNofollow, "AT_EMPTY_PATH": atEmptyPath}
+func atFlagNames(name []byte) int {
+	switch string(name) {
+	case "AT_SYMLINK_NOFOLLOW":
+		return atSymlinkNofollow
+	case "AT_EMPTY_PATH":
+		return atEmptyPath
+	}
+	return 0
+}
 
 // flagBits ORs the parts of a flags argument: names from the table and
 // numbers in C syntax ("0x241", "0644"). strace -X raw may leave a part
 // empty ("|0x100").
-func flagBits(text []byte, names map[string]int) int {
+func flagBits(text []byte, names func([]byte) int) int {
 	v := 0
 	for len(text) > 0 {
 		var part []byte
@@ -930,12 +1093,7 @@ func flagBits(text []byte, names map[string]int) int {
 			}
 			continue
 		}
-		v |= names[string(part)]
+		v |= names(part)
 	}
 	return v
-}
-
-// hasFlag reports whether an AT_ flags argument has the flag.
-func hasFlag(text []byte, bit int) bool {
-	return flagBits(text, atFlagNames)&bit != 0
 }

@@ -1,5 +1,7 @@
 package strace
 
+import "encoding/binary"
+
 // Op says what a syscall did with a path.
 type Op uint8
 
@@ -41,12 +43,16 @@ type spec struct {
 	name   string // the key in specs (set by init)
 }
 
-func init() {
+// specOf holds every spec by pointer, with its name: a split line
+// carries one word, not the spec.
+var specOf = func() map[string]*spec {
+	m := make(map[string]*spec, len(specs))
 	for name, sp := range specs {
 		sp.name = name
-		specs[name] = sp
+		m[name] = &sp
 	}
-}
+	return m
+}()
 
 type kindOfCall uint8
 
@@ -184,3 +190,69 @@ const (
 	atSymlinkNofollow = 0x100
 	atEmptyPath       = 0x1000
 )
+
+// nameSlots is the size of nameTable: a power of two, about four times
+// the number of names.
+const (
+	nameBits  = 11
+	nameSlots = 1 << nameBits
+)
+
+type nameEntry struct {
+	name string
+	sp   *spec // nil: the parser does not follow the syscall
+}
+
+// nameTable finds the spec of a syscall name and whether the name is a
+// syscall at all (knownNames) with one hash and mostly one comparison:
+// every line's name is looked up, and a map lookup costs several times
+// more. Open addressing, linear probing.
+var nameTable = func() *[nameSlots]nameEntry {
+	var t [nameSlots]nameEntry
+	add := func(name string) {
+		i := nameHash([]byte(name))
+		for t[i].name != "" {
+			if t[i].name == name {
+				return
+			}
+			i = (i + 1) & (nameSlots - 1)
+		}
+		t[i] = nameEntry{name: name, sp: specOf[name]}
+	}
+	for name := range specOf {
+		add(name)
+	}
+	for name := range knownNames {
+		add(name)
+	}
+	return &t
+}()
+
+// nameHash mixes the first and last 8 bytes of a name and its length:
+// cheaper than a byte loop, and the names differ there.
+func nameHash(b []byte) uint32 {
+	var x uint64
+	if len(b) >= 8 {
+		x = binary.LittleEndian.Uint64(b) ^ binary.LittleEndian.Uint64(b[len(b)-8:])*31
+	} else {
+		for _, c := range b {
+			x = x<<8 | uint64(c)
+		}
+	}
+	x = (x ^ uint64(len(b))) * 0x9e3779b97f4a7c15
+	return uint32(x >> (64 - nameBits))
+}
+
+// lookupName returns the spec of a syscall name (nil for one the parser
+// does not follow) and whether the name is a syscall's.
+func lookupName(name []byte) (*spec, bool) {
+	for i := nameHash(name); ; i = (i + 1) & (nameSlots - 1) {
+		e := &nameTable[i]
+		if e.name == "" {
+			return nil, false
+		}
+		if e.name == string(name) {
+			return e.sp, true
+		}
+	}
+}
