@@ -56,8 +56,22 @@ func (p Pattern) String() string { return p.text }
 // Match reports whether the absolute path p matches, or lies under a
 // directory that matches.
 func (p Pattern) Match(name string) bool {
-	comps := strings.Split(strings.Trim(name, "/"), "/")
-	if len(comps) == 1 && comps[0] == "" {
+	return p.match(components(name))
+}
+
+// components splits an absolute path into its names (none for "/").
+func components(name string) []string {
+	name = strings.Trim(name, "/")
+	if name == "" {
+		return nil
+	}
+	return strings.Split(name, "/")
+}
+
+// match is Match for a path split by components: a filter splits each
+// path once for all its patterns.
+func (p Pattern) match(comps []string) bool {
+	if len(comps) == 0 {
 		return false // the root itself
 	}
 	if p.root {
@@ -141,16 +155,17 @@ func (e *ExcludedError) Error() string {
 
 // excluded returns why p is excluded, or nil.
 func (f *Filter) excluded(p string) *ExcludedError {
-	if f == nil || f.Include[p] {
+	if f == nil || f.Include[p] || len(f.Secrets)+len(f.Exclude) == 0 {
 		return nil
 	}
+	comps := components(p)
 	for _, pat := range f.Secrets {
-		if pat.Match(p) {
+		if pat.match(comps) {
 			return &ExcludedError{Path: p, Pattern: pat.String(), Secret: true}
 		}
 	}
 	for _, pat := range f.Exclude {
-		if pat.Match(p) {
+		if pat.match(comps) {
 			return &ExcludedError{Path: p, Pattern: pat.String()}
 		}
 	}
