@@ -106,15 +106,17 @@ func (b *batch) cut(r *rules, max int, in interner) {
 		}
 		// Most lines are calls, and most calls make no record: tell
 		// them before making a split (312 bytes to clear, then copy).
+		// (This is prepare and finish, with the split made last.)
 		var rl rawLine
 		if !checkNUL && splitCall(line, &rl) {
-			if sp, listed := lookupName(rl.name); sp == nil && listed || rl.kind == kindCall && sp != nil && r.quiet(sp, rl.body) {
+			sp, listed := lookupName(rl.name)
+			if sp == nil && listed || rl.kind == kindCall && sp != nil && r.quiet(sp, rl.body) {
 				b.parsed++
 				continue
 			}
-			b.recs = append(b.recs, split{n: n, rl: rl})
+			b.recs = append(b.recs, split{n: n, rl: rl, sp: sp, listed: listed, known: sp != nil})
 			sl := &b.recs[len(b.recs)-1]
-			sl.finish(&b.args, r, in)
+			sl.readArgs(&b.args, in)
 			if !sl.needed() {
 				b.recs = b.recs[:len(b.recs)-1]
 				b.parsed++
@@ -142,8 +144,6 @@ func clearsCarry(line []byte, max int) bool {
 	if len(line) > max {
 		return false
 	}
-	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
-		line = line[:len(line)-1]
-	}
+	line = trimEOL(line)
 	return len(line) > 0 && line[len(line)-1] != 'd'
 }

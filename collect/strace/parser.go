@@ -302,10 +302,17 @@ func (p *Parser) begin(name string) *fileState {
 
 // feed handles one line read by lr.
 func (p *Parser) feed(lr *lineReader, line []byte, pid int) {
-	sl := split{n: lr.n, tooLong: lr.tooLong}
-	if !sl.tooLong {
-		sl.prepare(line, nil, p.rules, true, p.strs)
+	if lr.tooLong {
+		p.apply(&split{n: lr.n, tooLong: true}, pid)
+		return
 	}
+	p.applyLine(line, lr.n, pid)
+}
+
+// applyLine prepares and applies line n, its end trimmed.
+func (p *Parser) applyLine(line []byte, n, pid int) {
+	sl := split{n: n}
+	sl.prepare(line, nil, p.rules, true, p.strs)
 	p.apply(&sl, pid)
 }
 
@@ -317,9 +324,7 @@ func (p *Parser) feedLine(carry *[]byte, line []byte, n, pid int) {
 		return
 	}
 	if line, ok := endLine(carry, line); ok {
-		sl := split{n: n}
-		sl.prepare(line, nil, p.rules, true, p.strs)
-		p.apply(&sl, pid)
+		p.applyLine(line, n, pid)
 	}
 }
 
@@ -404,9 +409,7 @@ func (lr *lineReader) next() ([]byte, bool) {
 // "vfork(strace: Process 19451 attached" then " <unfinished ...>". It
 // returns false for the first part, which it keeps in carry.
 func endLine(carry *[]byte, line []byte) ([]byte, bool) {
-	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
-		line = line[:len(line)-1]
-	}
+	line = trimEOL(line)
 	if len(*carry) > 0 {
 		line = append(*carry, line...)
 		*carry = nil
@@ -538,20 +541,28 @@ func (sl *split) finish(args *[][]byte, r *rules, in interner) {
 		sl.quiet = true
 		return
 	}
-	if sl.rl.kind == kindCall && sl.known {
-		var c call
-		if args != nil {
-			c.args = (*args)[len(*args):len(*args)]
-		}
-		sl.argErr = splitArgs(sl.rl.body, &c, true)
-		sl.args, sl.ret = c.args, c.ret
-		if sl.argErr == nil {
-			sl.facts = factsOf(sl.sp, sl.sp.name, &c, in)
-		}
-		// Keep them in the shared array unless append had to move them.
-		if args != nil && len(*args)+len(c.args) <= cap(*args) {
-			*args = (*args)[:len(*args)+len(c.args)]
-		}
+	sl.readArgs(args, in)
+}
+
+// readArgs is the rest of finish, once the name is looked up and the
+// line is known not to be quiet: a complete call of interest gets its
+// arguments split and its facts read.
+func (sl *split) readArgs(args *[][]byte, in interner) {
+	if sl.rl.kind != kindCall || !sl.known {
+		return
+	}
+	var c call
+	if args != nil {
+		c.args = (*args)[len(*args):len(*args)]
+	}
+	sl.argErr = splitArgs(sl.rl.body, &c, true)
+	sl.args, sl.ret = c.args, c.ret
+	if sl.argErr == nil {
+		sl.facts = factsOf(sl.sp, sl.sp.name, &c, in)
+	}
+	// Keep them in the shared array unless append had to move them.
+	if args != nil && len(*args)+len(c.args) <= cap(*args) {
+		*args = (*args)[:len(*args)+len(c.args)]
 	}
 }
 
@@ -592,6 +603,14 @@ func factsOf(sp *spec, name string, c *call, in interner) facts {
 		}
 	}
 	return f
+}
+
+// trimEOL drops the newlines and carriage returns that end a line.
+func trimEOL(line []byte) []byte {
+	for len(line) > 0 && (line[len(line)-1] == '\n' || line[len(line)-1] == '\r') {
+		line = line[:len(line)-1]
+	}
+	return line
 }
 
 // needed reports whether apply must see a prepared line: it does
