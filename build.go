@@ -3,18 +3,20 @@ package scratchpack
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/collect"
-	"github.com/scratchpack/scratchpack/collect/elfdeps"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/filelist"
-	"github.com/scratchpack/scratchpack/internal/rootpath"
+	"github.com/scratchpack/scratchpack/verify"
 )
 
 // BuildOptions configure Build: trace a command, resolve what it used,
@@ -40,7 +42,10 @@ type BuildOptions struct {
 	Paths         PathOptions // sets, includes, excludes
 
 	Pack PackOptions // Output, Dockerfile, compression...
-	Warn func(error)
+	// Verify, when set, runs verify on the archive with the same command
+	// (its Archive and Command are filled in).
+	Verify *verify.Options
+	Warn   func(error)
 }
 
 // BuildResult reports a build.
@@ -51,178 +56,247 @@ type BuildResult struct {
 	Largest  []*filelist.Entry // the 10 largest files
 	Program  string            // the command's absolute path inside the root
 	Timings  map[string]time.Duration
-	ExitWarn error  // the command's non-zero exit, when not an error
-	Report   string // the JSON report written beside the archive
+	ExitWarn error          // the command's non-zero exit, when not an error
+	Report   string         // the JSON report written beside the archive
+	Verify   *verify.Result // when BuildOptions.Verify was set
+}
+
+// Validate checks the options that need no files and no trace, so that
+// a build that cannot finish fails before it starts.
+func (o BuildOptions) Validate() error {
+	if len(o.Command) == 0 {
+		return errors.New("no command: give it after --")
+	}
+	if err := o.Pack.Validate(); err != nil {
+		return err
+	}
+	if o.Verify != nil && (o.Pack.Output == "-" || o.Pack.Output == "" || len(o.Trace.Probes) > 0 || o.Trace.Duration > 0) {
+		return errors.New("--verify needs an archive file and a command that exits (no --probe, no --duration)")
+	}
+	if o.KeepLog != "" && o.KeepLog == o.Pack.Output {
+		return errors.Errorf("--keep-log %s is also the archive", o.KeepLog)
+	}
+	return nil
 }
 
 // Build runs the command under strace, lists what it used with the ELF
-// libraries and interpreters of everything it ran or loaded, and writes
-// the rootfs archive (and a Dockerfile when asked).
+// libraries and interpreters of everything it ran or loaded, writes the
+// rootfs archive (and a Dockerfile when asked), and verifies it when asked.
 func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
-	if len(o.Command) == 0 {
-		return nil, errors.New("no command: give it after --")
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
-	warn := o.Warn
-	if warn == nil {
-		warn = func(error) {}
-	}
-	env := o.Env
-	if env == nil {
-		env = os.Environ()
-	}
-	root := o.Root
-	if root == "" {
-		root = "/"
-	}
-	dir := o.Dir
-	if dir == "" {
-		if root != "/" {
-			dir = "/"
-		} else if wd, err := os.Getwd(); err == nil {
-			dir = wd
-		}
-	}
-	res, err := rootpath.New(root)
+	o.Warn = orDiscard(o.Warn)
+	rn, err := prepareRun(o.Command, o.Root, o.Dir, o.Env)
 	if err != nil {
 		return nil, err
 	}
-	// As a shell does when it starts a command in a directory; a stale
-	// PWD would send programs that check it (dash, Go) to the host's cwd.
-	env = setEnv(env, "PWD", dir)
-	pathList := filepath.SplitList(envValue(env, "PATH"))
-	program, err := lookPathIn(res, o.Command[0], pathList, dir)
-	if err != nil {
+	if err := rn.checkOutputs(o.Pack.Output, o.Pack.Dockerfile, o.KeepLog); err != nil {
 		return nil, err
 	}
-	r := &BuildResult{Program: program, Timings: map[string]time.Duration{}}
-	// Fail before the trace, not after it, when an output cannot be written.
-	for _, out := range []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog} {
-		if out == "" || out == "-" {
-			continue
-		}
-		if st, err := os.Stat(filepath.Dir(out)); err != nil || !st.IsDir() {
-			return nil, errors.Errorf("cannot write %s: its directory %s does not exist", out, filepath.Dir(out))
-		}
-	}
-
-	watched := o.Trace.Collector == tracer.Fanotify
+	r := &BuildResult{Program: rn.program, Timings: map[string]time.Duration{}}
 	logDir, err := os.MkdirTemp("", "scratchpack-trace-")
 	if err != nil {
 		return nil, errors.Wrap(err, "creating a directory for the trace")
 	}
 	defer os.RemoveAll(logDir)
-	log := filepath.Join(logDir, "trace.log")
-	topts := o.Trace
-	topts.Command, topts.Log, topts.Env, topts.Program = o.Command, log, env, program
-	if root != "/" {
-		topts.Root, topts.Dir = res.Root(), dir
-	} else {
-		topts.Dir = dir
-	}
-	t0 := time.Now()
-	tctx := ctx
-	if topts.Signals != nil {
-		// Signals go to the command, which decides; they do not cut the trace.
-		tctx = context.WithoutCancel(ctx)
-	}
-	r.Trace, err = tracer.Run(tctx, topts)
-	r.Timings["trace"] = time.Since(t0)
-	if err != nil {
-		return r, errors.WithMessage(err, "tracing "+o.Command[0])
-	}
-	if r.Trace.ExitCode != 0 && !r.Trace.Stopped {
-		exitErr := errors.Errorf("%s exited with status %d%s", o.Command[0], r.Trace.ExitCode, sigNote(r.Trace.Signal))
-		if o.FailOnExit {
-			return r, exitErr
-		}
-		r.ExitWarn = exitErr
-		warn(errors.WithMessage(exitErr, "packing what it used anyway (--fail-on-exit makes this an error)"))
-	}
-	var uses []collect.Use
-	logs := []string{log}
-	if watched {
-		for _, m := range r.Trace.Mounts {
-			if m.Err != nil {
-				warn(errors.WithMessagef(m.Err, "files under %s (%s) are not watched", m.Point, m.FSType))
-			}
-		}
-		if !r.Trace.WatchLog {
-			logs = nil
-			warn(errors.New("strace was not found: the fanotify run cannot see directories the command creates, renames or deletes, nor its working directories"))
-			if o.KeepLog != "" {
-				return r, errors.New("--keep-log: the fanotify run wrote no log (strace was not found)")
-			}
-		}
-		uses = collect.FromWatch(r.Trace.Watch.Accesses)
-		if root != "/" {
-			uses = insideRoot(uses, res.Root())
-		}
-		// The watch sees the file a name led to, not the name: the
-		// command as it was given comes with its links.
-		uses = append(uses,
-			collect.Use{Path: program, Need: collect.NeedFile, Exec: true, Source: collect.SourceFanotify, Detail: "the command"},
-			collect.Use{Path: dir, Need: collect.NeedDir, Source: collect.SourceFanotify, Detail: "the working directory"})
-	}
-	if o.KeepLog != "" {
-		if err := copyFile(log, o.KeepLog); err != nil {
+	for _, phase := range []struct {
+		name string
+		run  func() error
+	}{
+		{"trace", func() error { return r.trace(ctx, o, rn, filepath.Join(logDir, "trace.log")) }},
+		{"list", func() error { return r.list(ctx, o, rn, filepath.Join(logDir, "trace.log")) }},
+		{"pack", func() error { return r.pack(ctx, o, rn) }},
+		{"report", func() error { return r.writeReport(o, rn) }},
+		{"verify", func() error { return r.verify(ctx, o, rn) }},
+	} {
+		t0 := time.Now()
+		err := phase.run()
+		r.Timings[phase.name] = time.Since(t0)
+		if err != nil {
 			return r, err
 		}
 	}
+	return r, nil
+}
 
-	t0 = time.Now()
-	outputs := []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.Pack.OutputDir}
-	cwd := dir
-	if root != "/" {
-		cwd = filepath.Join(res.Root(), dir) // the log's paths are host paths
+// trace runs the command and applies the exit-status rule; the log is
+// kept when asked.
+func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log string) error {
+	var err error
+	if r.Trace, err = rn.trace(ctx, o.Trace, log); err != nil {
+		return err
 	}
+	var warned error
+	if err := rn.exitStatus(r.Trace, o.FailOnExit, func(e error) { warned = e; o.Warn(e) }, "packing what it used anyway (--fail-on-exit makes this an error)"); err != nil {
+		return err
+	}
+	if warned != nil {
+		r.ExitWarn = errors.Cause(warned)
+	}
+	if o.KeepLog == "" {
+		return nil
+	}
+	if o.Trace.Collector == tracer.Fanotify && !r.Trace.WatchLog {
+		return errors.New("--keep-log: the fanotify run wrote no log (strace was not found)")
+	}
+	return copyFile(log, o.KeepLog)
+}
+
+// list resolves what the trace saw into the file list.
+func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log string) error {
+	logs := []string{log}
+	var uses []collect.Use
+	watched := o.Trace.Collector == tracer.Fanotify
+	if watched {
+		logs, uses = r.watchedUses(o, rn, log)
+	}
+	cwd := rn.dir
+	if rn.root != "/" {
+		cwd = filepath.Join(rn.res.Root(), rn.dir) // the log's paths are host paths
+	}
+	var err error
 	r.List, err = List(ctx, ListOptions{
-		Root:          root,
+		Root:          rn.root,
 		StraceLogs:    logs,
 		Uses:          uses,
 		LinkScan:      watched,
 		LddFiles:      o.LddFiles,
 		Cwd:           cwd,
 		IgnoreMissing: o.IgnoreMissing,
-		Outputs:       outputs,
+		Outputs:       []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.Pack.OutputDir},
 		ResolveDeps:   true,
-		LibraryPath:   filepath.SplitList(envValue(env, "LD_LIBRARY_PATH")),
-		Path:          pathList,
-		HostPaths:     root != "/",
+		LibraryPath:   filepath.SplitList(envValue(rn.env, "LD_LIBRARY_PATH")),
+		Path:          rn.path,
+		HostPaths:     rn.root != "/",
 		KeepCreated:   o.KeepCreated,
 		PathOptions:   o.Paths,
-		Warn:          warn,
+		Warn:          o.Warn,
 	})
-	r.Timings["list"] = time.Since(t0)
 	if err != nil {
-		return r, err
+		return err
 	}
-	if r.List.Lookup(program) == nil && r.List.Lookup(mustCanonical(res, program)) == nil {
-		return r, errors.Errorf("%s is not in the file list: did the command run?", program)
+	if r.List.Lookup(rn.program) == nil && r.List.Lookup(mustCanonical(rn.res, rn.program)) == nil {
+		return errors.Errorf("%s is not in the file list: did the command run?", rn.program)
 	}
+	return nil
+}
 
+// watchedUses turns a fanotify watch into uses (and the narrow strace
+// log, when there is one).
+func (r *BuildResult) watchedUses(o BuildOptions, rn *run, log string) ([]string, []collect.Use) {
+	logs := []string{log}
+	for _, m := range r.Trace.Mounts {
+		if m.Err != nil {
+			o.Warn(errors.WithMessagef(m.Err, "files under %s (%s) are not watched", m.Point, m.FSType))
+		}
+	}
+	if !r.Trace.WatchLog {
+		logs = nil
+		o.Warn(errors.New("strace was not found: the fanotify run cannot see directories the command creates, renames or deletes, nor its working directories"))
+	}
+	uses := collect.FromWatch(r.Trace.Watch.Accesses)
+	if rn.root != "/" {
+		uses = insideRoot(uses, rn.res.Root())
+	}
+	// The watch sees the file a name led to, not the name: the command
+	// as it was given comes with its links.
+	uses = append(uses,
+		collect.Use{Path: rn.program, Need: collect.NeedFile, Exec: true, Source: collect.SourceFanotify, Detail: "the command"},
+		collect.Use{Path: rn.dir, Need: collect.NeedDir, Source: collect.SourceFanotify, Detail: "the working directory"})
+	return logs, uses
+}
+
+// pack writes the archive (with the Dockerfile's command, PATH and
+// WORKDIR from the traced run).
+func (r *BuildResult) pack(ctx context.Context, o BuildOptions, rn *run) error {
 	pk := o.Pack
 	if pk.Dockerfile != "" && len(pk.Cmd) == 0 {
-		pk.Cmd = append([]string{program}, o.Command[1:]...)
-		if p := envValue(env, "PATH"); p != "" {
+		pk.Cmd = append([]string{rn.program}, o.Command[1:]...)
+		if p := envValue(rn.env, "PATH"); p != "" {
 			pk.Env = append([]string{"PATH=" + p}, pk.Env...)
 		}
-		if pk.Workdir == "" && dir != "/" {
-			pk.Workdir = dir
+		if pk.Workdir == "" && rn.dir != "/" {
+			pk.Workdir = rn.dir
 		}
 	}
-	t0 = time.Now()
-	r.Pack, err = Pack(ctx, r.List, pk)
-	r.Timings["pack"] = time.Since(t0)
-	if err != nil {
-		return r, err
+	var err error
+	if r.Pack, err = Pack(ctx, r.List, pk); err != nil {
+		return err
 	}
 	r.Largest = Largest(r.List, 10)
-	if pk.Output != "-" && pk.Output != "" {
-		if r.Report, err = writeReport(o, r, dir); err != nil {
-			return r, err
-		}
+	return nil
+}
+
+// writeReport writes the report beside an archive file.
+func (r *BuildResult) writeReport(o BuildOptions, rn *run) error {
+	if o.Pack.Output == "-" || o.Pack.Output == "" {
+		return nil
 	}
-	return r, nil
+	r.Report = ReportPath(r.Pack.Output)
+	return r.report(o, rn).Write(r.Report)
+}
+
+// verify runs the archive with the same command, when asked.
+func (r *BuildResult) verify(ctx context.Context, o BuildOptions, rn *run) error {
+	if o.Verify == nil {
+		return nil
+	}
+	vo := *o.Verify
+	vo.Archive = o.Pack.Output
+	vo.Command = append([]string{rn.program}, o.Command[1:]...)
+	var err error
+	r.Verify, err = verify.Verify(ctx, vo)
+	return err
+}
+
+// report is the build's report (see Report).
+func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
+	files, _, _, _, bytes := r.List.Totals()
+	collector := o.Trace.Collector
+	if collector == "" {
+		collector = tracer.Strace
+	}
+	rep := &Report{
+		Scratchpack: Version,
+		Command:     o.Command,
+		Root:        r.List.Root,
+		Dir:         rn.dir,
+		ExitCode:    r.Trace.ExitCode,
+		Stopped:     r.Trace.Stopped,
+		Collector:   string(collector),
+		Tools:       toolVersions(),
+		TimingsMS:   map[string]int64{},
+		Archive:     r.Pack.Output,
+		Compressed:  r.Pack.Compressed,
+		Files:       files,
+		Bytes:       bytes,
+		Entries:     r.List.Entries,
+	}
+	for k, v := range r.Timings {
+		rep.TimingsMS[k] = v.Milliseconds()
+	}
+	return rep
+}
+
+// toolVersions names what the build ran with: Go, strace, the kernel.
+func toolVersions() map[string]string {
+	tools := map[string]string{"go": runtime.Version()}
+	if out, err := exec.Command("strace", "-V").Output(); err == nil {
+		tools["strace"] = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	}
+	var u syscall.Utsname
+	if syscall.Uname(&u) == nil {
+		var b strings.Builder
+		for _, c := range u.Release {
+			if c == 0 {
+				break
+			}
+			b.WriteByte(byte(c))
+		}
+		tools["kernel"] = b.String()
+	}
+	return tools
 }
 
 // Largest returns the n largest files of a list, largest first.
@@ -240,116 +314,10 @@ func Largest(l *filelist.List, n int) []*filelist.Entry {
 	return files
 }
 
-func sigNote(sig string) string {
-	if sig == "" {
-		return ""
-	}
-	return " (killed by " + sig + ")"
-}
-
-func envValue(env []string, key string) string {
-	v := ""
-	for _, kv := range env {
-		if strings.HasPrefix(kv, key+"=") {
-			v = kv[len(key)+1:]
-		}
-	}
-	return v
-}
-
-// setEnv returns env with key set to value.
-func setEnv(env []string, key, value string) []string {
-	out := make([]string, 0, len(env)+1)
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, key+"=") {
-			out = append(out, kv)
-		}
-	}
-	return append(out, key+"="+value)
-}
-
-func mustCanonical(res *rootpath.Resolver, p string) string {
-	c, err := res.Canonical(p)
-	if err != nil {
-		return p
-	}
-	return c
-}
-
-// lookPathIn finds a command as execvp would inside the root.
-func lookPathIn(res *rootpath.Resolver, name string, path []string, dir string) (string, error) {
-	if strings.Contains(name, "/") {
-		if !strings.HasPrefix(name, "/") {
-			name = filepath.Join(dir, name)
-		}
-		if _, err := res.Resolve(name, true); err != nil {
-			return "", errors.Wrapf(err, "finding the command %s", name)
-		}
-		return name, nil
-	}
-	if p, ok := searchPath(res, name, path); ok {
-		return p, nil
-	}
-	return "", errors.Errorf("%s: command not found in PATH %s (inside %s)", name, strings.Join(path, ":"), res.Root())
-}
-
-// searchPath finds an executable regular file named name in the
-// absolute directories of path, inside the root, as execvp would.
-func searchPath(res *rootpath.Resolver, name string, path []string) (string, bool) {
-	for _, d := range path {
-		if !strings.HasPrefix(d, "/") {
-			continue
-		}
-		p := strings.TrimRight(d, "/") + "/" + name
-		if r, err := res.Resolve(p, true); err == nil && r.Info.Mode().IsRegular() && r.Info.Mode()&0o111 != 0 {
-			return p, true
-		}
-	}
-	return "", false
-}
-
 func copyFile(src, dst string) error {
 	data, err := os.ReadFile(src)
 	if err != nil {
 		return errors.Wrap(err, "reading the trace log")
 	}
 	return errors.Wrap(os.WriteFile(dst, data, 0o644), "keeping the trace log")
-}
-
-// DepsOptions configure Deps.
-type DepsOptions struct {
-	Root        string
-	Files       []string
-	LibraryPath []string
-}
-
-// Deps resolves the shared libraries of ELF files without running them.
-func Deps(ctx context.Context, o DepsOptions) ([]*elfdeps.Tree, error) {
-	res, err := rootpath.New(o.Root)
-	if err != nil {
-		return nil, err
-	}
-	r := elfdeps.NewResolver(res)
-	r.LibraryPath = o.LibraryPath
-	var out []*elfdeps.Tree
-	for _, f := range o.Files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		p := f
-		if !strings.HasPrefix(p, "/") {
-			if res.Root() != "/" {
-				return nil, errors.Errorf("%s: give absolute paths inside --root", f)
-			}
-			if p, err = filepath.Abs(f); err != nil {
-				return nil, err
-			}
-		}
-		t, err := r.Resolve(p)
-		if err != nil {
-			return nil, errors.WithMessagef(err, "resolving the libraries of %s", f)
-		}
-		out = append(out, t)
-	}
-	return out, nil
 }

@@ -108,7 +108,7 @@ func TestWithNss(t *testing.T) {
 	}
 }
 
-func hasSource(e *filelist.Entry, src string) bool {
+func hasSource(e *filelist.Entry, src filelist.Source) bool {
 	for _, r := range e.Reasons {
 		if r.Source == src {
 			return true

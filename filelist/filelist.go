@@ -49,11 +49,36 @@ func (p *Perm) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Source names what brought an entry into the list. The collectors'
+// sources (strace, ldd, interp, shebang, fanotify, link) are spelled as
+// collect.Source spells them; the others are below.
+type Source string
+
+// Sources that the list itself and the pipeline add.
+const (
+	SourceList       Source = "list"        // read from a file list
+	SourceInclude    Source = "include"     // --include
+	SourceELF        Source = "elf"         // a shared library an ELF file needs
+	SourceSymlink    Source = "symlink"     // a link on the way to another entry
+	SourceLinkTarget Source = "link-target" // what a listed link points to
+	SourceParent     Source = "parent"      // a directory above an entry
+	setPrefix               = "set:"
+)
+
+// SetSource is the source of the files a named set (collect/sets) adds.
+func SetSource(name string) Source { return Source(setPrefix + name) }
+
+// Set returns the set's name when s is a SetSource.
+func (s Source) Set() (string, bool) {
+	if strings.HasPrefix(string(s), setPrefix) {
+		return string(s)[len(setPrefix):], true
+	}
+	return "", false
+}
+
 // Reason says why an entry is in the list.
 type Reason struct {
-	// Source: strace, ldd, interp, shebang, symlink (a link on the way to
-	// another entry), link-target, parent, list (read from a file list).
-	Source string `json:"source"`
+	Source Source `json:"source"`
 	Detail string `json:"detail,omitempty"`
 	Where  string `json:"where,omitempty"`
 }
@@ -153,7 +178,7 @@ func (e *MissingError) Error() string {
 		notes = append(notes, e.At+" is missing")
 	}
 	if e.Reason.Source != "" {
-		n := "listed by " + e.Reason.Source
+		n := "listed by " + string(e.Reason.Source)
 		if e.Reason.Where != "" {
 			n += " at " + e.Reason.Where
 		}
@@ -289,7 +314,7 @@ func (b *Builder) AddTree(dir string, why Reason, skipped func(error)) error {
 			}
 			if info.Mode()&fs.ModeSymlink != 0 {
 				// what the link points to comes along
-				if _, err := b.Add(p, Follow, Reason{Source: "link-target", Detail: "of " + p}); err != nil {
+				if _, err := b.Add(p, Follow, Reason{Source: SourceLinkTarget, Detail: "of " + p}); err != nil {
 					skipped(err)
 				}
 				continue
@@ -342,7 +367,7 @@ func (b *Builder) addLinks(links []rootpath.Link, to string) {
 		if err != nil {
 			continue
 		}
-		_ = b.addInfo(l.Path, info, Reason{Source: "symlink", Detail: "on the way to " + to})
+		_ = b.addInfo(l.Path, info, Reason{Source: SourceSymlink, Detail: "on the way to " + to})
 	}
 }
 
@@ -414,7 +439,7 @@ func (b *Builder) addParents(p string) error {
 		}
 		e := &Entry{Path: dir, Kind: Dir}
 		fillMeta(e, info)
-		e.addReason(Reason{Source: "parent"})
+		e.addReason(Reason{Source: SourceParent})
 		b.entries[dir] = e
 	}
 	return nil

@@ -43,7 +43,7 @@ func WriteText(w io.Writer, l *List) error {
 
 func onlyParent(e *Entry) bool {
 	for _, r := range e.Reasons {
-		if r.Source != "parent" {
+		if r.Source != SourceParent {
 			return false
 		}
 	}
@@ -102,7 +102,7 @@ func Read(r io.Reader, name string) ([]Request, error) {
 		if !strings.HasPrefix(line, "/") {
 			return nil, errors.Errorf("%s:%d: expected an absolute path starting with '/', got %q", name, n, clip(line))
 		}
-		out = append(out, Request{Path: line, Mode: Follow, Reason: Reason{Source: "list", Where: fmt.Sprintf("%s:%d", name, n)}})
+		out = append(out, Request{Path: line, Mode: Follow, Reason: Reason{Source: SourceList, Where: fmt.Sprintf("%s:%d", name, n)}})
 	}
 	if err := sc.Err(); err != nil {
 		if err == bufio.ErrTooLong {
@@ -139,7 +139,7 @@ func readJSON(r io.Reader, name string) ([]Request, error) {
 		if e.Kind == Symlink {
 			m = NoFollow
 		}
-		why := Reason{Source: "list", Where: fmt.Sprintf("%s: entry %d", name, i+1)}
+		why := Reason{Source: SourceList, Where: fmt.Sprintf("%s: entry %d", name, i+1)}
 		if len(e.Reasons) > 0 {
 			why = e.Reasons[0]
 		}

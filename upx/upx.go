@@ -20,6 +20,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/internal/rootpath"
 	"github.com/scratchpack/scratchpack/internal/sandbox"
 )
 
@@ -414,7 +415,7 @@ func starts(ctx context.Context, root, prog string, timeout time.Duration) (bool
 	c := exec.CommandContext(ctx, prog, "--version")
 	c.SysProcAttr = &syscall.SysProcAttr{Chroot: root, Setpgid: true}
 	c.Dir = "/"
-	c.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	c.Env = []string{"PATH=" + rootpath.DefaultPath}
 	c.Stdout, c.Stderr = io.Discard, io.Discard
 	err := c.Run()
 	if ctx.Err() == context.DeadlineExceeded {

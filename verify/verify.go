@@ -22,12 +22,13 @@ import (
 
 	"github.com/scratchpack/scratchpack/collect/strace"
 	"github.com/scratchpack/scratchpack/collect/tracer"
+	"github.com/scratchpack/scratchpack/internal/rootpath"
 	"github.com/scratchpack/scratchpack/internal/sandbox"
 	"github.com/scratchpack/scratchpack/tarball"
 )
 
 // DefaultPath is the PATH of the clean environment.
-const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+const DefaultPath = rootpath.DefaultPath
 
 // Options for Verify.
 type Options struct {

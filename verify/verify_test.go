@@ -1,4 +1,4 @@
-package verify
+package verify_test
 
 import (
 	"archive/tar"
@@ -14,6 +14,7 @@ import (
 	"github.com/scratchpack/scratchpack"
 	"github.com/scratchpack/scratchpack/internal/testenv"
 	"github.com/scratchpack/scratchpack/tarball"
+	"github.com/scratchpack/scratchpack/verify"
 )
 
 func need(t *testing.T) {
@@ -51,7 +52,7 @@ func fortuneArchive(t *testing.T, drop string) string {
 func TestVerifyFortune(t *testing.T) {
 	need(t)
 	good := fortuneArchive(t, "")
-	r, err := Verify(context.Background(), Options{Archive: good, Command: []string{"/usr/games/fortune"}})
+	r, err := verify.Verify(context.Background(), verify.Options{Archive: good, Command: []string{"/usr/games/fortune"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestVerifyFortune(t *testing.T) {
 	}
 
 	bad := fortuneArchive(t, "librecode")
-	r, err = Verify(context.Background(), Options{Archive: bad, Command: []string{"/usr/games/fortune"}})
+	r, err = verify.Verify(context.Background(), verify.Options{Archive: bad, Command: []string{"/usr/games/fortune"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestVerifyOutputAndEnv(t *testing.T) {
 	need(t)
 	good := fortuneArchive(t, "")
 	// fortune -e picks files with equal odds: the output differs between runs
-	r, err := Verify(context.Background(), Options{Archive: good, Command: []string{"/usr/games/fortune", "-f"}, CompareOutput: true})
+	r, err := verify.Verify(context.Background(), verify.Options{Archive: good, Command: []string{"/usr/games/fortune", "-f"}, CompareOutput: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestVerifyOutputAndEnv(t *testing.T) {
 	if !r.Match {
 		t.Errorf("fortune -f: %+v", r)
 	}
-	if _, err := Verify(context.Background(), Options{Archive: good, Command: []string{"/usr/games/fortune"}, Env: []string{"NOEQUALS"}}); err == nil {
+	if _, err := verify.Verify(context.Background(), verify.Options{Archive: good, Command: []string{"/usr/games/fortune"}, Env: []string{"NOEQUALS"}}); err == nil {
 		t.Error("a bad --env was accepted")
 	}
 }

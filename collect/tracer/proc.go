@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/internal/rootpath"
 )
 
 const prSetChildSubreaper = 36
@@ -165,34 +167,20 @@ func ChrootExec(root, dir string, argv []string, env []string) error {
 	if err := os.Chdir(dir); err != nil {
 		return errors.Wrapf(err, "changing to %s inside %s", dir, root)
 	}
-	prog, err := findProgram("/", argv[0], env)
+	prog, err := findProgram("/", argv[0], env, dir)
 	if err != nil {
 		return errors.WithMessagef(err, "inside %s", root)
 	}
 	return errors.Wrapf(syscall.Exec(prog, argv, env), "running %s inside %s", prog, root)
 }
 
-// findProgram finds prog through the PATH of env (a default PATH when it
-// has none), as seen from root: the path returned is inside root. A
-// name with a slash is taken as it is.
-func findProgram(root, prog string, env []string) (string, error) {
-	if strings.Contains(prog, "/") {
-		return prog, nil
+// findProgram finds prog through the PATH of env (the default PATH when
+// it has none) inside root, with rootpath's one LookPath: symlinks are
+// resolved inside the root. The path returned is inside root.
+func findProgram(root, prog string, env []string, dir string) (string, error) {
+	res, err := rootpath.New(root)
+	if err != nil {
+		return "", err
 	}
-	path := "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	for _, kv := range env {
-		if strings.HasPrefix(kv, "PATH=") {
-			path = kv[5:]
-		}
-	}
-	for _, d := range filepath.SplitList(path) {
-		if d == "" {
-			d = "."
-		}
-		c := filepath.Join(d, prog)
-		if st, err := os.Stat(filepath.Join(root, c)); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return c, nil
-		}
-	}
-	return "", errors.Errorf("%s: not found in PATH %s", prog, path)
+	return res.LookPath(prog, rootpath.PathOf(env), dir)
 }

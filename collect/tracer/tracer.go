@@ -21,6 +21,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/collect/fanotify"
+	"github.com/scratchpack/scratchpack/internal/rootpath"
 	"github.com/scratchpack/scratchpack/internal/sandbox"
 )
 
@@ -163,7 +164,7 @@ func argsFor(straceBin string, seccomp bool, set string, o Options) []string {
 		args = append(args, "--seccomp-bpf")
 	}
 	args = append(args, "-e", "trace="+set, "--")
-	if o.Root != "" && o.Root != "/" {
+	if rootpath.NormRoot(o.Root) != "/" {
 		if len(o.Launcher) > 0 {
 			dir := o.Dir
 			if dir == "" {
@@ -206,7 +207,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(o.Command) == 0 {
 		return nil, errors.New("no command to trace")
 	}
-	if o.Collector != Fanotify && o.Root != "" && o.Root != "/" && o.Dir != "" && o.Dir != "/" && len(o.Launcher) == 0 {
+	o.Root = rootpath.NormRoot(o.Root) // the one spelling from here on
+	if o.Collector != Fanotify && o.Root != "/" && o.Dir != "" && o.Dir != "/" && len(o.Launcher) == 0 {
 		return nil, errors.New("a working directory inside --root needs a launcher (scratchpack provides one)")
 	}
 	if o.ProbeTimeout <= 0 {
@@ -366,7 +368,7 @@ func straceCommand(bin, set string, o Options) *exec.Cmd {
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	cmd.Env = o.Env
-	if o.Root == "" || o.Root == "/" {
+	if o.Root == "/" {
 		cmd.Dir = o.Dir
 	}
 	return cmd
@@ -394,9 +396,6 @@ func startWatched(o Options) (*started, error) {
 		return nil, err
 	}
 	root, dir := o.Root, o.Dir
-	if root == "" {
-		root = "/"
-	}
 	if dir == "" && root != "/" {
 		dir = "/"
 	}
@@ -411,7 +410,7 @@ func startWatched(o Options) (*started, error) {
 	} else {
 		prog := o.Program
 		if prog == "" {
-			if prog, err = findProgram(root, o.Command[0], o.Env); err != nil {
+			if prog, err = findProgram(root, o.Command[0], o.Env, dir); err != nil {
 				w.Close()
 				return nil, errors.WithMessagef(err, "inside %s", root)
 			}

@@ -193,7 +193,7 @@ func TestWatchedRun(t *testing.T) {
 	}
 
 	_, err = Run(context.Background(), Options{Collector: Fanotify, Command: []string{"no-such-command-here"}, Env: []string{"PATH=/usr/bin"}})
-	if err == nil || !strings.Contains(err.Error(), "no-such-command-here: not found in PATH /usr/bin") {
+	if err == nil || !strings.Contains(err.Error(), "no-such-command-here: command not found in PATH /usr/bin") {
 		t.Errorf("missing command: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/scratchpack/scratchpack"
 	"github.com/scratchpack/scratchpack/collect/tracer"
-	"github.com/scratchpack/scratchpack/verify"
 )
 
 func newBuild(g *globals) *cobra.Command {
@@ -59,12 +58,11 @@ CAP_SYS_ADMIN (in a container build: podman build --cap-add SYS_ADMIN).`,
 			if topts.Collector, err = tracer.ParseCollector(collector); err != nil {
 				return usagef("--collector: %v", err)
 			}
-			root := tf.root
 			var lo scratchpack.ListOptions
 			paths.apply(&lo)
-			res, err := scratchpack.Build(cmd.Context(), scratchpack.BuildOptions{
+			opts := scratchpack.BuildOptions{
 				Command:       args,
-				Root:          root,
+				Root:          tf.root,
 				Dir:           tf.dir,
 				Trace:         topts,
 				FailOnExit:    tf.failOnExit,
@@ -75,22 +73,23 @@ CAP_SYS_ADMIN (in a container build: podman build --cap-add SYS_ADMIN).`,
 				Paths:         lo.PathOptions,
 				Warn:          g.warn,
 				Pack:          popts,
-			})
+			}
+			if verifyAfter {
+				vo := vf.options("", nil)
+				opts.Verify = &vo
+			}
+			if err := opts.Validate(); err != nil {
+				return usageError{err}
+			}
+			res, err := scratchpack.Build(cmd.Context(), opts)
 			if err != nil {
 				return err
 			}
 			g.summary(res)
-			if !verifyAfter {
+			if res.Verify == nil {
 				return nil
 			}
-			if af.output == "-" || af.output == "" || len(tf.probes) > 0 || tf.duration > 0 {
-				return usagef("--verify needs an archive file and a command that exits (no --probe, no --duration)")
-			}
-			vr, err := verify.Verify(cmd.Context(), vf.options(af.output, append([]string{res.Program}, args[1:]...)))
-			if err != nil {
-				return err
-			}
-			return g.verifyReport(vr, false)
+			return g.verifyReport(res.Verify, false)
 		},
 	}
 	tf.register(cmd)

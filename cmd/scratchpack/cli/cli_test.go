@@ -195,6 +195,23 @@ func TestErrorsAndExitCodes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "x.tar.gz")); !os.IsNotExist(err) {
 		t.Error("a failed pack left x.tar.gz")
 	}
+	// Flags that cannot work together fail before any work: nothing is
+	// traced and nothing is written, not even to stdout.
+	for _, args := range [][]string{
+		{"build", "--verify", "-o", "-", "--", "/bin/true"},
+		{"build", "--verify", "-o", "v.tar.gz", "--duration", "1s", "--", "/bin/true"},
+		{"build", "--verify", "--output-dir", "vdir", "--", "/bin/true"},
+	} {
+		code, stdout, stderr := run(t, dir, args...)
+		if code != ExitUsage || stdout != "" || !strings.Contains(stderr, "--verify needs an archive file") {
+			t.Errorf("%v: exit %d, %d bytes on stdout, stderr %q; want exit 2 before any work", args, code, len(stdout), stderr)
+		}
+		for _, p := range []string{"v.tar.gz", "v.report.json", "vdir"} {
+			if _, err := os.Stat(filepath.Join(dir, p)); err == nil {
+				t.Errorf("%v wrote %s", args, p)
+			}
+		}
+	}
 	// --ignore-missing turns the missing file into a warning.
 	code, _, stderr := run(t, dir, "pack", "-o", "x.tar.gz", "--files", "missing.lst", "--ignore-missing")
 	if code != 0 || !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "/no/such/file") {

@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"bytes"
-
 	"github.com/spf13/cobra"
 
 	"github.com/scratchpack/scratchpack"
-	"github.com/scratchpack/scratchpack/filelist"
-	"github.com/scratchpack/scratchpack/internal/atomicfile"
 )
 
 func newFilelist(g *globals) *cobra.Command {
@@ -31,27 +27,17 @@ the JSON format adds kinds, modes, owners, sizes and the reason for each entry.`
 			if src.empty() {
 				return usagef("nothing to list: give --strace, --ldd or --files")
 			}
-			if format != "text" && format != "json" {
-				return usagef("--format %q: expected text or json", format)
-			}
-			l, err := scratchpack.List(cmd.Context(), src.options(g, output))
+			f, err := scratchpack.ParseListFormat(format)
 			if err != nil {
-				return err
+				return usageError{err}
 			}
-			var buf bytes.Buffer
-			if format == "json" {
-				err = filelist.WriteJSON(&buf, l)
-			} else {
-				err = filelist.WriteText(&buf, l)
-			}
-			if err != nil {
-				return err
-			}
-			if output == "" || output == "-" {
-				_, err = g.out.Write(buf.Bytes())
-				return err
-			}
-			return atomicfile.WriteFile(output, buf.Bytes(), 0o644)
+			_, err = scratchpack.WriteList(cmd.Context(), scratchpack.WriteListOptions{
+				ListOptions: src.options(g, output),
+				Format:      f,
+				Output:      output,
+				Stdout:      g.out,
+			})
+			return err
 		},
 	}
 	src.register(cmd)

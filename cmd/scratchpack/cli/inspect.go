@@ -83,7 +83,7 @@ func reasonNote(reasons []filelist.Reason) string {
 		return ""
 	}
 	r := reasons[0]
-	s := "  [" + r.Source
+	s := "  [" + string(r.Source)
 	if r.Detail != "" {
 		s += ": " + r.Detail
 	}

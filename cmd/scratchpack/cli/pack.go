@@ -37,11 +37,7 @@ the same files always give the same bytes.`,
 			if err != nil {
 				return err
 			}
-			l, err := scratchpack.List(cmd.Context(), src.options(g, opts.Output, opts.Dockerfile, opts.OutputDir))
-			if err != nil {
-				return err
-			}
-			res, err := scratchpack.Pack(cmd.Context(), l, opts)
+			l, res, err := scratchpack.PackFrom(cmd.Context(), src.options(g), opts)
 			if err != nil {
 				return err
 			}

@@ -1,13 +1,14 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/scratchpack/scratchpack"
 
 	"github.com/scratchpack/scratchpack/collect/tracer"
 )
@@ -43,8 +44,6 @@ func (t *traceFlags) options(g *globals) (tracer.Options, func()) {
 		launcher = []string{exe, chrootExecCommand}
 	}
 	return tracer.Options{
-		Root:         t.root,
-		Dir:          t.dir,
 		Launcher:     launcher,
 		Stdin:        g.in,
 		Stdout:       g.out,
@@ -79,25 +78,19 @@ traces for a fixed time. No traced process is left running afterwards.`,
 			if output == "" {
 				return usagef("no output: give -o LOG")
 			}
-			opts, stop := tf.options(g)
+			topts, stop := tf.options(g)
 			defer stop()
-			opts.Command, opts.Log = args, output
-			if tf.root != "/" {
-				opts.Root = tf.root
-				if opts.Dir == "" {
-					opts.Dir = "/"
-				}
-			}
-			res, err := tracer.Run(cmd.Context(), opts)
+			res, err := scratchpack.Trace(cmd.Context(), scratchpack.TraceOptions{
+				Command:    args,
+				Root:       tf.root,
+				Dir:        tf.dir,
+				Log:        output,
+				Trace:      topts,
+				FailOnExit: tf.failOnExit,
+				Warn:       g.warn,
+			})
 			if err != nil {
 				return err
-			}
-			if res.ExitCode != 0 && !res.Stopped {
-				msg := fmt.Errorf("%s exited with status %d", args[0], res.ExitCode)
-				if tf.failOnExit {
-					return exitError{msg, res.ExitCode}
-				}
-				g.warn(msg)
 			}
 			g.infof("wrote %s (traced for %s)\n", output, res.Elapsed.Round(time.Millisecond))
 			return nil

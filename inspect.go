@@ -1,0 +1,47 @@
+package scratchpack
+
+import (
+	"context"
+	"os"
+
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/tarball"
+)
+
+// InspectResult is an archive's inspection with the reasons of its
+// entries when the build report is beside it.
+type InspectResult struct {
+	Archive    string `json:"archive"`
+	Compressed int64  `json:"compressed_bytes"`
+	*tarball.Inspection
+	Report  string                       `json:"report,omitempty"`
+	Reasons map[string][]filelist.Reason `json:"reasons,omitempty"`
+}
+
+// Inspect reads an archive and, when present, its report.
+func Inspect(ctx context.Context, archive string, top int) (*InspectResult, error) {
+	st, err := os.Stat(archive)
+	if err != nil {
+		return nil, errors.Wrap(err, "inspecting")
+	}
+	r, err := tarball.Open(archive)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	in, err := tarball.Inspect(ctx, r, top)
+	if err != nil {
+		return nil, errors.WithMessagef(err, "inspecting %s", archive)
+	}
+	res := &InspectResult{Archive: archive, Compressed: st.Size(), Inspection: in}
+	if rep, err := ReadReport(ReportPath(archive)); err == nil {
+		res.Report = ReportPath(archive)
+		res.Reasons = map[string][]filelist.Reason{}
+		for _, e := range rep.Entries {
+			res.Reasons[e.Path] = e.Reasons
+		}
+	}
+	return res, nil
+}

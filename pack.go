@@ -1,0 +1,227 @@
+package scratchpack
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/internal/atomicfile"
+	"github.com/scratchpack/scratchpack/tarball"
+	"github.com/scratchpack/scratchpack/upx"
+)
+
+// PackOptions say how to write the rootfs archive.
+type PackOptions struct {
+	// Output is the archive path; "-" writes to Stdout.
+	Output string
+	// OutputDir, when set, also writes the rootfs as a directory tree
+	// (links, modes, owners, hardlinks kept), for COPY --from. It must not
+	// exist, or be empty.
+	OutputDir string
+	Stdout    io.Writer
+	tarball.Options
+	// Dockerfile, when set, is written beside: FROM scratch, ADD the
+	// archive, and an exec-form CMD.
+	Dockerfile string
+	Cmd        []string
+	Env        []string // KEY=VALUE
+	Workdir    string
+	// UPX, when set, packs the executables with UPX first (upx stage).
+	UPX *upx.Options
+}
+
+// PackResult reports what was written.
+type PackResult struct {
+	tarball.Stats
+	Output     string
+	Dockerfile string
+	UPX        *upx.Result
+}
+
+// Validate checks the options that need no files: an output, and a
+// Dockerfile only with an archive file and a valid command.
+func (o PackOptions) Validate() error {
+	if o.Output == "" && o.OutputDir == "" {
+		return errors.New("no output: give -o FILE (or -o - for stdout) or --output-dir DIR")
+	}
+	if o.Dockerfile != "" && o.Output == "-" {
+		return errors.New("--dockerfile needs the archive in a file (-o FILE), not stdout")
+	}
+	return nil
+}
+
+// PackFrom lists what the sources name (see List) and packs it (see
+// Pack): the pack command.
+func PackFrom(ctx context.Context, lo ListOptions, po PackOptions) (*filelist.List, *PackResult, error) {
+	if err := po.Validate(); err != nil {
+		return nil, nil, err
+	}
+	lo.Outputs = append(lo.Outputs, po.Output, po.Dockerfile, po.OutputDir)
+	l, err := List(ctx, lo)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := Pack(ctx, l, po)
+	return l, r, err
+}
+
+// Pack writes the list as a rootfs archive (atomically) and, when asked,
+// a Dockerfile that uses it.
+func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Dockerfile != "" {
+		if err := ValidateCmd(opts.Cmd); err != nil {
+			return nil, err
+		}
+	}
+	r := &PackResult{Output: opts.Output}
+	if opts.UPX != nil {
+		restore, err := packUPX(ctx, l, *opts.UPX, r)
+		if err != nil {
+			return nil, err
+		}
+		defer restore()
+	}
+	if err := writeArchive(ctx, l, opts, r); err != nil {
+		return nil, err
+	}
+	if opts.OutputDir != "" {
+		if err := writeDir(ctx, l, opts.OutputDir); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Dockerfile != "" {
+		if err := writeDockerfile(opts); err != nil {
+			return nil, err
+		}
+		r.Dockerfile = opts.Dockerfile
+	}
+	return r, nil
+}
+
+// packUPX runs the UPX stage: the list's entries point at staged, packed
+// copies until restore puts them back.
+func packUPX(ctx context.Context, l *filelist.List, o upx.Options, r *PackResult) (restore func(), err error) {
+	saved := make([]filelist.Entry, len(l.Entries))
+	for i, e := range l.Entries {
+		saved[i] = *e
+	}
+	if r.UPX, err = upx.Pack(ctx, l, o); err != nil {
+		return nil, errors.WithMessage(err, "the UPX stage")
+	}
+	return func() {
+		r.UPX.Cleanup()
+		for i, e := range l.Entries {
+			e.Content, e.Size = saved[i].Content, saved[i].Size
+		}
+	}, nil
+}
+
+// writeArchive writes the archive to Output (a file, atomically, or
+// Stdout for "-").
+func writeArchive(ctx context.Context, l *filelist.List, opts PackOptions, r *PackResult) error {
+	var err error
+	switch opts.Output {
+	case "":
+	case "-":
+		w := opts.Stdout
+		if w == nil {
+			w = os.Stdout
+		}
+		r.Stats, err = tarball.Write(ctx, w, l.Root, l.Entries, opts.Options)
+	default:
+		r.Stats, err = tarball.WriteFile(ctx, opts.Output, l.Root, l.Entries, opts.Options)
+	}
+	return err
+}
+
+// writeDockerfile writes the Dockerfile, which ADDs the archive by its
+// path relative to the Dockerfile's directory (the build context).
+func writeDockerfile(opts PackOptions) error {
+	rel, err := filepath.Rel(filepath.Dir(absOr(opts.Dockerfile)), absOr(opts.Output))
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return errors.Errorf("the archive %s must be inside the Dockerfile's directory (its build context)", opts.Output)
+	}
+	df := Dockerfile(filepath.ToSlash(rel), opts.Cmd, opts.Env, opts.Workdir)
+	return atomicfile.WriteFile(opts.Dockerfile, []byte(df), 0o644)
+}
+
+// writeDir writes the rootfs as a directory tree: the archive is
+// streamed into the safe extractor, in a temporary directory beside the
+// target that is renamed into place when complete.
+func writeDir(ctx context.Context, l *filelist.List, dir string) error {
+	if entries, err := os.ReadDir(dir); err == nil {
+		if len(entries) > 0 {
+			return errors.Errorf("--output-dir %s is not empty", dir)
+		}
+		if err := os.Remove(dir); err != nil {
+			return errors.Wrap(err, "replacing the empty output directory")
+		}
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return errors.Wrap(err, "creating the output directory's parent")
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return errors.Wrap(err, "creating the output directory")
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			os.RemoveAll(tmp)
+		}
+	}()
+	pr, pw := io.Pipe()
+	go func() {
+		_, err := tarball.Write(ctx, pw, l.Root, l.Entries, tarball.Options{Compression: tarball.None})
+		pw.CloseWithError(err)
+	}()
+	tr, err := tarball.NewReader(pr)
+	if err != nil {
+		pr.CloseWithError(err)
+		return err
+	}
+	if err := tarball.Extract(ctx, tr, tmp, tarball.ExtractOptions{Owners: os.Geteuid() == 0}); err != nil {
+		pr.CloseWithError(err)
+		return errors.WithMessagef(err, "writing %s", dir)
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return errors.Wrap(err, "writing the output directory")
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return errors.Wrapf(err, "renaming the output directory to %s", dir)
+	}
+	ok = true
+	return nil
+}
+
+func absOr(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// EpochFromEnv reads SOURCE_DATE_EPOCH (nil when unset).
+func EpochFromEnv() (*time.Time, error) {
+	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
+	if !ok || s == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return nil, errors.Errorf("SOURCE_DATE_EPOCH=%q: expected a number of seconds since 1970", s)
+	}
+	t := time.Unix(n, 0).UTC()
+	return &t, nil
+}
