@@ -10,41 +10,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/atomicfile"
 )
-
-// Compression of the archive.
-type Compression string
-
-// Compressions.
-const (
-	Gzip Compression = "gzip"
-	Zstd Compression = "zstd"
-	None Compression = "none"
-)
-
-// ParseCompression checks a --compression value.
-func ParseCompression(s string) (Compression, error) {
-	switch c := Compression(strings.ToLower(s)); c {
-	case Gzip, Zstd, None:
-		return c, nil
-	case "gz":
-		return Gzip, nil
-	case "zst":
-		return Zstd, nil
-	}
-	return "", errors.Errorf("compression %q: expected gzip, zstd or none", s)
-}
-
-// DefaultGzipLevel is the gzip level when none is given. The levels are
-// klauspost/compress's, not zlib's: its 8 comes within 2% of the size of
-// gzip -6 (its 6 is 4-5% larger) and, in parallel, takes a third of
-// gzip -6's time on two cores (see the README's performance table).
-const DefaultGzipLevel = 8
 
 // Options for writing an archive.
 type Options struct {
@@ -58,14 +28,6 @@ type Options struct {
 	// at the end with Done set.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
-}
-
-// Progress of a write.
-type Progress struct {
-	Files, TotalFiles int
-	Bytes, TotalBytes int64 // file contents read
-	Elapsed           time.Duration
-	Done              bool
 }
 
 // Stats of a finished write.
@@ -153,41 +115,6 @@ func WriteFile(ctx context.Context, target, root string, entries []*filelist.Ent
 		return st, errors.WithMessagef(err, "writing %s", target)
 	}
 	return st, f.Commit()
-}
-
-type nopCloser struct{ io.Writer }
-
-func (nopCloser) Close() error { return nil }
-
-func compressor(w io.Writer, opts Options) (io.WriteCloser, error) {
-	switch opts.Compression {
-	case "", Gzip:
-		level := opts.Level
-		if level == 0 {
-			level = DefaultGzipLevel
-		}
-		if level < 1 || level > 9 {
-			return nil, errors.Errorf("gzip level %d: expected 1 to 9", level)
-		}
-		return newParallelGzip(w, level, 0)
-	case Zstd:
-		level := opts.Level
-		if level == 0 {
-			level = 3
-		}
-		if level < 1 || level > 22 {
-			return nil, errors.Errorf("zstd level %d: expected 1 to 22", level)
-		}
-		// One encoder goroutine: the output must not depend on the cores.
-		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-			zstd.WithEncoderConcurrency(1), zstd.WithEncoderCRC(true))
-	case None:
-		if opts.Level != 0 {
-			return nil, errors.New("--level has no meaning without compression")
-		}
-		return nopCloser{w}, nil
-	}
-	return nil, errors.Errorf("compression %q: expected gzip, zstd or none", opts.Compression)
 }
 
 // ChangedError is a file that changed while it was being packed.
@@ -361,54 +288,4 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-type progress struct {
-	opts  Options
-	cur   Progress
-	start time.Time
-	last  time.Time
-}
-
-func newProgress(entries []*filelist.Entry, opts Options) *progress {
-	p := &progress{opts: opts, start: time.Now()}
-	p.last = p.start
-	if opts.Progress == nil {
-		return p
-	}
-	for _, e := range entries {
-		if e.Kind == filelist.File {
-			p.cur.TotalFiles++
-			p.cur.TotalBytes += e.Size
-		}
-	}
-	return p
-}
-
-func (p *progress) add(e *filelist.Entry, n int64) {
-	if p.opts.Progress == nil {
-		return
-	}
-	if e.Kind == filelist.File {
-		p.cur.Files++
-		p.cur.Bytes += n
-	}
-	every := p.opts.ProgressEvery
-	if every <= 0 {
-		every = 250 * time.Millisecond
-	}
-	if now := time.Now(); now.Sub(p.last) >= every {
-		p.last = now
-		p.cur.Elapsed = now.Sub(p.start)
-		p.opts.Progress(p.cur)
-	}
-}
-
-func (p *progress) done() {
-	if p.opts.Progress == nil {
-		return
-	}
-	p.cur.Elapsed = time.Since(p.start)
-	p.cur.Done = true
-	p.opts.Progress(p.cur)
 }

@@ -1,0 +1,79 @@
+package tarball
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/pkg/errors"
+)
+
+// Reader is an open archive: tar entries, whatever the compression.
+type Reader struct {
+	*tar.Reader
+	Compression Compression
+	closers     []io.Closer
+}
+
+// Close releases the decompressor and the file.
+func (r *Reader) Close() error {
+	var first error
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		if err := r.closers[i].Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// NewReader detects the compression (gzip, zstd or none) from the first
+// bytes of r.
+func NewReader(r io.Reader) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 1<<20)
+	head, _ := br.Peek(4)
+	out := &Reader{}
+	var src io.Reader = br
+	switch {
+	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, errors.Wrap(err, "reading gzip header")
+		}
+		out.Compression, src = Gzip, zr
+		out.closers = append(out.closers, zr)
+	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(br)
+		if err != nil {
+			return nil, errors.Wrap(err, "reading zstd header")
+		}
+		out.Compression, src = Zstd, zr
+		out.closers = append(out.closers, closerFunc(func() error { zr.Close(); return nil }))
+	default:
+		out.Compression = None
+	}
+	out.Reader = tar.NewReader(src)
+	return out, nil
+}
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// Open opens an archive file.
+func Open(name string) (*Reader, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, errors.Wrap(err, "opening archive")
+	}
+	r, err := NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, errors.WithMessage(err, name)
+	}
+	r.closers = append([]io.Closer{f}, r.closers...)
+	return r, nil
+}
