@@ -1,5 +1,6 @@
 // Package tarball writes a rootfs as a deterministic tar archive
-// (gzip, zstd or uncompressed) from a file list.
+// (gzip, zstd or uncompressed) from a file list, and reads, inspects and
+// extracts such archives.
 //
 // Entries are PAX tar headers in list order (parents before children),
 // with relative names, numeric owners and no user names, modes including
@@ -10,4 +11,10 @@
 //
 // Each file is read once, through a descriptor opened without following
 // symlinks, and checked not to have changed while it was copied.
+//
+// The files: write.go (Write, WriteFile), compress.go and pgzip.go (the
+// compressors; parallel gzip whose bytes do not depend on the cores),
+// progress.go, read.go (Open, NewReader: any of the three compressions),
+// inspect.go (Inspect) and extract.go (Extract, which refuses every entry
+// that would write outside its directory; FuzzExtract checks that).
 package tarball

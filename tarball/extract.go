@@ -54,8 +54,10 @@ type ExtractOptions struct {
 
 // Extract unpacks an archive into dir, which should be empty. Entries
 // whose names are absolute or hold "..", hardlinks that point outside,
-// and device files are refused; nothing is written outside dir (paths
-// are created without following symlinks that entries made).
+// and device files are refused; nothing is written outside dir: no
+// entry is created, and no mode, owner, time or attribute set, through a
+// symlink that an earlier entry made (a directory entry over one is
+// refused).
 func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) error {
 	type dirTime struct {
 		path string
@@ -87,6 +89,11 @@ func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) er
 		mode := os.FileMode(h.Mode & 0o777)
 		switch h.Typeflag {
 		case tar.TypeDir:
+			// The mode, times and attributes set below would go to
+			// where a symlink left here by an earlier entry points.
+			if st, err := os.Lstat(target); err == nil && st.Mode()&os.ModeSymlink != 0 {
+				return &UnsafeEntryError{h.Name, "a directory entry over the symlink an earlier entry made"}
+			}
 			if err := os.MkdirAll(target, 0o755); err != nil {
 				return errors.Wrap(err, "extracting")
 			}

@@ -1,19 +1,14 @@
 package verify_test
 
 import (
-	"archive/tar"
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/klauspost/compress/gzip"
-
 	"github.com/scratchpack/scratchpack"
 	"github.com/scratchpack/scratchpack/internal/testenv"
-	"github.com/scratchpack/scratchpack/tarball"
 	"github.com/scratchpack/scratchpack/verify"
 )
 
@@ -105,68 +100,4 @@ func TestVerifyOutputAndEnv(t *testing.T) {
 	if _, err := verify.Verify(context.Background(), verify.Options{Archive: good, Command: []string{"/usr/games/fortune"}, Env: []string{"NOEQUALS"}}); err == nil {
 		t.Error("a bad --env was accepted")
 	}
-}
-
-// TestExtractRefusesUnsafe: entry names that escape are refused.
-func TestExtractRefusesUnsafe(t *testing.T) {
-	for _, h := range []*tar.Header{
-		{Name: "../evil", Typeflag: tar.TypeReg},
-		{Name: "/etc/evil", Typeflag: tar.TypeReg},
-		{Name: "a/../../evil", Typeflag: tar.TypeReg},
-		{Name: "link", Typeflag: tar.TypeLink, Linkname: "../../etc/passwd"},
-		{Name: "dev", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3},
-	} {
-		archive := filepath.Join(t.TempDir(), "evil.tar.gz")
-		f, _ := os.Create(archive)
-		zw := gzip.NewWriter(f)
-		tw := tar.NewWriter(zw)
-		tw.WriteHeader(h)
-		tw.Close()
-		zw.Close()
-		f.Close()
-		r, err := tarball.Open(archive)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		err = tarball.Extract(context.Background(), r, dir, tarball.ExtractOptions{})
-		r.Close()
-		var ue *tarball.UnsafeEntryError
-		if !asUnsafe(err, &ue) {
-			t.Errorf("%s: err = %v", h.Name, err)
-		}
-	}
-	// through a symlink made by an earlier entry
-	archive := filepath.Join(t.TempDir(), "evil2.tar")
-	f, _ := os.Create(archive)
-	tw := tar.NewWriter(f)
-	tw.WriteHeader(&tar.Header{Name: "escape", Typeflag: tar.TypeSymlink, Linkname: "/"})
-	tw.WriteHeader(&tar.Header{Name: "escape/tmp/x", Typeflag: tar.TypeReg, Size: 1})
-	tw.Write([]byte("x"))
-	tw.Close()
-	f.Close()
-	r, _ := tarball.Open(archive)
-	defer r.Close()
-	var ue *tarball.UnsafeEntryError
-	if err := tarball.Extract(context.Background(), r, t.TempDir(), tarball.ExtractOptions{}); !asUnsafe(err, &ue) {
-		t.Errorf("write through a symlink: %v", err)
-	}
-	if _, err := os.Stat("/tmp/x"); err == nil {
-		data, _ := os.ReadFile("/tmp/x")
-		if string(data) == "x" {
-			t.Error("the extractor wrote /tmp/x outside its directory")
-		}
-	}
-	_ = io.EOF
-}
-
-func asUnsafe(err error, target **tarball.UnsafeEntryError) bool {
-	if err == nil {
-		return false
-	}
-	ue, ok := err.(*tarball.UnsafeEntryError)
-	if ok {
-		*target = ue
-	}
-	return ok
 }
