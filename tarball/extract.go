@@ -54,10 +54,10 @@ type ExtractOptions struct {
 
 // Extract unpacks an archive into dir, which should be empty. Entries
 // whose names are absolute or hold "..", hardlinks that point outside,
-// and device files are refused; nothing is written outside dir: no
-// entry is created, and no mode, owner, time or attribute set, through a
-// symlink that an earlier entry made (a directory entry over one is
-// refused).
+// device files and sparse files are refused. Nothing is written outside
+// dir: no entry is created, and no mode, owner, time or attribute set,
+// through a symlink that an earlier entry made (a directory entry over
+// one is refused).
 func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) error {
 	type dirTime struct {
 		path string
@@ -81,6 +81,10 @@ func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) er
 		}
 		if name == "" {
 			continue
+		}
+		if sparse(h) {
+			// a few bytes of archive could announce terabytes of holes
+			return &UnsafeEntryError{h.Name, "sparse files are not extracted"}
 		}
 		target := filepath.Join(dir, name)
 		if err := noSymlinkParents(dir, name); err != nil {
@@ -106,7 +110,7 @@ func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) er
 			if err != nil {
 				return errors.Wrap(err, "extracting")
 			}
-			_, err = io.Copy(f, r)
+			_, err = io.Copy(f, ctxReader{ctx, r})
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
@@ -188,4 +192,28 @@ func noSymlinkParents(dir, name string) error {
 		}
 	}
 	return nil
+}
+
+// sparse reports a sparse file in the PAX formats of GNU tar (the old GNU
+// format's type is refused as such).
+func sparse(h *tar.Header) bool {
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return true
+		}
+	}
+	return false
+}
+
+// ctxReader stops a copy when the context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -24,7 +24,7 @@ func FuzzExtract(f *testing.F) {
 	for _, c := range extractCases {
 		f.Add(program(c.ents))
 	}
-	for _, name := range []string{"rootfs.tar.none", "rootfs.tar.gzip", "rootfs.tar.zstd"} {
+	for _, name := range []string{"rootfs.tar.none", "rootfs.tar.gzip", "rootfs.tar.zstd", "sparse-5GB.tar.gz"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)

@@ -478,6 +478,29 @@ func dropField(desc, field string) string {
 	return desc
 }
 
+// TestExtractRefusesSparse: a sparse file of 5 GB of holes in 10 KB of
+// archive (made with Python's tarfile, PAX format GNU 1.0, gzipped) is
+// refused at once rather than written out.
+func TestExtractRefusesSparse(t *testing.T) {
+	s := newSandbox(t)
+	data, err := os.ReadFile(filepath.Join("testdata", "sparse-5GB.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = s.extract(t, data, ExtractOptions{})
+	var ue *UnsafeEntryError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "sparse") {
+		t.Errorf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if _, err := os.Lstat(filepath.Join(s.target, "big")); !os.IsNotExist(err) {
+		t.Errorf("big: %v", err)
+	}
+}
+
 func TestExtractCancelled(t *testing.T) {
 	s := newSandbox(t)
 	ctx, cancel := context.WithCancel(context.Background())
