@@ -1,7 +1,10 @@
 package depcheck
 
 import (
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,11 +16,12 @@ import (
 func goList(t *testing.T) (string, Graph) {
 	t.Helper()
 	testenv.Need(t, "go")
-	out, err := exec.Command("go", "list", "-m").Output()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Path}} {{.Dir}}").Output()
 	if err != nil {
 		t.Fatalf("go list -m: %v", err)
 	}
-	module := strings.TrimSpace(string(out))
+	module, dir, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
+	watchSources(t, dir)
 	out, err = exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}{{range .Imports}} {{.}}{{end}}", module+"/...").Output()
 	if err != nil {
 		msg := ""
@@ -32,6 +36,28 @@ func goList(t *testing.T) (string, Graph) {
 		g[f[0]] = f[1:]
 	}
 	return module, g
+}
+
+// watchSources stats every Go file of the module: go test caches a
+// result only while the files the test looked at are unchanged, and it
+// does not see what the go list it runs reads.
+func watchSources(t *testing.T, dir string) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != dir && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || strings.HasSuffix(p, ".go") || d.Name() == "go.mod" {
+			_, err = os.Stat(p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("looking at the sources: %v", err)
+	}
 }
 
 // TestLayering: no package of scratchpack imports a later layer, and
