@@ -82,96 +82,107 @@ func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) er
 		if name == "" {
 			continue
 		}
-		if sparse(h) {
-			// a few bytes of archive could announce terabytes of holes
-			return &UnsafeEntryError{h.Name, "sparse files are not extracted"}
-		}
-		target := filepath.Join(dir, name)
-		if err := noSymlinkParents(dir, name); err != nil {
+		if err := create(ctx, r, dir, name, h); err != nil {
 			return err
-		}
-		mode := os.FileMode(h.Mode & 0o777)
-		switch h.Typeflag {
-		case tar.TypeDir:
-			// The mode, times and attributes set below would go to
-			// where a symlink left here by an earlier entry points.
-			if st, err := os.Lstat(target); err == nil && st.Mode()&os.ModeSymlink != 0 {
-				return &UnsafeEntryError{h.Name, "a directory entry over the symlink an earlier entry made"}
-			}
-			if err := os.MkdirAll(target, 0o755); err != nil {
-				return errors.Wrap(err, "extracting")
-			}
-			dirs = append(dirs, dirTime{target, h.ModTime})
-		case tar.TypeReg, tar.TypeRegA:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return errors.Wrap(err, "extracting")
-			}
-			f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
-			if err != nil {
-				return errors.Wrap(err, "extracting")
-			}
-			_, err = io.Copy(f, ctxReader{ctx, r})
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return errors.Wrapf(err, "extracting %s", name)
-			}
-		case tar.TypeSymlink:
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return errors.Wrap(err, "extracting")
-			}
-			if err := os.Symlink(h.Linkname, target); err != nil {
-				return errors.Wrap(err, "extracting")
-			}
-		case tar.TypeLink:
-			src, err := CleanName(h.Linkname)
-			if err != nil || src == "" {
-				return &UnsafeEntryError{h.Name, "hardlink to " + h.Linkname + " outside the archive"}
-			}
-			if err := noSymlinkParents(dir, src); err != nil {
-				return err
-			}
-			if err := os.Link(filepath.Join(dir, src), target); err != nil {
-				return errors.Wrap(err, "extracting")
-			}
-		default:
-			return &UnsafeEntryError{h.Name, "type " + string(h.Typeflag) + " (devices, FIFOs) is not extracted"}
 		}
 		if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
 			continue
 		}
-		if opts.Owners {
-			if err := os.Lchown(target, h.Uid, h.Gid); err != nil {
-				return errors.Wrap(err, "extracting")
-			}
+		target := filepath.Join(dir, name)
+		if err := setMetadata(target, name, h, opts); err != nil {
+			return err
 		}
-		full := mode
-		if h.Mode&04000 != 0 {
-			full |= os.ModeSetuid
-		}
-		if h.Mode&02000 != 0 {
-			full |= os.ModeSetgid
-		}
-		if h.Mode&01000 != 0 {
-			full |= os.ModeSticky
-		}
-		if err := os.Chmod(target, full); err != nil {
-			return errors.Wrap(err, "extracting")
-		}
-		for k, v := range h.PAXRecords {
-			if x, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
-				if err := syscall.Setxattr(target, x, []byte(v), 0); err != nil {
-					return errors.Wrapf(err, "setting %s on %s", x, name)
-				}
-			}
-		}
-		if h.Typeflag != tar.TypeDir {
-			os.Chtimes(target, h.ModTime, h.ModTime)
+		if h.Typeflag == tar.TypeDir {
+			dirs = append(dirs, dirTime{target, h.ModTime})
 		}
 	}
+	// last, deepest first: making entries in a directory changes its time
 	for i := len(dirs) - 1; i >= 0; i-- {
 		os.Chtimes(dirs[i].path, dirs[i].t, dirs[i].t)
+	}
+	return nil
+}
+
+// create makes the entry h, named name (clean), under dir: a directory,
+// a file with its contents, a symlink or a hardlink.
+func create(ctx context.Context, r *Reader, dir, name string, h *tar.Header) error {
+	if sparse(h) {
+		// a few bytes of archive could announce terabytes of holes
+		return &UnsafeEntryError{h.Name, "sparse files are not extracted"}
+	}
+	if err := noSymlinkParents(dir, name); err != nil {
+		return err
+	}
+	target := filepath.Join(dir, name)
+	switch h.Typeflag {
+	case tar.TypeDir:
+		// The mode, times and attributes set next would go to where a
+		// symlink left here by an earlier entry points.
+		if st, err := os.Lstat(target); err == nil && st.Mode()&os.ModeSymlink != 0 {
+			return &UnsafeEntryError{h.Name, "a directory entry over the symlink an earlier entry made"}
+		}
+		return errors.Wrap(os.MkdirAll(target, 0o755), "extracting")
+	case tar.TypeReg, tar.TypeRegA:
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return errors.Wrap(err, "extracting")
+		}
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return errors.Wrap(err, "extracting")
+		}
+		_, err = io.Copy(f, ctxReader{ctx, r})
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return errors.Wrapf(err, "extracting %s", name)
+	case tar.TypeSymlink:
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return errors.Wrap(err, "extracting")
+		}
+		return errors.Wrap(os.Symlink(h.Linkname, target), "extracting")
+	case tar.TypeLink:
+		src, err := CleanName(h.Linkname)
+		if err != nil || src == "" {
+			return &UnsafeEntryError{h.Name, "hardlink to " + h.Linkname + " outside the archive"}
+		}
+		if err := noSymlinkParents(dir, src); err != nil {
+			return err
+		}
+		return errors.Wrap(os.Link(filepath.Join(dir, src), target), "extracting")
+	}
+	return &UnsafeEntryError{h.Name, "type " + string(h.Typeflag) + " (devices, FIFOs) is not extracted"}
+}
+
+// setMetadata gives a file or directory made by create its owner (with
+// opts.Owners), mode, extended attributes and, for a file, its time.
+func setMetadata(target, name string, h *tar.Header, opts ExtractOptions) error {
+	if opts.Owners {
+		if err := os.Lchown(target, h.Uid, h.Gid); err != nil {
+			return errors.Wrap(err, "extracting")
+		}
+	}
+	mode := os.FileMode(h.Mode & 0o777)
+	if h.Mode&04000 != 0 {
+		mode |= os.ModeSetuid
+	}
+	if h.Mode&02000 != 0 {
+		mode |= os.ModeSetgid
+	}
+	if h.Mode&01000 != 0 {
+		mode |= os.ModeSticky
+	}
+	if err := os.Chmod(target, mode); err != nil {
+		return errors.Wrap(err, "extracting")
+	}
+	for k, v := range h.PAXRecords {
+		if x, ok := strings.CutPrefix(k, "SCHILY.xattr."); ok {
+			if err := syscall.Setxattr(target, x, []byte(v), 0); err != nil {
+				return errors.Wrapf(err, "setting %s on %s", x, name)
+			}
+		}
+	}
+	if h.Typeflag != tar.TypeDir {
+		os.Chtimes(target, h.ModTime, h.ModTime)
 	}
 	return nil
 }
