@@ -19,7 +19,6 @@ func TestWithProc(t *testing.T) {
 	root := t.TempDir()
 	// the namespace this process started in, as seen from outside it
 	host := "/proc/" + strconv.Itoa(os.Getpid()) + "/mountinfo"
-	before, _ := os.ReadFile(host)
 	err := WithProc(root, func() error {
 		c := exec.Command("/bin/sh", "-c", "test -r /proc/self/exe && : > /dev/null && cat "+filepath.Join(root, "proc/self/mountinfo")+" | grep -c . ")
 		out, err := c.CombinedOutput()
@@ -36,7 +35,9 @@ func TestWithProc(t *testing.T) {
 		t.Fatal(err)
 	}
 	after, _ := os.ReadFile(host)
-	if strings.Contains(string(after), root) || string(after) != string(before) {
+	// Only mounts under the root count: other tests (podman) may mount
+	// and unmount elsewhere on the host meanwhile.
+	if strings.Contains(string(after), root) {
 		t.Errorf("mounts leaked into the namespace of the process's main thread:\n%s", after)
 	}
 }
