@@ -264,6 +264,12 @@ func (a *adder) resolveDeps(ctx context.Context, libraryPath []string) error {
 				return err
 			}
 		}
+		for _, c := range tree.Config { // musl's search path file
+			_, err := a.b.Add(c, filelist.Follow, filelist.Reason{Source: filelist.SourceELF, Detail: "library search path of the loader of " + p})
+			if err := a.settle(err, failure{}); err != nil {
+				return err
+			}
+		}
 		for _, m := range tree.Missing {
 			a.warn(errors.Errorf("library %s: not found (the program may fail to start)", m))
 		}

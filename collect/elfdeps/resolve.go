@@ -4,6 +4,7 @@ import (
 	"debug/elf"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,11 @@ type Tree struct {
 	// Needs maps each object's Path to the Paths of its DT_NEEDED, for
 	// printing a tree.
 	Needs map[string][]string
+	// Config lists the files the loader reads to find the libraries:
+	// musl's search path file (/etc/ld-musl-ARCH.path) when a search
+	// reached it and it exists. (glibc's ld.so.cache is a cache: a
+	// program starts without it.)
+	Config []string
 }
 
 // NotELFError is returned for files that are not ELF.
@@ -73,6 +79,9 @@ type Resolver struct {
 	cache     *Cache
 	cacheErr  error
 	confDirs  []string
+
+	muslMu sync.Mutex
+	musl   map[string]muslSearch // by loader path
 }
 
 type objResult struct {
@@ -222,23 +231,6 @@ func (r *Resolver) systemDirs(a arch, class elf.Class) []string {
 	return []string{"/lib", "/usr/lib"}
 }
 
-// muslDirs reads /etc/ld-musl-ARCH.path, or musl's defaults.
-func (r *Resolver) muslDirs(interp string) []string {
-	base := path.Base(interp) // ld-musl-x86_64.so.1
-	archName := strings.TrimSuffix(strings.TrimPrefix(base, "ld-musl-"), ".so.1")
-	data, err := os.ReadFile(r.res.HostPath("/etc/ld-musl-" + archName + ".path"))
-	if err == nil {
-		var out []string
-		for _, f := range strings.FieldsFunc(string(data), func(c rune) bool { return c == ':' || c == '\n' || c == ' ' }) {
-			if strings.HasPrefix(f, "/") {
-				out = append(out, f)
-			}
-		}
-		return out
-	}
-	return []string{"/lib", "/usr/local/lib", "/usr/lib"}
-}
-
 type loaded struct {
 	lib    Lib
 	obj    *Object
@@ -266,17 +258,17 @@ func (r *Resolver) Resolve(p string) (*Tree, error) {
 	}
 	r.loadCache()
 	a := archOf(main.Class, main.Machine)
-	musl := strings.Contains(main.Interp, "ld-musl-")
+	interp, listed := main.Interp, true
+	if interp == "" {
+		// a shared library given directly: the default loader maps it
+		interp, listed = r.defaultInterp(main), false
+	}
+	musl := isMusl(interp)
 	// The program's origin is its canonical directory (/proc/self/exe).
 	root := &loaded{lib: Lib{Name: p, Path: canon, Canonical: canon}, obj: main, listed: true}
 	all := []*loaded{root}
 	byName := map[string]*loaded{}
 	byCanon := map[string]*loaded{canon: root}
-	interp, listed := main.Interp, true
-	if interp == "" {
-		// a shared library given directly: the default loader maps it
-		interp, listed = defaultInterp(main.Class, main.Machine), false
-	}
 	if interp != "" {
 		if ic, err := r.res.Canonical(interp); err == nil {
 			l := &loaded{lib: Lib{Name: interp, Path: interp, Canonical: ic}, listed: listed}
@@ -301,6 +293,9 @@ func (r *Resolver) Resolve(p string) (*Tree, error) {
 			continue
 		}
 		for _, name := range cur.obj.Needed {
+			if musl && muslSelf(name) && byName[path.Base(interp)] != nil {
+				name = path.Base(interp) // libc.so, libc.musl-x86_64.so.1...: the loader itself
+			}
 			if l, ok := byName[name]; ok {
 				if !l.listed {
 					l.listed = true
@@ -309,7 +304,7 @@ func (r *Resolver) Resolve(p string) (*Tree, error) {
 				t.Needs[cur.lib.Path] = append(t.Needs[cur.lib.Path], l.lib.Path)
 				continue
 			}
-			found, fc, fo := r.search(name, cur, a, musl, interp)
+			found, fc, fo := r.search(name, cur, a, musl, interp, t)
 			if found == "" {
 				t.Missing = append(t.Missing, name+" needed by "+cur.lib.Path)
 				continue
@@ -352,7 +347,7 @@ func defaultInterp(class elf.Class, m elf.Machine) string {
 }
 
 // search looks for a DT_NEEDED name in the loader's order.
-func (r *Resolver) search(name string, by *loaded, a arch, musl bool, interp string) (string, string, *Object) {
+func (r *Resolver) search(name string, by *loaded, a arch, musl bool, interp string, t *Tree) (string, string, *Object) {
 	try := func(p string) (string, string, *Object) {
 		canon, err := r.res.Canonical(p)
 		if err != nil {
@@ -380,13 +375,25 @@ func (r *Resolver) search(name string, by *loaded, a arch, musl bool, interp str
 		return try(name)
 	}
 	if musl {
+		// LD_LIBRARY_PATH, then the run path (DT_RUNPATH, else DT_RPATH)
+		// of the object and of each object that loaded it, then the
+		// path file or the default; musl has no cache.
 		if f, c, o := inDirs(r.LibraryPath, by); f != "" {
 			return f, c, o
 		}
-		if f, c, o := inDirs(append(append([]string{}, by.obj.RPath...), by.obj.RunPath...), by); f != "" {
-			return f, c, o
+		for l := by; l != nil; l = l.loader {
+			if l.obj == nil {
+				continue
+			}
+			if f, c, o := inDirs(muslRunPath(l.obj), l); f != "" {
+				return f, c, o
+			}
 		}
-		return inDirs(r.muslDirs(interp), by)
+		sp := r.muslPath(interp)
+		if sp.file != "" && t != nil && !slices.Contains(t.Config, sp.file) {
+			t.Config = append(t.Config, sp.file)
+		}
+		return inDirs(sp.dirs, by)
 	}
 	// DT_RPATH of the object and of its loaders, unless it has DT_RUNPATH.
 	if len(by.obj.RunPath) == 0 {
@@ -440,12 +447,16 @@ func (r *Resolver) expand(dir string, owner *loaded, a arch) string {
 	return out
 }
 
-// Paths returns the unique library paths of trees, sorted.
+// Paths returns the unique library paths of trees and the loader files
+// they need (Config), sorted.
 func Paths(trees []*Tree) []string {
 	seen := map[string]bool{}
 	for _, t := range trees {
 		for _, l := range t.Libs {
 			seen[l.Path] = true
+		}
+		for _, c := range t.Config {
+			seen[c] = true
 		}
 	}
 	out := make([]string, 0, len(seen))
@@ -476,6 +487,6 @@ func (r *Resolver) FindLibrary(soname, ref string) (string, bool) {
 	}
 	r.loadCache()
 	by := &loaded{lib: Lib{Path: canon}, obj: o}
-	p, _, _ := r.search(soname, by, archOf(o.Class, o.Machine), strings.Contains(o.Interp, "ld-musl-"), o.Interp)
+	p, _, _ := r.search(soname, by, archOf(o.Class, o.Machine), isMusl(o.Interp), o.Interp, nil)
 	return p, p != ""
 }

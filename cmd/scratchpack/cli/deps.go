@@ -23,7 +23,11 @@ func newDeps(g *globals) *cobra.Command {
 $LIB and $PLATFORM expanded) and finds every library the way the dynamic loader
 does: RPATH of the object and its loaders, LD_LIBRARY_PATH, RUNPATH,
 /etc/ld.so.cache (or ld.so.conf and its includes when there is no cache), then the
-system directories; files of another ELF class or machine are skipped. Unlike ldd it
+system directories; files of another ELF class or machine are skipped. For a musl
+program (interpreter ld-musl-ARCH.so.1) it follows musl's rules: the loader itself is
+libc.so, libc.musl-ARCH.so.1 (and libm, libpthread, libdl... ), the search path is
+LD_LIBRARY_PATH, the run paths, then /etc/ld-musl-ARCH.path (listed with the
+libraries when it is used) or /lib:/usr/local/lib:/usr/lib; there is no cache. Unlike ldd it
 never runs the file, so it is safe on untrusted binaries and works inside --root.`,
 		Example: `  scratchpack deps /usr/games/fortune
   scratchpack deps --list /usr/bin/python3 /usr/sbin/nginx
@@ -104,6 +108,9 @@ func printTree(w io.Writer, t *elfdeps.Tree) {
 		}
 	}
 	walk(top, "")
+	for _, c := range t.Config {
+		fmt.Fprintf(w, "    search path: %s\n", c)
+	}
 	for _, m := range t.Missing {
 		fmt.Fprintf(w, "    not found: %s\n", m)
 	}
