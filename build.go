@@ -16,6 +16,7 @@ import (
 	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/seccomp"
 	"github.com/scratchpack/scratchpack/verify"
 )
 
@@ -35,6 +36,9 @@ type BuildOptions struct {
 	FailOnExit bool
 	// KeepLog, when set, is where the strace log is kept.
 	KeepLog string
+	// SeccompProfile, when set, is where the seccomp profile of the run is
+	// written (see package seccomp): every syscall is then traced.
+	SeccompProfile string
 
 	LddFiles      []string
 	KeepCreated   bool
@@ -59,6 +63,7 @@ type BuildResult struct {
 	ExitWarn error          // the command's non-zero exit, when not an error
 	Report   string         // the JSON report written beside the archive
 	Verify   *verify.Result // when BuildOptions.Verify was set
+	Seccomp  *seccomp.Result
 }
 
 // Validate checks the options that need no files and no trace, so that
@@ -76,7 +81,7 @@ func (o BuildOptions) Validate() error {
 	if o.KeepLog != "" && o.KeepLog == o.Pack.Output {
 		return errors.Errorf("--keep-log %s is also the archive", o.KeepLog)
 	}
-	return nil
+	return o.validateSeccomp()
 }
 
 // Build runs the command under strace, lists what it used with the ELF
@@ -91,7 +96,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := rn.checkOutputs(o.Pack.Output, o.Pack.Dockerfile, o.KeepLog); err != nil {
+	if err := rn.checkOutputs(o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.SeccompProfile); err != nil {
 		return nil, err
 	}
 	r := &BuildResult{Program: rn.program, Timings: map[string]time.Duration{}}
@@ -105,6 +110,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		run  func() error
 	}{
 		{"trace", func() error { return r.trace(ctx, o, rn, filepath.Join(logDir, "trace.log")) }},
+		{"seccomp", func() error { return r.seccomp(o, rn, filepath.Join(logDir, "trace.log")) }},
 		{"list", func() error { return r.list(ctx, o, rn, filepath.Join(logDir, "trace.log")) }},
 		{"pack", func() error { return r.pack(ctx, o, rn) }},
 		{"report", func() error { return r.writeReport(o, rn) }},
@@ -124,7 +130,9 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 // kept when asked.
 func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log string) error {
 	var err error
-	if r.Trace, err = rn.trace(ctx, o.Trace, log); err != nil {
+	topts := o.Trace
+	topts.AllSyscalls = o.SeccompProfile != "" // for the profile
+	if r.Trace, err = rn.trace(ctx, topts, log); err != nil {
 		return err
 	}
 	var warned error
@@ -164,7 +172,7 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 		LddFiles:      o.LddFiles,
 		Cwd:           cwd,
 		IgnoreMissing: o.IgnoreMissing,
-		Outputs:       []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.Pack.OutputDir},
+		Outputs:       []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.Pack.OutputDir, o.SeccompProfile},
 		ResolveDeps:   true,
 		LibraryPath:   filepath.SplitList(envValue(rn.env, "LD_LIBRARY_PATH")),
 		Path:          rn.path,
@@ -276,6 +284,7 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 	for k, v := range r.Timings {
 		rep.TimingsMS[k] = v.Milliseconds()
 	}
+	rep.Seccomp = r.seccompReport(o)
 	return rep
 }
 

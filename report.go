@@ -30,6 +30,8 @@ type Report struct {
 	Files       int               `json:"files"`
 	Bytes       int64             `json:"bytes"`
 	Entries     []*filelist.Entry `json:"entries"`
+	// Seccomp is the profile written by --seccomp-profile.
+	Seccomp *ReportSeccomp `json:"seccomp_profile,omitempty"`
 }
 
 // ReportPath is where the report of an archive goes:

@@ -68,5 +68,7 @@ $PODMAN build -q $LIMITS -t localhost/scratchpack-generated:latest "$out" >/dev/
 check "generated Dockerfile" '[a-zA-Z]' "$($PODMAN run --rm $LIMITS --network none localhost/scratchpack-generated:latest 2>&1)"
 rm -rf "$out"
 
+bash scripts/e2e-seccomp.sh || fail=1
+
 if [ $fail -ne 0 ]; then say "e2e: FAILED"; exit 1; fi
 say "e2e: all images built and ran"

@@ -70,6 +70,11 @@ type Options struct {
 	// Program is the file Command runs, inside Root (default: Command[0]
 	// found through the PATH of Env). strace finds it itself.
 	Program string
+	// AllSyscalls traces every syscall, not only TraceSet (for a seccomp
+	// profile: see collect/strace.CountCalls). strace then stops the
+	// command at every call, and the log grows with them. It needs the
+	// strace collector.
+	AllSyscalls bool
 }
 
 // Collector names a way to see the files a command uses.
@@ -160,11 +165,17 @@ func argsFor(straceBin string, seccomp bool, set string, o Options) []string {
 	// are; 4096 made logs 6x larger in the reference measurements
 	// (failed execve PATH probes repeat the whole argv).
 	args := []string{straceBin, "-f", "-y", "-s", "256", "-o", o.Log}
-	if seccomp {
+	if o.AllSyscalls {
+		set = "" // strace's default: every syscall (--seccomp-bpf would not help)
+	}
+	if seccomp && set != "" {
 		args = append(args, "--seccomp-bpf")
 	}
-	args = append(args, "-e", "trace="+set, "--")
-	if rootpath.NormRoot(o.Root) != "/" {
+	if set != "" {
+		args = append(args, "-e", "trace="+set)
+	}
+	args = append(args, "--")
+	if launcher := LauncherProgram(o); launcher != "" {
 		if len(o.Launcher) > 0 {
 			dir := o.Dir
 			if dir == "" {
@@ -172,14 +183,27 @@ func argsFor(straceBin string, seccomp bool, set string, o Options) []string {
 			}
 			args = append(append(args, o.Launcher...), o.Root, dir, "--")
 		} else {
-			chroot, err := exec.LookPath("chroot")
-			if err != nil {
-				chroot = "/usr/sbin/chroot"
-			}
-			args = append(args, chroot, o.Root)
+			args = append(args, launcher, o.Root)
 		}
 	}
 	return append(args, o.Command...)
+}
+
+// LauncherProgram is the program strace starts first, which chroots into
+// Root and execs the command: Launcher[0], or chroot(1). It is "" without
+// a Root. Its own calls are not the command's.
+func LauncherProgram(o Options) string {
+	if rootpath.NormRoot(o.Root) == "/" {
+		return ""
+	}
+	if len(o.Launcher) > 0 {
+		return o.Launcher[0]
+	}
+	chroot, err := exec.LookPath("chroot")
+	if err != nil {
+		chroot = "/usr/sbin/chroot"
+	}
+	return chroot
 }
 
 var versionRe = regexp.MustCompile(`version (\d+)\.(\d+)`)
@@ -210,6 +234,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	o.Root = rootpath.NormRoot(o.Root) // the one spelling from here on
 	if o.Collector != Fanotify && o.Root != "/" && o.Dir != "" && o.Dir != "/" && len(o.Launcher) == 0 {
 		return nil, errors.New("a working directory inside --root needs a launcher (scratchpack provides one)")
+	}
+	if o.AllSyscalls && o.Collector == Fanotify {
+		return nil, errors.New("tracing every syscall needs the strace collector (fanotify does not see syscalls)")
 	}
 	if o.ProbeTimeout <= 0 {
 		o.ProbeTimeout = 30 * time.Second

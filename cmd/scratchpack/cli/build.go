@@ -20,6 +20,7 @@ func newBuild(g *globals) *cobra.Command {
 	var verifyAfter bool
 	var vf verifyFlags
 	var collector string
+	var seccompProfile string
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
 		Short: "Trace a command, resolve everything it needs, and pack it: one command",
@@ -41,12 +42,20 @@ only the process tree and directory changes. It sees the files opened and run, n
 the names used to reach them nor files only stat'ed: build adds the symlinks that
 point at used files (in /etc, /usr, /opt, /, PATH and the files' directories) and,
 for Python, the sources of cached bytecode and the stdlib landmarks. It needs
-CAP_SYS_ADMIN (in a container build: podman build --cap-add SYS_ADMIN).`,
+CAP_SYS_ADMIN (in a container build: podman build --cap-add SYS_ADMIN).
+
+--seccomp-profile FILE writes a seccomp profile for the image (podman/docker run
+--security-opt seccomp=FILE): every syscall is refused with EPERM except those the
+traced processes made and those the container runtime (runc, crun) makes between
+loading the filter and starting the program. strace then stops the command at every
+syscall, not only at file calls: the run is slower (see the README). The profile
+allows only what this run did: exercise the code paths the image must serve.`,
 		Example: `  scratchpack build -o rootfs.tar.gz --dockerfile Dockerfile -- /usr/games/fortune
   scratchpack build -o py.tar.gz -- python3 /app/main.py
   scratchpack build -o nginx.tar.gz --probe 'curl -sf http://127.0.0.1:8080/' -- nginx -g 'daemon off;'
   scratchpack build -o rootfs.tar.gz --root /tmp/image -- /usr/bin/perl -e 'print "hi\n"'
-  scratchpack build -o rootfs.tar.gz --collector fanotify -- python3 /app/batch.py`,
+  scratchpack build -o rootfs.tar.gz --collector fanotify -- python3 /app/batch.py
+  scratchpack build -o app.tar.gz --seccomp-profile app.seccomp.json -- /app/server`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			popts, err := af.options(g, false)
@@ -61,18 +70,19 @@ CAP_SYS_ADMIN (in a container build: podman build --cap-add SYS_ADMIN).`,
 			var lo scratchpack.ListOptions
 			paths.apply(&lo)
 			opts := scratchpack.BuildOptions{
-				Command:       args,
-				Root:          tf.root,
-				Dir:           tf.dir,
-				Trace:         topts,
-				FailOnExit:    tf.failOnExit,
-				KeepLog:       keepLog,
-				LddFiles:      ldd,
-				KeepCreated:   keepCreated,
-				IgnoreMissing: ignoreMissing,
-				Paths:         lo.PathOptions,
-				Warn:          g.warn,
-				Pack:          popts,
+				Command:        args,
+				Root:           tf.root,
+				Dir:            tf.dir,
+				Trace:          topts,
+				FailOnExit:     tf.failOnExit,
+				KeepLog:        keepLog,
+				SeccompProfile: seccompProfile,
+				LddFiles:       ldd,
+				KeepCreated:    keepCreated,
+				IgnoreMissing:  ignoreMissing,
+				Paths:          lo.PathOptions,
+				Warn:           g.warn,
+				Pack:           popts,
 			}
 			if verifyAfter {
 				vo := vf.options("", nil)
@@ -101,6 +111,7 @@ CAP_SYS_ADMIN (in a container build: podman build --cap-add SYS_ADMIN).`,
 	f.StringArrayVar(&ldd, "ldd", nil, "also read this ldd output (repeatable)")
 	f.StringVar(&collector, "collector", "strace", "how the files are seen: strace (every name and lookup, stops the command at each file call) or fanotify (opened and run files, without stopping it: faster for busy programs)")
 	f.StringVar(&keepLog, "keep-log", "", "keep the strace log at this path (with fanotify: the narrow log)")
+	f.StringVar(&seccompProfile, "seccomp-profile", "", "write a seccomp profile (JSON for --security-opt seccomp=FILE) allowing only the syscalls the command made and those the runtime needs to start it; traces every syscall (slower)")
 	f.BoolVar(&keepCreated, "keep-created", false, "also pack files the command created while traced")
 	f.BoolVar(&ignoreMissing, "ignore-missing", false, "warn about used paths that no longer exist instead of failing")
 	return cmd
@@ -125,6 +136,9 @@ func (g *globals) summary(r *scratchpack.BuildResult) {
 	}
 	g.infof("%s %s (%s) in %s\n", how, r.Program, status, r.Trace.Elapsed.Round(time.Millisecond))
 	g.packSummary(r.List, r.Pack)
+	if s := r.Seccomp; s != nil {
+		g.infof("seccomp profile: %d syscalls made by the command, %d more for the container runtime\n", s.Traced, s.Runtime)
+	}
 	if len(r.Largest) > 0 {
 		g.infof("largest files:\n")
 		for _, e := range r.Largest {

@@ -1,0 +1,292 @@
+package strace
+
+import (
+	"io"
+	"os"
+	"sort"
+
+	"github.com/pkg/errors"
+)
+
+// Calls is what CountCalls found in a log made without a syscall filter
+// (strace -f without -e trace=): every syscall the traced processes made,
+// by name.
+type Calls struct {
+	// Counts maps each syscall name to the number of calls, failed calls
+	// included (a seccomp filter sees the call before the kernel fails it).
+	Counts map[string]int
+	// Unnamed counts the calls strace could not name ("syscall_0x3e8",
+	// "???"); their numbers are in UnnamedNames.
+	Unnamed      int
+	UnnamedNames []string
+	// Skipped counts the calls made while a process ran one of
+	// CallOptions.Skip (the launcher).
+	Skipped int
+	// Lines is the number of lines read.
+	Lines int
+}
+
+// Names returns the syscall names, sorted.
+func (c *Calls) Names() []string {
+	out := make([]string, 0, len(c.Counts))
+	for n := range c.Counts {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CallOptions configure CountCalls.
+type CallOptions struct {
+	// Skip are programs whose own calls are not counted: the launcher
+	// that chroots and then execs the command. A process runs a program
+	// from its successful execve of it (the threads and children it
+	// starts run it too) until it execs another one.
+	Skip []string
+	// Warn receives bad lines (*LineError), at most MaxWarnings (20).
+	Warn        func(error)
+	MaxWarnings int
+}
+
+// CountCalls reads a log written by strace -f -o FILE and counts the
+// syscalls made, by name. A call is counted once: on its complete line, or
+// on its "<unfinished ...>" line (not again when it resumes).
+func CountCalls(name string, o CallOptions) (*Calls, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, errors.Wrap(err, "opening strace log")
+	}
+	defer f.Close()
+	return CountCallsIn(f, name, o)
+}
+
+// CountCallsIn is CountCalls on a log read from r; name is used in errors.
+func CountCallsIn(r io.Reader, name string, o CallOptions) (*Calls, error) {
+	if o.MaxWarnings <= 0 {
+		o.MaxWarnings = 20
+	}
+	c := &Calls{Counts: map[string]int{}}
+	cc := &callCounter{calls: c, cur: map[int]int{}, skip: map[string]bool{}}
+	for _, s := range o.Skip {
+		cc.skip[s] = true
+	}
+	lr := newLineReader(r, DefaultMaxLineBytes)
+	warnings, parsed := 0, 0
+	warn := func(err error) {
+		warnings++
+		if o.Warn != nil && warnings <= o.MaxWarnings {
+			o.Warn(&LineError{File: name, Line: lr.n, Err: err})
+		}
+	}
+	for {
+		line, ok := lr.next()
+		if !ok {
+			break
+		}
+		if lr.tooLong {
+			warn(errors.Errorf("line longer than %d bytes skipped", DefaultMaxLineBytes))
+			continue
+		}
+		if blank(line) {
+			continue
+		}
+		rl, err := splitLine(line)
+		if err != nil {
+			warn(err)
+			continue
+		}
+		parsed++
+		cc.line(rl)
+	}
+	if lr.err != nil {
+		return nil, errors.Wrapf(lr.err, "reading %s", name)
+	}
+	if warnings > o.MaxWarnings && o.Warn != nil {
+		o.Warn(errors.Errorf("%s: %d more bad lines not shown", name, warnings-o.MaxWarnings))
+	}
+	c.Lines = lr.n
+	if lr.n == 0 {
+		return nil, errors.Wrap(ErrEmpty, name)
+	}
+	if parsed == 0 {
+		return nil, errors.Wrap(ErrNotStrace, name)
+	}
+	cc.finish()
+	return c, nil
+}
+
+// callCounter follows which program each process runs: the calls are
+// counted per process image (a pid between two execs) and given to the
+// program only at the end, since a child's first calls may come before
+// the line on which its parent's clone returns.
+type callCounter struct {
+	calls  *Calls
+	images []*image
+	cur    map[int]int // pid -> its current image
+	skip   map[string]bool
+	// execs: the path of each pid's unfinished execve
+	execs map[int]string
+}
+
+type image struct {
+	exe    string // "" until the process execs (then it runs its parent's)
+	execd  bool
+	parent int // the image that started it, or -1
+	counts map[string]int
+}
+
+func (cc *callCounter) image(pid int) *image {
+	i, ok := cc.cur[pid]
+	if !ok {
+		i = len(cc.images)
+		cc.images = append(cc.images, &image{parent: -1, counts: map[string]int{}})
+		cc.cur[pid] = i
+	}
+	return cc.images[i]
+}
+
+func (cc *callCounter) line(rl rawLine) {
+	switch rl.kind {
+	case kindCall, kindUnfinished, kindPidChanged:
+		name := string(rl.name)
+		if isUnnamed(name) {
+			cc.calls.Unnamed++
+			if len(cc.calls.UnnamedNames) < 20 && !containsString(cc.calls.UnnamedNames, name) {
+				cc.calls.UnnamedNames = append(cc.calls.UnnamedNames, name)
+			}
+			return
+		}
+		pid := rl.pid
+		if rl.kind == kindUnfinished {
+			if isExec(name) {
+				if cc.execs == nil {
+					cc.execs = map[int]string{}
+				}
+				cc.execs[pid] = execPath(name, rl.body)
+			}
+			cc.image(pid).counts[name]++
+			return
+		}
+		var forked *result
+		if isExec(name) || isFork(name) {
+			if ret, ok := callResult(rl.body); ok && ret.ok {
+				if isExec(name) {
+					cc.exec(pid, execPath(name, rl.body)) // counted as the new program's
+				} else {
+					forked = &ret
+				}
+			}
+		}
+		cc.image(pid).counts[name]++
+		if forked != nil {
+			cc.forked(pid, *forked)
+		}
+	case kindResumed:
+		name := string(rl.name)
+		if isExec(name) || isFork(name) {
+			if ret, ok := callResult(rl.body); ok && ret.ok {
+				if isExec(name) {
+					cc.exec(rl.pid, cc.execs[rl.pid])
+				} else {
+					cc.forked(rl.pid, ret)
+				}
+			}
+		}
+		if isExec(name) {
+			delete(cc.execs, rl.pid)
+		}
+	case kindSuperseded:
+		// a thread's execve: the process (the leader's pid) runs the new program
+		if p, ok := cc.execs[rl.newPid]; ok {
+			cc.exec(rl.pid, p)
+		}
+	case kindExit:
+		delete(cc.cur, rl.pid) // the pid may be used again
+	}
+}
+
+// exec starts a new image for pid, running exe.
+func (cc *callCounter) exec(pid int, exe string) {
+	i := len(cc.images)
+	cc.images = append(cc.images, &image{exe: exe, execd: true, parent: -1, counts: map[string]int{}})
+	cc.cur[pid] = i
+}
+
+// forked records that a clone, fork or vfork of pid returned child: the
+// child's current image runs what pid runs.
+func (cc *callCounter) forked(pid int, ret result) {
+	if !ret.fd.ok || ret.fd.fd <= 0 {
+		return
+	}
+	parent, ok := cc.cur[pid]
+	if !ok {
+		return
+	}
+	child := cc.image(ret.fd.fd)
+	if !child.execd && child.parent < 0 {
+		child.parent = parent
+	}
+}
+
+// finish gives each image's calls to its program.
+func (cc *callCounter) finish() {
+	for _, im := range cc.images {
+		exe := im.exe
+		seen := 0
+		for p := im; !p.execd && p.parent >= 0 && seen < len(cc.images); seen++ {
+			p = cc.images[p.parent]
+			exe = p.exe
+		}
+		for n, k := range im.counts {
+			if cc.skip[exe] {
+				cc.calls.Skipped += k
+				continue
+			}
+			cc.calls.Counts[n] += k
+		}
+	}
+}
+
+func isExec(name string) bool { return name == "execve" || name == "execveat" }
+
+func isFork(name string) bool {
+	return name == "clone" || name == "clone3" || name == "fork" || name == "vfork"
+}
+
+// execPath is the program an execve names; "" for execveat (its path is
+// relative to a dirfd) or when the argument cannot be read.
+func execPath(name string, body []byte) string {
+	if name != "execve" || len(body) == 0 || body[0] != '"' {
+		return ""
+	}
+	p, _, _, err := unquote(body)
+	if err != nil {
+		return ""
+	}
+	return string(p)
+}
+
+// callResult reads the return value of a complete call's body ("...) = 0"
+// after "NAME(" or after "resumed>").
+func callResult(body []byte) (result, bool) {
+	var c call
+	if err := splitArgs(body, &c, true); err != nil || c.ret == nil {
+		return result{}, false
+	}
+	return parseResult(c.ret), true
+}
+
+// isUnnamed: strace prints a number it has no name for as syscall_0xNNN
+// (and "???" when the process died in the call).
+func isUnnamed(name string) bool {
+	return name == "" || name == "???" || len(name) > 10 && name[:10] == "syscall_0x"
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

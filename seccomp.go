@@ -1,0 +1,67 @@
+package scratchpack
+
+import (
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/collect/tracer"
+	"github.com/scratchpack/scratchpack/seccomp"
+)
+
+// validateSeccomp checks --seccomp-profile before any work.
+func (o BuildOptions) validateSeccomp() error {
+	if o.SeccompProfile == "" {
+		return nil
+	}
+	if o.Trace.Collector == tracer.Fanotify {
+		return errors.New("--seccomp-profile needs the strace collector: fanotify does not see syscalls")
+	}
+	for _, other := range []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog} {
+		if other == o.SeccompProfile {
+			return errors.Errorf("--seccomp-profile %s is also another output", o.SeccompProfile)
+		}
+	}
+	return nil
+}
+
+// seccomp writes the seccomp profile of a run traced with every syscall
+// (BuildOptions.SeccompProfile): what the command's processes made, not
+// the launcher that chrooted into the root, plus what the container
+// runtime needs to start it.
+func (r *BuildResult) seccomp(o BuildOptions, rn *run, log string) error {
+	if o.SeccompProfile == "" {
+		return nil
+	}
+	var skip []string
+	topts := tracer.Options{Launcher: o.Trace.Launcher}
+	if rn.root != "/" {
+		topts.Root = rn.res.Root()
+	}
+	if l := tracer.LauncherProgram(topts); l != "" {
+		skip = append(skip, l)
+	}
+	var err error
+	if r.Seccomp, err = seccomp.FromLog(log, seccomp.Options{Skip: skip, Warn: o.Warn}); err != nil {
+		return errors.WithMessage(err, "--seccomp-profile")
+	}
+	return r.Seccomp.Profile.Write(o.SeccompProfile)
+}
+
+// ReportSeccomp says what the seccomp profile of a build allows.
+type ReportSeccomp struct {
+	Path    string `json:"path"`
+	Traced  int    `json:"traced_syscalls"`  // made by the command's processes
+	Runtime int    `json:"runtime_syscalls"` // added for the container runtime
+	Calls   int    `json:"calls"`            // calls counted in the trace
+}
+
+func (r *BuildResult) seccompReport(o BuildOptions) *ReportSeccomp {
+	sc := r.Seccomp
+	if sc == nil {
+		return nil
+	}
+	rs := &ReportSeccomp{Path: o.SeccompProfile, Traced: sc.Traced, Runtime: sc.Runtime}
+	for _, n := range sc.Calls.Counts {
+		rs.Calls += n
+	}
+	return rs
+}
