@@ -63,6 +63,12 @@ f=$(for i in 1 2 3; do "$SP" build -q --collector fanotify -o "$work/fan.tar.gz"
   python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["timings_ms"]["trace"] / 1000))' "$work/fan.report.json"; done | best)
 p=$(for i in 1 2 3; do t0=$(now); strace -f -o /dev/null sh -c "$job" > /dev/null; t1=$(now); secs "$t0" "$t1"; echo; done | best)
 echo "trace overhead on '$job' (best of 3): untraced ${u}s; scratchpack fanotify ${f}s = $(ratio "$f" "$u")x (target 2x); scratchpack strace ${s}s = $(ratio "$s" "$u")x; plain strace -f ${p}s = $(ratio "$p" "$u")x"
+# build --seccomp-profile traces every syscall: its trace time (from the report) vs the default's
+z=$(for i in 1 2 3; do "$SP" build -q --compression none --seccomp-profile "$work/sc.json" -o "$work/sc.tar" -- sh -c "$job" > /dev/null 2>&1
+  python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["timings_ms"]["trace"] / 1000))' "$work/sc.report.json"; done | best)
+d=$(for i in 1 2 3; do "$SP" build -q --compression none -o "$work/df.tar" -- sh -c "$job" > /dev/null 2>&1
+  python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["timings_ms"]["trace"] / 1000))' "$work/df.report.json"; done | best)
+echo "build --seccomp-profile (every syscall traced) on '$job' (best of 3): trace ${z}s vs ${d}s without it = $(ratio "$z" "$d")x, $(ratio "$z" "$u")x untraced; profile allows $(python3 -c 'import json,sys; print(sum(len(s["names"]) for s in json.load(open(sys.argv[1]))["syscalls"]))' "$work/sc.json") syscalls"
 
 # 5. what the images hold: the archive, the bytes of the files the app
 # used, and the whole filesystem it comes from: the e2e builder (a
