@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
@@ -54,6 +56,10 @@ func TestBuildSeccompProfile(t *testing.T) {
 	want, _ := p.Marshal()
 	if string(data) != string(want) {
 		t.Errorf("the file is not the profile:\n%s", data)
+	}
+	rep, err := os.ReadFile(r.Report)
+	if err != nil || !strings.Contains(string(rep), `"traced_syscalls": `+strconv.Itoa(r.Seccomp.Traced)) {
+		t.Errorf("the report does not give the profile's counts: %v\n%s", err, rep)
 	}
 	// A second build writes the same bytes.
 	profile2 := filepath.Join(t.TempDir(), "app.json")
