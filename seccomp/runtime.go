@@ -25,9 +25,11 @@ type RuntimeGroup struct {
 // `podman --runtime runc run` (runc 1.1.5, podman 4.3.1, Debian 12): every
 // call made by the threads of runc init from its prctl(PR_SET_SECCOMP) to
 // its execve. The others are calls that the same code makes depending on
-// timing (Go's scheduler, garbage collector, preemption signals) or on the
-// runtime (crun sets ids with setresuid and closes descriptors with
-// close_range; runc 1.2 closes with close_range too).
+// timing (Go's scheduler, garbage collector, preemption signals: a later
+// run also made rt_sigreturn and tgkill) or on the runtime (crun sets ids
+// with setresuid and closes descriptors with close_range; runc 1.2 closes
+// with close_range too). scripts/e2e-seccomp.sh measures runc's calls again
+// on each run and checks that the profile allows them.
 var RuntimeSyscalls = []RuntimeGroup{
 	{
 		Why: "runc init between the filter and the exec (measured)",
