@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
@@ -66,5 +67,22 @@ func TestBuildSeccompProfile(t *testing.T) {
 	build(t, BuildOptions{Command: []string{m.App}, Root: m.Dir, SeccompProfile: profile2})
 	if data2, _ := os.ReadFile(profile2); string(data2) != string(data) {
 		t.Errorf("two builds, two profiles:\n%s\n%s", data, data2)
+	}
+}
+
+func TestSeccompProfileValidate(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		o    BuildOptions
+		err  string
+	}{
+		{"fanotify", BuildOptions{Command: []string{"true"}, SeccompProfile: "p.json", Pack: PackOptions{Output: "a.tar.gz"}, Trace: tracer.Options{Collector: tracer.Fanotify}}, "needs the strace collector"},
+		{"the archive", BuildOptions{Command: []string{"true"}, SeccompProfile: "a.tar.gz", Pack: PackOptions{Output: "a.tar.gz"}}, "also another output"},
+		{"fine", BuildOptions{Command: []string{"true"}, SeccompProfile: "p.json", Pack: PackOptions{Output: "a.tar.gz"}}, ""},
+	} {
+		err := tt.o.Validate()
+		if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.err)
+		}
 	}
 }

@@ -90,3 +90,26 @@ func TestMuslRoot(t *testing.T) {
 		t.Errorf("filelist --ldd with musl's ldd output: %q, want %q\n%s", got, want, lddOut)
 	}
 }
+
+// TestBuildSeccompProfileFlag: build --seccomp-profile writes the profile
+// and says what it allows; with fanotify it is a usage error.
+func TestBuildSeccompProfileFlag(t *testing.T) {
+	need(t, "strace", "tar")
+	dir := t.TempDir()
+	code, _, stderr := run(t, dir, "build", "-o", "true.tar.gz", "--seccomp-profile", "true.json", "--", "/bin/true")
+	if code != 0 || !strings.Contains(stderr, "seccomp profile: ") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	var p struct {
+		DefaultAction string
+		Syscalls      []struct{ Names []string }
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "true.json"))
+	if err != nil || json.Unmarshal(data, &p) != nil || p.DefaultAction != "SCMP_ACT_ERRNO" || len(p.Syscalls) != 2 || !slices.Contains(p.Syscalls[0].Names, "exit_group") {
+		t.Errorf("profile: %v\n%s", err, data)
+	}
+	code, _, stderr = run(t, dir, "build", "-o", "t2.tar.gz", "--collector", "fanotify", "--seccomp-profile", "t2.json", "--", "/bin/true")
+	if code != 2 || !strings.Contains(stderr, "strace collector") {
+		t.Errorf("with fanotify: exit %d\n%s", code, stderr)
+	}
+}
