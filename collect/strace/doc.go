@@ -16,5 +16,8 @@
 // in logs made without -y), so relative paths become absolute.
 //
 // Lines it cannot parse are reported with the file and line number
-// through Options.Warn and skipped; it never panics on input.
+// through Options.Warn and skipped; it never panics on input. A file in
+// which fewer than a quarter of the lines are strace output (calls of
+// unknown syscalls do not count) is refused with a *JunkError naming
+// its first bad line: it is not a strace log.
 package strace

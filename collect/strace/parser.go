@@ -130,7 +130,12 @@ type fileState struct {
 	name     string
 	line     int
 	warnings int
-	parsed   int
+	parsed   int // strace lines (those of unknown syscalls included)
+	// bad counts the lines that are not strace output: unreadable, too
+	// long, or a call of a name no syscall has; firstBad is the first.
+	bad      int
+	unknowns int // lines of unknown syscalls, counted in parsed too
+	firstBad *LineError
 	unknown  map[string]bool
 }
 
@@ -338,10 +343,47 @@ func (p *Parser) end(fs *fileState, lines int, readErr error) error {
 	if lines == 0 {
 		return errors.Wrap(ErrEmpty, fs.name)
 	}
-	if fs.parsed == 0 {
-		return errors.Wrap(ErrNotStrace, fs.name)
+	valid := fs.parsed - fs.unknowns
+	if valid == 0 && fs.firstBad == nil {
+		return errors.Wrap(ErrNotStrace, fs.name) // blank lines only
+	}
+	if valid*minValidShare < valid+fs.bad {
+		return &JunkError{File: fs.name, Lines: valid + fs.bad, Valid: valid, First: fs.firstBad}
 	}
 	return nil
+}
+
+// minValidShare: a log in which fewer than 1 line in minValidShare
+// (blank lines aside) is strace output is refused (JunkError). A log of
+// strace -o has none but the lines a killed strace cuts short.
+const minValidShare = 4
+
+// JunkError is a log in which only a small share of the lines is strace
+// output: it is not a strace log, or not only one.
+type JunkError struct {
+	File         string
+	Lines, Valid int
+	First        *LineError // the first line that is not strace output
+}
+
+func (e *JunkError) Error() string {
+	share := "no line is strace output"
+	if e.Valid > 0 {
+		share = fmt.Sprintf("only %d of %d lines are strace output", e.Valid, e.Lines)
+	}
+	return fmt.Sprintf("%s: not a strace log: %s (line %d: %v); expected a log written by strace -o, with lines such as '123 openat(AT_FDCWD, \"/etc/passwd\", O_RDONLY) = 3'",
+		e.File, share, e.First.Line, e.First.Err)
+}
+
+// Is makes errors.Is(err, ErrNotStrace) true.
+func (e *JunkError) Is(target error) bool { return target == ErrNotStrace }
+
+// badLine counts a line that is not strace output.
+func (p *Parser) badLine(err error) {
+	p.cur.bad++
+	if p.cur.firstBad == nil {
+		p.cur.firstBad = &LineError{File: p.cur.name, Line: p.cur.line, Err: err}
+	}
 }
 
 // lineReader splits a log into lines, bounding their length, and joins
@@ -653,13 +695,16 @@ func blank(line []byte) bool {
 func (p *Parser) apply(sl *split, defaultPid int) {
 	p.cur.line = sl.n
 	if sl.tooLong {
-		p.warn(errors.Errorf("line longer than %d bytes, skipped", p.opts.MaxLineBytes))
+		err := errors.Errorf("line longer than %d bytes, skipped", p.opts.MaxLineBytes)
+		p.badLine(err)
+		p.warn(err)
 		return
 	}
 	if sl.skip {
 		return
 	}
 	if sl.err != nil {
+		p.badLine(sl.err)
 		p.warn(sl.err)
 		return
 	}
@@ -697,9 +742,14 @@ func (p *Parser) apply(sl *split, defaultPid int) {
 	sp, interesting := sl.sp, sl.known
 	if !interesting {
 		name := string(rl.name) // no allocation for map lookups below
-		if !sl.listed && !strings.HasPrefix(name, "syscall_") && !p.cur.unknown[name] {
-			p.cur.unknown[name] = true
-			p.warn(errors.Errorf("unknown syscall %q", name))
+		if !sl.listed && !strings.HasPrefix(name, "syscall_") {
+			err := errors.Errorf("unknown syscall %q", name)
+			p.cur.unknowns++
+			p.badLine(err)
+			if !p.cur.unknown[name] {
+				p.cur.unknown[name] = true
+				p.warn(err)
+			}
 		}
 		return
 	}

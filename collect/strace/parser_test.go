@@ -373,13 +373,14 @@ func TestNotAStraceLog(t *testing.T) {
 }
 
 // TestWarningsBounded: a file of garbage gives a bounded number of
-// warnings and a count of the rest.
+// warnings and a count of the rest, and is refused.
 func TestWarningsBounded(t *testing.T) {
 	var warns []error
 	p := NewParser(Options{Warn: func(err error) { warns = append(warns, err) }}, func(Event) {})
 	input := strings.Repeat("garbage line\n", 1000) + "1 exit_group(0) = ?\n"
-	if err := p.Parse(strings.NewReader(input), "g.log", -1); err != nil {
-		t.Fatal(err)
+	var je *JunkError
+	if err := p.Parse(strings.NewReader(input), "g.log", -1); !errors.As(err, &je) || je.Valid != 1 || je.Lines != 1001 {
+		t.Fatalf("err = %v, want a *JunkError: 1 of 1001 lines", err)
 	}
 	if len(warns) != 21 || !strings.Contains(warns[20].Error(), "980 more") {
 		t.Errorf("%d warnings, last %v", len(warns), warns[len(warns)-1])
