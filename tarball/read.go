@@ -55,7 +55,15 @@ func NewReader(r io.Reader) (*Reader, error) {
 	default:
 		out.Compression = None
 	}
-	out.Reader = tar.NewReader(src)
+	tb, ok := src.(*bufio.Reader)
+	if !ok {
+		tb = bufio.NewReaderSize(src, 64<<10)
+	}
+	if err := checkTar(tb, out.Compression); err != nil {
+		out.Close()
+		return nil, err
+	}
+	out.Reader = tar.NewReader(tb)
 	return out, nil
 }
 
