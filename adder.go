@@ -26,6 +26,9 @@ type adder struct {
 	path          []string
 	secrets       map[string]bool   // secrets already warned about
 	elf           *elfdeps.Resolver // made once: it parses each ELF file once
+	// kept are the paths the command was given (ListOptions.Keep), with
+	// what each is; "" once a user's exclude of it was warned about.
+	kept map[string]string
 }
 
 func newAdder(b *filelist.Builder, opts ListOptions) *adder {
@@ -47,7 +50,9 @@ type failure struct {
 // failure is not fatal (after warning when it is worth saying):
 //   - an optional item that does not exist is skipped silently;
 //   - an excluded path is left out; a secret is warned about once, a
-//     program that was run is warned about with the --include that keeps it;
+//     program that was run and a path the command was given (its working
+//     directory, its arguments) are warned about with the --include that
+//     keeps them;
 //   - a missing path is an error, unless the program removed it (nothing
 //     said) or IgnoreMissing (a warning);
 //   - a special file left out is a warning.
@@ -65,6 +70,13 @@ func (a *adder) settle(err error, f failure) error {
 	case f.optional && errors.Is(err, fs.ErrNotExist):
 		return nil
 	case errors.As(err, &ex):
+		if why, ok := a.kept[ex.Path]; ok && !ex.Secret && !ex.Default {
+			if why != "" {
+				a.warn(errors.Errorf("%s is %s, but --exclude %s leaves it out: --include %s keeps it", ex.Path, why, ex.Pattern, ex.Path))
+				a.kept[ex.Path] = "" // once
+			}
+			return nil
+		}
 		if ex.Secret && !a.secrets[ex.Path] {
 			a.secrets[ex.Path] = true
 			a.warn(err)

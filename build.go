@@ -158,6 +158,8 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 	watched := o.Trace.Collector == tracer.Fanotify
 	if watched {
 		logs, uses = r.watchedUses(o, rn, log)
+	} else if rn.dir != "/" {
+		uses = append(uses, workdirUse(rn.dir, collect.SourceStrace))
 	}
 	cwd := rn.dir
 	if rn.root != "/" {
@@ -179,6 +181,7 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 		HostPaths:     rn.root != "/",
 		KeepCreated:   o.KeepCreated,
 		PathOptions:   o.Paths,
+		Keep:          commandPaths(rn.res, rn.program, o.Command[1:], rn.dir),
 		Warn:          o.Warn,
 	})
 	if err != nil {
@@ -221,17 +224,19 @@ func (r *BuildResult) pack(ctx context.Context, o BuildOptions, rn *run) error {
 	pk := o.Pack
 	if pk.Dockerfile != "" && len(pk.Cmd) == 0 {
 		pk.Cmd = append([]string{rn.program}, o.Command[1:]...)
-		if p := envValue(rn.env, "PATH"); p != "" {
-			pk.Env = append([]string{"PATH=" + p}, pk.Env...)
-		}
+		pk.Env = append([]string{"PATH=" + ImagePath(r.List, rn.path)}, pk.Env...)
 		if pk.Workdir == "" && rn.dir != "/" {
 			pk.Workdir = rn.dir
 		}
+	}
+	if pk.Warn == nil {
+		pk.Warn = o.Warn
 	}
 	var err error
 	if r.Pack, err = Pack(ctx, r.List, pk); err != nil {
 		return err
 	}
+	r.Timings["secrets"] = r.Pack.SecretsScan
 	r.Largest = Largest(r.List, 10)
 	return nil
 }
@@ -280,6 +285,7 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 		Files:       files,
 		Bytes:       bytes,
 		Entries:     r.List.Entries,
+		Secrets:     r.Pack.Secrets,
 	}
 	for k, v := range r.Timings {
 		rep.TimingsMS[k] = v.Milliseconds()

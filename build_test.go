@@ -32,8 +32,9 @@ var cleanEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 // an empty directory.
 func build(t *testing.T, o BuildOptions) (string, *BuildResult) {
 	t.Helper()
-	out := t.TempDir()
-	o.Pack.Output = filepath.Join(out, "rootfs.tar.gz")
+	if o.Pack.Output == "" {
+		o.Pack.Output = filepath.Join(t.TempDir(), "rootfs.tar.gz")
+	}
 	if o.Env == nil {
 		o.Env = cleanEnv
 	}

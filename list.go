@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -60,6 +61,12 @@ type ListOptions struct {
 	// KeepCreated packs files the program created during the trace
 	// (by default only their directories are kept).
 	KeepCreated bool
+	// Keep are paths inside the root that the default excludes leave in,
+	// with what is under them, each with what it is to the command ("the
+	// command's working directory", "named in the command's arguments"):
+	// a build run in /tmp/work keeps /tmp/work and its inputs. When one of
+	// the user's excludes drops such a path, a warning names --include.
+	Keep map[string]string
 	// Warn receives warnings: bad log lines, missing files when
 	// IgnoreMissing is set, special files left out.
 	Warn func(error)
@@ -106,9 +113,15 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 	if err != nil {
 		return nil, err
 	}
+	kept := keptPaths(res, opts.Keep)
+	for p := range kept {
+		filter.Keep = append(filter.Keep, p)
+	}
+	sort.Strings(filter.Keep)
 	b := filelist.NewBuilder(res)
 	b.SetFilter(filter)
 	a := newAdder(b, opts)
+	a.kept = kept
 	for _, phase := range []func() error{
 		func() error { return a.addIncludes(includes) },
 		func() error { return a.addLists(ctx, opts.Lists, opts.Stdin) },
@@ -195,19 +208,20 @@ func makeFilter(opts ListOptions) (*filelist.Filter, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if !opts.NoDefaultExcludes {
-		excl = append(excl, filelist.DefaultExcludes...)
-	}
 	pats, err := filelist.ParsePatterns(excl)
 	if err != nil {
 		return nil, nil, errors.WithMessage(err, "--exclude")
+	}
+	var defaults []filelist.Pattern
+	if !opts.NoDefaultExcludes {
+		defaults, _ = filelist.ParsePatterns(filelist.DefaultExcludes)
 	}
 	secrets, _ := filelist.ParsePatterns(filelist.SecretPatterns)
 	incl, err := withLines(opts.Includes, opts.IncludeFrom)
 	if err != nil {
 		return nil, nil, err
 	}
-	f := &filelist.Filter{Exclude: pats, Secrets: secrets, Include: map[string]bool{}}
+	f := &filelist.Filter{Exclude: pats, Default: defaults, Secrets: secrets, Include: map[string]bool{}}
 	for i, p := range incl {
 		if !strings.HasPrefix(p, "/") {
 			return nil, nil, errors.Errorf("--include %q: expected an absolute path", p)
@@ -216,6 +230,23 @@ func makeFilter(opts ListOptions) (*filelist.Filter, []string, error) {
 		f.Include[incl[i]] = true
 	}
 	return f, incl, nil
+}
+
+// keptPaths returns the paths of keep as the filter sees them: as given
+// (cleaned) and canonical inside the root, with what each is.
+func keptPaths(res *rootpath.Resolver, keep map[string]string) map[string]string {
+	out := map[string]string{}
+	for p, why := range keep {
+		if !strings.HasPrefix(p, "/") {
+			continue
+		}
+		p = filepath.Clean(p)
+		out[p] = why
+		if c, err := res.Canonical(p); err == nil {
+			out[c] = why
+		}
+	}
+	return out
 }
 
 // withLines returns values followed by the lines of each file.

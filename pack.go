@@ -13,6 +13,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/atomicfile"
+	"github.com/scratchpack/scratchpack/secrets"
 	"github.com/scratchpack/scratchpack/tarball"
 	"github.com/scratchpack/scratchpack/upx"
 )
@@ -35,6 +36,14 @@ type PackOptions struct {
 	Workdir    string
 	// UPX, when set, packs the executables with UPX first (upx stage).
 	UPX *upx.Options
+	// AllowEmpty writes an archive with no file in it; by default a list
+	// without files (directories at most) is an error.
+	AllowEmpty bool
+	// Secrets says what to do with the secrets found in the files (keys,
+	// tokens, credentials: package secrets): warn (the default), fail,
+	// exclude the files, or off. Warn receives the warnings.
+	Secrets SecretsMode
+	Warn    func(error)
 }
 
 // PackResult reports what was written.
@@ -43,6 +52,10 @@ type PackResult struct {
 	Output     string
 	Dockerfile string
 	UPX        *upx.Result
+	// Secrets are the secrets found in the files (left out with
+	// SecretsExclude), SecretsScan the time the scan took.
+	Secrets     []secrets.Finding
+	SecretsScan time.Duration
 }
 
 // Validate checks the options that need no files: an output, and a
@@ -53,6 +66,9 @@ func (o PackOptions) Validate() error {
 	}
 	if o.Dockerfile != "" && o.Output == "-" {
 		return errors.New("--dockerfile needs the archive in a file (-o FILE), not stdout")
+	}
+	if _, err := ParseSecretsMode(string(o.Secrets)); err != nil {
+		return err
 	}
 	return nil
 }
@@ -84,6 +100,17 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		}
 	}
 	r := &PackResult{Output: opts.Output}
+	t0 := time.Now()
+	var err error
+	if r.Secrets, err = scanSecrets(ctx, l, opts.Secrets, orDiscard(opts.Warn)); err != nil {
+		return nil, err
+	}
+	r.SecretsScan = time.Since(t0)
+	if !opts.AllowEmpty {
+		if err := checkNotEmpty(l); err != nil {
+			return nil, err
+		}
+	}
 	if opts.UPX != nil {
 		restore, err := packUPX(ctx, l, *opts.UPX, r)
 		if err != nil {

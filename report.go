@@ -10,6 +10,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/atomicfile"
+	"github.com/scratchpack/scratchpack/secrets"
 )
 
 // Report is what build writes beside the archive (ReportPath): the
@@ -32,6 +33,8 @@ type Report struct {
 	Entries     []*filelist.Entry `json:"entries"`
 	// Seccomp is the profile written by --seccomp-profile.
 	Seccomp *ReportSeccomp `json:"seccomp_profile,omitempty"`
+	// Secrets found in the files: where and what, never the secret.
+	Secrets []secrets.Finding `json:"secrets,omitempty"`
 }
 
 // ReportPath is where the report of an archive goes:

@@ -112,6 +112,12 @@ func matchPrefix(parts, comps []string) bool {
 // source; only an include of exactly the excluded path beats it.
 type Filter struct {
 	Exclude []Pattern
+	// Default are the default excludes (DefaultExcludes): like Exclude,
+	// but they leave in each path of Keep and what is under it.
+	Default []Pattern
+	// Keep are absolute paths the defaults must not take away: the
+	// command's working directory, the files named in its arguments.
+	Keep []string
 	// Secrets are excluded like Exclude, but reported (see SecretError).
 	Secrets []Pattern
 	// Include holds the exact paths included by hand.
@@ -144,6 +150,7 @@ type ExcludedError struct {
 	Path    string
 	Pattern string
 	Secret  bool
+	Default bool // the pattern is one of the default excludes
 }
 
 func (e *ExcludedError) Error() string {
@@ -155,7 +162,7 @@ func (e *ExcludedError) Error() string {
 
 // excluded returns why p is excluded, or nil.
 func (f *Filter) excluded(p string) *ExcludedError {
-	if f == nil || f.Include[p] || len(f.Secrets)+len(f.Exclude) == 0 {
+	if f == nil || f.Include[p] || len(f.Secrets)+len(f.Exclude)+len(f.Default) == 0 {
 		return nil
 	}
 	comps := components(p)
@@ -169,7 +176,25 @@ func (f *Filter) excluded(p string) *ExcludedError {
 			return &ExcludedError{Path: p, Pattern: pat.String()}
 		}
 	}
+	if len(f.Default) == 0 || f.kept(p) {
+		return nil
+	}
+	for _, pat := range f.Default {
+		if pat.match(comps) {
+			return &ExcludedError{Path: p, Pattern: pat.String(), Default: true}
+		}
+	}
 	return nil
+}
+
+// kept reports whether p is a path of Keep or lies under one.
+func (f *Filter) kept(p string) bool {
+	for _, k := range f.Keep {
+		if p == k || strings.HasPrefix(p, k) && len(p) > len(k) && (p[len(k)] == '/' || k == "/") {
+			return true
+		}
+	}
+	return false
 }
 
 // Excluded reports whether the filter leaves p out.

@@ -20,6 +20,8 @@ type archiveFlags struct {
 	dockerfile, cmdJSON, workdir   string
 	env                            []string
 	upx                            upxFlags
+	allowEmpty                     bool
+	secrets                        string
 }
 
 func (a *archiveFlags) register(cmd *cobra.Command) {
@@ -32,6 +34,8 @@ func (a *archiveFlags) register(cmd *cobra.Command) {
 	f.StringVar(&a.cmdJSON, "cmd", "", `the Dockerfile's command in exec form, as JSON: '["/usr/games/fortune"]'`)
 	f.StringArrayVar(&a.env, "env", nil, "ENV KEY=VALUE line for the Dockerfile (repeatable)")
 	f.StringVar(&a.workdir, "workdir", "", "WORKDIR for the Dockerfile")
+	f.BoolVar(&a.allowEmpty, "allow-empty", false, "write the archive even when it holds no file (by default that is an error)")
+	f.StringVar(&a.secrets, "secrets", "warn", "private keys, cloud credentials, tokens and .env, .netrc, .pgpass credentials found in the files: warn, fail (nothing is written), exclude the files, or off (no scan)")
 	a.upx.register(cmd)
 }
 
@@ -68,6 +72,11 @@ func (a *archiveFlags) options(g *globals, needCmd bool) (scratchpack.PackOption
 	}
 	o.Output, o.OutputDir, o.Stdout = a.output, a.outputDir, g.out
 	o.Dockerfile, o.Env, o.Workdir = a.dockerfile, a.env, a.workdir
+	o.AllowEmpty = a.allowEmpty
+	if o.Secrets, err = scratchpack.ParseSecretsMode(a.secrets); err != nil {
+		return o, usageError{err}
+	}
+	o.Warn = g.warn
 	o.Options = tarball.Options{Compression: comp, Level: a.level, Epoch: epoch, Progress: g.progress()}
 	return o, nil
 }

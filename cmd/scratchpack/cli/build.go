@@ -56,7 +56,7 @@ allows only what this run did: exercise the code paths the image must serve.`,
   scratchpack build -o rootfs.tar.gz --root /tmp/image -- /usr/bin/perl -e 'print "hi\n"'
   scratchpack build -o rootfs.tar.gz --collector fanotify -- python3 /app/batch.py
   scratchpack build -o app.tar.gz --seccomp-profile app.seccomp.json -- /app/server`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needCommand("scratchpack build -o rootfs.tar.gz -- /usr/games/fortune"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			popts, err := af.options(g, false)
 			if err != nil {

@@ -91,7 +91,7 @@ func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	root.SetArgs(args)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -102,7 +102,7 @@ func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) || isCobraUsage(err) {
-		fmt.Fprintln(errw, "Run 'scratchpack --help' for usage.")
+		fmt.Fprintln(errw, helpHint(cmd))
 		return ExitUsage
 	}
 	var ce interface{ ExitCode() int }

@@ -73,7 +73,7 @@ traces for a fixed time. No traced process is left running afterwards.`,
 		Example: `  scratchpack trace -o app.strace -- /usr/games/fortune
   scratchpack trace -o nginx.strace --probe 'curl -sf http://127.0.0.1:8080/' -- nginx -g 'daemon off;'
   scratchpack trace -o app.strace --root /tmp/rootfs -- /usr/bin/python3 /app/main.py`,
-		Args: cobra.MinimumNArgs(1),
+		Args: needCommand("scratchpack trace -o app.strace -- /usr/games/fortune"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output == "" {
 				return usagef("no output: give -o LOG")
