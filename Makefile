@@ -8,15 +8,26 @@ FUZZTIME ?= 5m
 
 E2E      ?= 1
 
-.PHONY: all build deps test test-deps vet unit e2e demo bench bench-smoke fuzz clean
+.PHONY: all build install deps demo-deps test test-deps vet unit e2e demo bench bench-smoke fuzz clean clean-e2e
+
+PREFIX   ?= /usr/local
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/scratchpack
 
+# The static binary, to $(PREFIX)/bin (PREFIX=/usr/local by default;
+# DESTDIR for packaging).
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/scratchpack
+
+# What the tests need (deps) and what the demo needs (demo-deps).
 deps test-deps:
-	@bash scripts/deps.sh
+	@bash scripts/deps.sh test
+
+demo-deps:
+	@bash scripts/deps.sh demo
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above need formatting"; exit 1; }
@@ -35,7 +46,7 @@ unit:
 e2e: build
 	@bash scripts/e2e.sh
 
-demo: deps build
+demo: demo-deps build
 	@bash scripts/demo.sh
 
 # Go benchmarks, then the comparison with tar|gzip, ldd, grep and strace.
@@ -52,5 +63,13 @@ bench-smoke: build
 fuzz:
 	FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
+# Build outputs: the binary, the demo's files, the examples' archives.
 clean:
 	rm -rf bin out
+	for ex in examples/*/; do $(MAKE) -s -C $$ex clean; done
+
+# What the e2e keeps between runs: the builder image and its debootstrap
+# cache (the next e2e makes them again, in about two minutes), and any
+# image an interrupted run left.
+clean-e2e:
+	@bash scripts/e2e.sh clean-all

@@ -10,12 +10,14 @@ COLLECTOR ?= strace
 BUILDCAPS := $(if $(filter fanotify,$(COLLECTOR)),--cap-add SYS_ADMIN)
 TAG      ?= localhost/scratchpack-example-$(NAME)$(if $(filter fanotify,$(COLLECTOR)),-fanotify)
 RUNARGS  ?= --network none
+# e2e sets --layers=false: podman then keeps no intermediate image per step
+BUILDFLAGS ?=
 ROOT     := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 
 .PHONY: image builder-image rootfs run multistage run-multistage clean
 
 builder-image:
-	$(PODMAN) build $(LIMITS) $(BUILDCAPS) --build-arg BUILDER=$(BUILDER) --build-arg COLLECTOR=$(COLLECTOR) -f Dockerfile.builder -t $(TAG):builder .
+	$(PODMAN) build $(BUILDFLAGS) $(LIMITS) $(BUILDCAPS) --build-arg BUILDER=$(BUILDER) --build-arg COLLECTOR=$(COLLECTOR) -f Dockerfile.builder -t $(TAG):builder .
 
 # the archive the builder made, copied out of it
 rootfs.tar.gz: builder-image
@@ -25,13 +27,13 @@ rootfs.tar.gz: builder-image
 	$(PODMAN) rm $$id >/dev/null
 
 image: rootfs.tar.gz
-	$(PODMAN) build $(LIMITS) -f Dockerfile -t $(TAG):latest .
+	$(PODMAN) build $(BUILDFLAGS) $(LIMITS) -f Dockerfile -t $(TAG):latest .
 
 run:
 	$(PODMAN) run --rm $(LIMITS) $(RUNARGS) $(TAG):latest
 
 multistage:
-	$(PODMAN) build $(LIMITS) --build-arg BUILDER=$(BUILDER) -f Dockerfile.multistage -t $(TAG):multistage .
+	$(PODMAN) build $(BUILDFLAGS) $(LIMITS) --build-arg BUILDER=$(BUILDER) -f Dockerfile.multistage -t $(TAG):multistage .
 
 run-multistage:
 	$(PODMAN) run --rm $(LIMITS) $(RUNARGS) $(TAG):multistage

@@ -13,7 +13,13 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 best() { sort -n | head -1; } # the best of several runs: the machine's noise is one-sided
 ratio3() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-echo "scratchpack bench on $(uname -r), $(nproc) cores, $(date -u +%Y-%m-%d)$([ "$SMOKE" = 1 ] && echo ', smoke')"
+# result NAME LINE: the measurement's line; in smoke mode the inputs are
+# too small for its figures and targets to mean anything, so only that
+# it ran is said.
+result() { if [ "$SMOKE" = 1 ]; then echo "ok: $1 ran"; else echo "$2"; fi; }
+# cpu CMD...: the user+sys seconds a command took
+cpu() { /usr/bin/time -f '%U %S' -o "$work/cpu" "$@" >/dev/null 2>&1; awk '{ printf "%.2f", $1 + $2 }' "$work/cpu"; }
+echo "scratchpack bench on $(uname -r), $(nproc) cores, $(date -u +%Y-%m-%d)$([ "$SMOKE" = 1 ] && echo ', smoke: each measurement is run, no figures')"
 
 # 1. pack vs tar | gzip -6 on the same list of real files
 target=$((150 << 20)); [ "$SMOKE" = 1 ] && target=$((8 << 20))
@@ -25,10 +31,22 @@ t0=$(now); tar -cf - -T "$work/list" 2>/dev/null | gzip -6 > "$work/ref.tar.gz";
 "$SP" pack -q -o "$work/sp.tar.gz" --files "$work/list"; t2=$(now)
 ref_t=$(secs "$t0" "$t1") sp_t=$(secs "$t1" "$t2")
 ref_s=$(stat -c %s "$work/ref.tar.gz") sp_s=$(stat -c %s "$work/sp.tar.gz")
-echo "pack vs tar|gzip -6, $(wc -l < "$work/list") files, $((bytes >> 20)) MiB: time ${sp_t}s vs ${ref_t}s = $(ratio "$sp_t" "$ref_t")x (target 0.33x); size $sp_s vs $ref_s = $(ratio3 "$sp_s" "$ref_s")x (target 1.02x)"
+result "pack vs tar|gzip -6" "pack vs tar|gzip -6, $(wc -l < "$work/list") files, $((bytes >> 20)) MiB: time ${sp_t}s vs ${ref_t}s = $(ratio "$sp_t" "$ref_t")x (target 0.33x); size $sp_s vs $ref_s = $(ratio3 "$sp_s" "$ref_s")x (target 1.02x)"
 t0=$(now); "$SP" pack -q -o "$work/sp6.tar.gz" --level 6 --files "$work/list"; t1=$(now)
 l6_t=$(secs "$t0" "$t1") l6_s=$(stat -c %s "$work/sp6.tar.gz")
-echo "  pack --level 6 (faster, larger): time ${l6_t}s = $(ratio "$l6_t" "$ref_t")x; size $l6_s = $(ratio3 "$l6_s" "$ref_s")x"
+result "pack --level 6" "  pack --level 6 (faster, larger): time ${l6_t}s = $(ratio "$l6_t" "$ref_t")x; size $l6_s = $(ratio3 "$l6_s" "$ref_s")x"
+# the secret scan (on by default) against --secrets off: wall and CPU
+# time, best of 3 each, runs interleaved so that the machine's load
+# weighs on both alike
+for i in 1 2 3; do
+  for m in off warn; do
+    t0=$(now); c=$(cpu "$SP" pack -q -o "$work/sec.tar.gz" --secrets "$m" --files "$work/list"); t1=$(now)
+    echo "$(secs "$t0" "$t1") $c" >> "$work/sec.$m"
+  done
+done
+off_t=$(cut -d' ' -f1 "$work/sec.off" | best) on_t=$(cut -d' ' -f1 "$work/sec.warn" | best)
+off_c=$(cut -d' ' -f2 "$work/sec.off" | best) on_c=$(cut -d' ' -f2 "$work/sec.warn" | best)
+result "pack --secrets warn vs off" "  the secret scan (best of 3): pack ${on_t}s vs --secrets off ${off_t}s = $(ratio "$on_t" "$off_t")x (target 1.05x); CPU ${on_c}s vs ${off_c}s = $(ratio "$on_c" "$off_c")x"
 
 # 2. deps vs ldd on every ELF program in /usr/bin
 find /usr/bin -maxdepth 1 -type f -exec sh -c 'head -c4 "$1" | grep -q ELF && echo "$1"' _ {} \; > "$work/elf"
@@ -39,7 +57,7 @@ d_t=$(secs "$t0" "$t1") l_t=$(secs "$t1" "$t2")
 sort -u "$work/deps.out" > "$work/a"
 awk '/=>/ && $3 ~ /^\// {print $3} /^\t\// {print $1}' "$work/ldd.out" | sort -u > "$work/b"
 same=$(cmp -s "$work/a" "$work/b" && echo "identical library sets" || echo "DIFFERENT library sets")
-echo "deps vs ldd, $(wc -l < "$work/elf") programs: ${d_t}s vs ${l_t}s = $(ratio "$d_t" "$l_t")x (target 0.1x); $same ($(wc -l < "$work/a") libraries)"
+result "deps vs ldd" "deps vs ldd, $(wc -l < "$work/elf") programs: ${d_t}s vs ${l_t}s = $(ratio "$d_t" "$l_t")x (target 0.1x); $same ($(wc -l < "$work/a") libraries)"
 
 # 3. filelist --strace on a big log vs grep -c openat
 mb=300; [ "$SMOKE" = 1 ] && mb=10
@@ -49,7 +67,7 @@ cat "$work/big.log" > /dev/null
 # grep's output must not be /dev/null: GNU grep then stops at the first match.
 g_t=$(for i in 1 2 3; do t0=$(now); grep -c openat "$work/big.log" > "$work/count"; t1=$(now); secs "$t0" "$t1"; echo; done | best)
 f_t=$(for i in 1 2 3; do t0=$(now); /usr/bin/time -f %M -o "$work/rss" "$SP" filelist --ignore-missing -q --strace "$work/big.log" > /dev/null 2>&1 || true; t1=$(now); secs "$t0" "$t1"; echo; done | best)
-echo "filelist --strace vs grep -c openat (best of 3), $(( $(stat -c %s "$work/big.log") >> 20 )) MiB log: ${f_t}s vs ${g_t}s = $(ratio "$f_t" "$g_t")x (target 2x); peak RSS $(( $(cat "$work/rss") >> 10 )) MiB (target 100 MiB)"
+result "filelist --strace vs grep" "filelist --strace vs grep -c openat (best of 3), $(( $(stat -c %s "$work/big.log") >> 20 )) MiB log: ${f_t}s vs ${g_t}s = $(ratio "$f_t" "$g_t")x (target 2x); peak RSS $(( $(cat "$work/rss") >> 10 )) MiB (target 100 MiB)"
 
 # 4. trace overhead: tar of python's library into wc. The strace
 # collector (scratchpack trace) and the fanotify one (build --collector
@@ -62,13 +80,13 @@ s=$(for i in 1 2 3; do t0=$(now); "$SP" trace -q -o "$work/t.log" -- sh -c "$job
 f=$(for i in 1 2 3; do "$SP" build -q --collector fanotify -o "$work/fan.tar.gz" -- sh -c "$job" > /dev/null 2>&1
   python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["timings_ms"]["trace"] / 1000))' "$work/fan.report.json"; done | best)
 p=$(for i in 1 2 3; do t0=$(now); strace -f -o /dev/null sh -c "$job" > /dev/null; t1=$(now); secs "$t0" "$t1"; echo; done | best)
-echo "trace overhead on '$job' (best of 3): untraced ${u}s; scratchpack fanotify ${f}s = $(ratio "$f" "$u")x (target 2x); scratchpack strace ${s}s = $(ratio "$s" "$u")x; plain strace -f ${p}s = $(ratio "$p" "$u")x"
+result "trace overhead" "trace overhead on '$job' (best of 3): untraced ${u}s; scratchpack fanotify ${f}s = $(ratio "$f" "$u")x (target 2x); scratchpack strace ${s}s = $(ratio "$s" "$u")x; plain strace -f ${p}s = $(ratio "$p" "$u")x"
 # build --seccomp-profile traces every syscall: its trace time (from the report) vs the default's
 z=$(for i in 1 2 3; do "$SP" build -q --compression none --seccomp-profile "$work/sc.json" -o "$work/sc.tar" -- sh -c "$job" > /dev/null 2>&1
   python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["timings_ms"]["trace"] / 1000))' "$work/sc.report.json"; done | best)
 d=$(for i in 1 2 3; do "$SP" build -q --compression none -o "$work/df.tar" -- sh -c "$job" > /dev/null 2>&1
   python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["timings_ms"]["trace"] / 1000))' "$work/df.report.json"; done | best)
-echo "build --seccomp-profile (every syscall traced) on '$job' (best of 3): trace ${z}s vs ${d}s without it = $(ratio "$z" "$d")x, $(ratio "$z" "$u")x untraced; profile allows $(python3 -c 'import json,sys; print(sum(len(s["names"]) for s in json.load(open(sys.argv[1]))["syscalls"]))' "$work/sc.json") syscalls"
+result "build --seccomp-profile" "build --seccomp-profile (every syscall traced) on '$job' (best of 3): trace ${z}s vs ${d}s without it = $(ratio "$z" "$d")x, $(ratio "$z" "$u")x untraced; profile allows $(python3 -c 'import json,sys; print(sum(len(s["names"]) for s in json.load(open(sys.argv[1]))["syscalls"]))' "$work/sc.json") syscalls"
 
 # 5. what the images hold: the archive, the bytes of the files the app
 # used, and the whole filesystem it comes from: the e2e builder (a
@@ -77,6 +95,9 @@ rootfs=${BENCH_ROOTFS:-/var/cache/scratchpack-e2e/rootfs}
 if [ -x "$rootfs/usr/games/fortune" ] && [ -x "$rootfs/usr/sbin/nginx" ] && [ -x "$rootfs/usr/bin/python3" ]; then
   inroot=(--root "$rootfs"); src=$(du -sb "$rootfs" | cut -f1); srcname="builder rootfs $rootfs"
   app_dir=/srv/scratchpack-bench; host_dir=$rootfs$app_dir
+elif [ "$SMOKE" = 1 ]; then
+  inroot=(); src=; srcname=
+  app_dir=$work/app; host_dir=$app_dir
 else
   inroot=(); src=$(df -B1 --output=used / | tail -1); srcname="host, df used"
   app_dir=$work/app; host_dir=$app_dir
@@ -85,8 +106,10 @@ mkdir -p "$host_dir/www" && echo hi > "$host_dir/www/index.html"
 trap 'rm -rf "$work"; [ "$host_dir" = "$rootfs/srv/scratchpack-bench" ] && rm -rf "$host_dir"' EXIT
 chmod 755 "$host_dir" "$host_dir/www"
 printf 'daemon off; error_log stderr; pid %s/nginx.pid; events {} http { access_log off; server { listen 127.0.0.1:18099; root %s/www; } }\n' "$app_dir" "$app_dir" > "$host_dir/nginx.conf"
-echo "source filesystem: $srcname"
-printf '%-8s %14s %14s %18s %8s\n' app archive "bytes used" "source filesystem" ratio
+if [ "$SMOKE" != 1 ]; then
+  echo "source filesystem: $srcname"
+  printf '%-8s %14s %14s %18s %8s\n' app archive "bytes used" "source filesystem" ratio
+fi
 for app in fortune python nginx; do
   probe=()
   case $app in
@@ -97,5 +120,5 @@ for app in fortune python nginx; do
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$SP" build -q "${inroot[@]}" -o "$work/$app.tar.gz" "${probe[@]}" -- "${cmd[@]}" > /dev/null 2>&1
   used=$(python3 -c 'import json,sys; print(sum(e["size"] for e in json.load(open(sys.argv[1]))["entries"] if e["kind"] == "file"))' "$work/$app.report.json")
   arch=$(stat -c %s "$work/$app.tar.gz")
-  printf '%-8s %14s %14s %18s %7sx\n' "$app" "$arch" "$used" "$src" "$(awk -v a="$src" -v b="$arch" 'BEGIN { printf "%.0f", a / b }')"
+  result "build $app" "$(printf '%-8s %14s %14s %18s %7sx' "$app" "$arch" "$used" "$src" "$(awk -v a="$src" -v b="$arch" 'BEGIN { printf "%.0f", a / b }')")"
 done

