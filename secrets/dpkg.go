@@ -1,7 +1,7 @@
 package secrets
 
 import (
-	"bufio"
+	"bytes"
 	"crypto/md5"
 	"encoding/hex"
 	"io"
@@ -21,7 +21,11 @@ import (
 type Packaged struct {
 	root string
 	once sync.Once
-	sums map[string]string // absolute path in the root -> md5 hex
+	// sums holds every *.md5sums file of the root, one after the other:
+	// "d29412447670fa5cd39cfc88a213606b  usr/lib/x86_64-linux-gnu/libgnutls.so.30.34.3\n".
+	// A lookup searches it (a few ms); few files have findings, and a map
+	// of every packaged file would cost more than all the lookups.
+	sums []byte
 }
 
 // NewPackaged returns the packaged files of root ("" or "/": the host).
@@ -37,9 +41,9 @@ func NewPackaged(root string) *Packaged {
 // it. Any doubt (no dpkg database, a file it cannot read) says false.
 func (pk *Packaged) Unmodified(p, host string) bool {
 	pk.once.Do(pk.load)
-	want, ok := pk.sums[p]
+	want, ok := pk.sum(p)
 	if !ok && strings.HasPrefix(p, "/usr/") {
-		want, ok = pk.sums[strings.TrimPrefix(p, "/usr")] // packages that list /lib, /bin of a merged /usr
+		want, ok = pk.sum(strings.TrimPrefix(p, "/usr")) // packages that list /lib, /bin of a merged /usr
 	}
 	if !ok {
 		return false
@@ -56,24 +60,34 @@ func (pk *Packaged) Unmodified(p, host string) bool {
 	return hex.EncodeToString(h.Sum(nil)) == want
 }
 
+// sum finds the md5 sum of p in the sums: the line "SUM  p\n".
+func (pk *Packaged) sum(p string) (string, bool) {
+	needle := []byte("  " + strings.TrimPrefix(p, "/") + "\n")
+	data := pk.sums
+	for {
+		i := bytes.Index(data, needle)
+		if i < 0 {
+			return "", false
+		}
+		start := bytes.LastIndexByte(data[:i], '\n') + 1
+		if i-start == 32 {
+			return string(data[start:i]), true
+		}
+		data = data[i+1:] // a path that ends with p
+	}
+}
+
 func (pk *Packaged) load() {
-	pk.sums = map[string]string{}
 	lists, _ := filepath.Glob(filepath.Join(pk.root, "var/lib/dpkg/info/*.md5sums"))
 	for _, name := range lists {
-		f, err := os.Open(name)
+		data, err := os.ReadFile(name)
 		if err != nil {
 			continue
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			// "d29412447670fa5cd39cfc88a213606b  usr/lib/x86_64-linux-gnu/libgnutls.so.30.34.3"
-			sum, path, ok := strings.Cut(sc.Text(), "  ")
-			if ok && len(sum) == 32 && path != "" {
-				pk.sums["/"+strings.TrimPrefix(path, "/")] = sum
-			}
+		pk.sums = append(pk.sums, data...)
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			pk.sums = append(pk.sums, '\n')
 		}
-		f.Close()
 	}
 }
 
