@@ -17,7 +17,7 @@ func TestPackaged(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("usr/lib/libx.so", "hello\n")  // md5 b1946ac92492d2347c6235b4d2611184
+	write("usr/lib/libx.so", "hello\n")   // md5 b1946ac92492d2347c6235b4d2611184
 	write("usr/lib/liby.so", "changed\n") // listed with another sum
 	write("usr/bin/tool", "hello\n")      // listed as bin/tool (merged /usr)
 	write("opt/a/usr/lib/libx.so", "hello\n")
