@@ -96,7 +96,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := rn.checkOutputs(o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.SeccompProfile); err != nil {
+	if err := rn.checkOutputs(append([]string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.SeccompProfile}, imagePaths(o.Pack.Image)...)...); err != nil {
 		return nil, err
 	}
 	r := &BuildResult{Program: rn.program, Timings: map[string]time.Duration{}}
@@ -218,11 +218,11 @@ func (r *BuildResult) watchedUses(o BuildOptions, rn *run, log string) ([]string
 	return logs, uses
 }
 
-// pack writes the archive (with the Dockerfile's command, PATH and
-// WORKDIR from the traced run).
+// pack writes the archive (with the Dockerfile's and the image's
+// command, PATH and WORKDIR from the traced run).
 func (r *BuildResult) pack(ctx context.Context, o BuildOptions, rn *run) error {
 	pk := o.Pack
-	if pk.Dockerfile != "" && len(pk.Cmd) == 0 {
+	if (pk.Dockerfile != "" || len(pk.Image.Dests) > 0) && len(pk.Cmd) == 0 {
 		pk.Cmd = append([]string{rn.program}, o.Command[1:]...)
 		pk.Env = append([]string{"PATH=" + ImagePath(r.List, rn.path)}, pk.Env...)
 		if pk.Workdir == "" && rn.dir != "/" {

@@ -21,7 +21,7 @@ func ParseCmd(s string) ([]string, error) {
 // ValidateCmd checks an exec-form command.
 func ValidateCmd(cmd []string) error {
 	if len(cmd) == 0 {
-		return errors.New("a Dockerfile needs a command: give --cmd '[\"/path/to/program\", \"arg\"]'")
+		return errors.New("a Dockerfile or an image needs a command: give --cmd '[\"/path/to/program\", \"arg\"]'")
 	}
 	if !strings.HasPrefix(cmd[0], "/") {
 		return errors.Errorf("command %q: expected an absolute path (a scratch image has no PATH lookup through a shell)", cmd[0])

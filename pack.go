@@ -44,6 +44,9 @@ type PackOptions struct {
 	// exclude the files, or off. Warn receives the warnings.
 	Secrets SecretsMode
 	Warn    func(error)
+	// Image, when it has destinations, also writes a container image
+	// whose config holds Cmd, Env and Workdir as the Dockerfile does.
+	Image ImageOptions
 }
 
 // PackResult reports what was written.
@@ -56,13 +59,14 @@ type PackResult struct {
 	// SecretsExclude), SecretsScan the time the scan took.
 	Secrets     []secrets.Finding
 	SecretsScan time.Duration
+	Image       *ImageResult
 }
 
 // Validate checks the options that need no files: an output, and a
 // Dockerfile only with an archive file and a valid command.
 func (o PackOptions) Validate() error {
-	if o.Output == "" && o.OutputDir == "" {
-		return errors.New("no output: give -o FILE (or -o - for stdout) or --output-dir DIR")
+	if o.Output == "" && o.OutputDir == "" && len(o.Image.Dests) == 0 {
+		return errors.New("no output: give -o FILE (or -o - for stdout), --output-dir DIR or --image DEST")
 	}
 	if o.Dockerfile != "" && o.Output == "-" {
 		return errors.New("--dockerfile needs the archive in a file (-o FILE), not stdout")
@@ -79,7 +83,7 @@ func PackFrom(ctx context.Context, lo ListOptions, po PackOptions) (*filelist.Li
 	if err := po.Validate(); err != nil {
 		return nil, nil, err
 	}
-	lo.Outputs = append(lo.Outputs, po.Output, po.Dockerfile, po.OutputDir)
+	lo.Outputs = append(append(lo.Outputs, po.Output, po.Dockerfile, po.OutputDir), imagePaths(po.Image)...)
 	l, err := List(ctx, lo)
 	if err != nil {
 		return nil, nil, err
@@ -94,7 +98,7 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.Dockerfile != "" {
+	if opts.Dockerfile != "" || len(opts.Image.Dests) > 0 {
 		if err := ValidateCmd(opts.Cmd); err != nil {
 			return nil, err
 		}
@@ -131,6 +135,13 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 			return nil, err
 		}
 		r.Dockerfile = opts.Dockerfile
+	}
+	if len(opts.Image.Dests) > 0 {
+		img, err := writeImages(ctx, l, opts, opts.Output)
+		if err != nil {
+			return nil, err
+		}
+		r.Image = img
 	}
 	return r, nil
 }

@@ -22,6 +22,7 @@ type archiveFlags struct {
 	upx                            upxFlags
 	allowEmpty                     bool
 	secrets                        string
+	image                          imageFlags
 }
 
 func (a *archiveFlags) register(cmd *cobra.Command) {
@@ -31,20 +32,21 @@ func (a *archiveFlags) register(cmd *cobra.Command) {
 	f.StringVar(&a.compression, "compression", "gzip", "gzip, zstd or none")
 	f.IntVar(&a.level, "level", 0, "compression level (gzip 1-9, default 8: within 2% of gzip -6's size; 6 is faster and 4-5% larger; zstd 1-22, default 3)")
 	f.StringVar(&a.dockerfile, "dockerfile", "", "also write a Dockerfile: FROM scratch, ADD the archive, CMD")
-	f.StringVar(&a.cmdJSON, "cmd", "", `the Dockerfile's command in exec form, as JSON: '["/usr/games/fortune"]'`)
-	f.StringArrayVar(&a.env, "env", nil, "ENV KEY=VALUE line for the Dockerfile (repeatable)")
-	f.StringVar(&a.workdir, "workdir", "", "WORKDIR for the Dockerfile")
+	f.StringVar(&a.cmdJSON, "cmd", "", `the Dockerfile's and the image's command in exec form, as JSON: '["/usr/games/fortune"]'`)
+	f.StringArrayVar(&a.env, "env", nil, "ENV KEY=VALUE for the Dockerfile and the image (repeatable)")
+	f.StringVar(&a.workdir, "workdir", "", "WORKDIR for the Dockerfile and the image")
 	f.BoolVar(&a.allowEmpty, "allow-empty", false, "write the archive even when it holds no file (by default that is an error)")
 	f.StringVar(&a.secrets, "secrets", "warn", "private keys, cloud credentials, tokens and .env, .netrc, .pgpass credentials found in the files: warn, fail (nothing is written), exclude the files, or off (no scan)")
 	a.upx.register(cmd)
+	a.image.register(cmd)
 }
 
 // options maps the flags. needCmd: --dockerfile needs --cmd (pack; build
 // uses the traced command).
 func (a *archiveFlags) options(g *globals, needCmd bool) (scratchpack.PackOptions, error) {
 	var o scratchpack.PackOptions
-	if a.output == "" && a.outputDir == "" {
-		return o, usagef("no output: give -o FILE (- for stdout) or --output-dir DIR")
+	if a.output == "" && a.outputDir == "" && len(a.image.dests) == 0 {
+		return o, usagef("no output: give -o FILE (- for stdout), --output-dir DIR or --image DEST")
 	}
 	comp, err := tarball.ParseCompression(a.compression)
 	if err != nil {
@@ -59,13 +61,13 @@ func (a *archiveFlags) options(g *globals, needCmd bool) (scratchpack.PackOption
 	}
 	switch {
 	case a.cmdJSON != "":
-		if a.dockerfile == "" {
-			return o, usagef("--cmd goes with --dockerfile")
+		if a.dockerfile == "" && len(a.image.dests) == 0 {
+			return o, usagef("--cmd goes with --dockerfile or --image")
 		}
 		if o.Cmd, err = scratchpack.ParseCmd(a.cmdJSON); err != nil {
 			return o, usageError{err}
 		}
-	case a.dockerfile != "" && needCmd:
+	case (a.dockerfile != "" || len(a.image.dests) > 0) && needCmd:
 		if o.Cmd, err = scratchpack.ParseCmd(a.cmdJSON); err != nil {
 			return o, usageError{err}
 		}
@@ -78,6 +80,9 @@ func (a *archiveFlags) options(g *globals, needCmd bool) (scratchpack.PackOption
 	}
 	o.Warn = g.warn
 	o.Options = tarball.Options{Compression: comp, Level: a.level, Epoch: epoch, Progress: g.progress()}
+	if o.Image, err = a.image.options(g); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 
@@ -91,6 +96,7 @@ func (g *globals) packSummary(l *filelist.List, r *scratchpack.PackResult) {
 	if r.Dockerfile != "" {
 		g.infof("wrote %s\n", r.Dockerfile)
 	}
+	g.imageSummary(r.Image)
 }
 
 // upxFlags are the UPX stage's flags, shared by pack and build.

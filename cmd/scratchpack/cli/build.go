@@ -58,6 +58,7 @@ allows only what this run did: exercise the code paths the image must serve.`,
   scratchpack build -o app.tar.gz --seccomp-profile app.seccomp.json -- /app/server`,
 		Args: needCommand("scratchpack build -o rootfs.tar.gz -- /usr/games/fortune"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			af.image.user = paths.user
 			popts, err := af.options(g, false)
 			if err != nil {
 				return err

@@ -33,6 +33,7 @@ the same files always give the same bytes.`,
 			if src.empty() {
 				return usagef("nothing to pack: give --files, --strace or --ldd")
 			}
+			af.image.user = src.paths.user
 			opts, err := af.options(g, true)
 			if err != nil {
 				return err

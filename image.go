@@ -1,0 +1,148 @@
+package scratchpack
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/collect/elfdeps"
+	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/image"
+	"github.com/scratchpack/scratchpack/internal/rootpath"
+	"github.com/scratchpack/scratchpack/tarball"
+)
+
+// ImageOptions say which container images to write besides the archive
+// (--image), and what their config holds beyond the command, the
+// environment and the working directory (PackOptions' Cmd, Env, Workdir,
+// as in the Dockerfile).
+type ImageOptions struct {
+	Dests  []image.Dest
+	User   string
+	Ports  []string // PORT[/PROTO]
+	Labels []string // KEY=VALUE
+	// Source and Revision become org.opencontainers.image.source and
+	// .revision; created comes from PackOptions' Epoch.
+	Source, Revision string
+	// Insecure, Progress, Keychain: how pushes go.
+	image.Options
+}
+
+// ImageResult says what writeImages made.
+type ImageResult struct {
+	Digest   string
+	Platform image.Platform
+	Layer    *image.Layer
+	Written  []*image.Result
+}
+
+// writeImages makes the image of the packed list, its one layer being the
+// archive itself (or, without one, the same archive in a temporary
+// file), and writes it to every destination.
+func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archive string) (*ImageResult, error) {
+	io := opts.Image
+	platform, err := platformOf(l, opts.Cmd)
+	if err != nil {
+		return nil, err
+	}
+	labels := map[string]string{}
+	for _, kv := range io.Labels {
+		k, v, err := image.ParseLabel(kv)
+		if err != nil {
+			return nil, err
+		}
+		labels[k] = v
+	}
+	if archive == "" || archive == "-" {
+		dir, err := os.MkdirTemp("", "scratchpack-layer-")
+		if err != nil {
+			return nil, errors.Wrap(err, "creating a directory for the layer")
+		}
+		defer os.RemoveAll(dir)
+		archive = filepath.Join(dir, "layer")
+		o := opts.Options
+		o.Progress = nil
+		if _, err := tarball.WriteFile(ctx, archive, l.Root, l.Entries, o); err != nil {
+			return nil, errors.WithMessage(err, "writing the image layer")
+		}
+	}
+	layer, err := image.LayerFromFile(archive, opts.Compression)
+	if err != nil {
+		return nil, err
+	}
+	img, err := image.New(layer, image.Config{
+		Cmd:        opts.Cmd,
+		Env:        opts.Env,
+		WorkingDir: opts.Workdir,
+		User:       io.User,
+		Ports:      io.Ports,
+		Labels:     labels,
+		Created:    opts.Epoch,
+		Source:     io.Source,
+		Revision:   io.Revision,
+		Platform:   platform,
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := &ImageResult{Digest: img.Digest, Platform: platform, Layer: layer}
+	for _, d := range io.Dests {
+		w, err := image.Write(ctx, img, d, io.Options)
+		if err != nil {
+			return res, err
+		}
+		res.Written = append(res.Written, w)
+	}
+	return res, nil
+}
+
+// platformOf reads the os and architecture from the command's program in
+// the list's root, through "#!" interpreters to the ELF file that runs.
+func platformOf(l *filelist.List, cmd []string) (image.Platform, error) {
+	res, err := rootpath.New(l.Root)
+	if err != nil {
+		return image.Platform{}, err
+	}
+	p := cmd[0]
+	for range maxInterpDepth {
+		canon, err := res.Canonical(p)
+		if err != nil {
+			return image.Platform{}, errors.Wrapf(err, "finding the command %s to tell the image's architecture", p)
+		}
+		exe, err := elfdeps.Inspect(res.HostPath(canon))
+		if err != nil {
+			return image.Platform{}, errors.WithMessagef(err, "finding the image's architecture from %s", p)
+		}
+		switch exe.Kind {
+		case elfdeps.ELF:
+			return image.PlatformOf(res.HostPath(canon))
+		case elfdeps.Script:
+			if filepath.Base(exe.Interp) == "env" {
+				name := envProgramName(exe.Arg)
+				found, err := res.LookPath(name, filepath.SplitList(rootpath.DefaultPath), "/")
+				if name == "" || err != nil {
+					return image.Platform{}, errors.Errorf("%s: cannot find %q (its #! interpreter) to tell the image's architecture", p, exe.Arg)
+				}
+				p = found
+				continue
+			}
+			p = exe.Interp
+		default:
+			return image.Platform{}, errors.Errorf("%s is neither an ELF program nor a #! script: cannot tell the image's architecture", p)
+		}
+	}
+	return image.Platform{}, errors.Errorf("%s: too many #! interpreters", cmd[0])
+}
+
+// imagePaths are the files and directories the images go to.
+func imagePaths(o ImageOptions) []string {
+	var out []string
+	for _, d := range o.Dests {
+		if d.Path != "" {
+			out = append(out, d.Path)
+		}
+	}
+	return out
+}
