@@ -68,9 +68,7 @@ func (a *archiveFlags) options(g *globals, needCmd bool) (scratchpack.PackOption
 			return o, usageError{err}
 		}
 	case (a.dockerfile != "" || len(a.image.dests) > 0) && needCmd:
-		if o.Cmd, err = scratchpack.ParseCmd(a.cmdJSON); err != nil {
-			return o, usageError{err}
-		}
+		return o, usagef(`--dockerfile and --image need a command: give --cmd '["/path/to/program", "arg"]'`)
 	}
 	o.Output, o.OutputDir, o.Stdout = a.output, a.outputDir, g.out
 	o.Dockerfile, o.Env, o.Workdir = a.dockerfile, a.env, a.workdir
