@@ -80,3 +80,8 @@ fi
 
 # secrets/ and the secret scan's tests make real keys.
 install_missing openssh-client openssl
+
+# Container images without an engine (scripts/e2e-image.sh and the image
+# tests): a registry, skopeo and umoci to read what scratchpack writes,
+# htpasswd for a registry with auth, jq and curl.
+install_missing docker-registry skopeo umoci apache2-utils jq curl

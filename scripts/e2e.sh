@@ -110,6 +110,7 @@ check "generated Dockerfile" '[a-zA-Z]' "$($PODMAN run --rm $LIMITS --network no
 rm -rf "$out"
 
 bash scripts/e2e-seccomp.sh || fail=1
+bash scripts/e2e-image.sh || fail=1
 
 if [ $fail -ne 0 ]; then say "e2e: FAILED"; exit 1; fi
 say "e2e: all images built and ran"
