@@ -10,11 +10,13 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/internal/rootpath"
 )
 
 // DefaultPath is the PATH that docker and podman give a FROM scratch
 // image built from a Dockerfile without ENV PATH.
-const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+const DefaultPath = rootpath.DefaultPath
 
 // The org.opencontainers.image annotations (image-spec annotations.md).
 const (

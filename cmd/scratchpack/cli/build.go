@@ -55,7 +55,8 @@ allows only what this run did: exercise the code paths the image must serve.`,
   scratchpack build -o nginx.tar.gz --probe 'curl -sf http://127.0.0.1:8080/' -- nginx -g 'daemon off;'
   scratchpack build -o rootfs.tar.gz --root /tmp/image -- /usr/bin/perl -e 'print "hi\n"'
   scratchpack build -o rootfs.tar.gz --collector fanotify -- python3 /app/batch.py
-  scratchpack build -o app.tar.gz --seccomp-profile app.seccomp.json -- /app/server`,
+  scratchpack build -o app.tar.gz --seccomp-profile app.seccomp.json -- /app/server
+  scratchpack build --image docker://registry.example/fortune:1.0 --image oci:out/layout:1.0 -- /usr/games/fortune`,
 		Args: needCommand("scratchpack build -o rootfs.tar.gz -- /usr/games/fortune"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			af.image.user = paths.user

@@ -27,7 +27,8 @@ the same files always give the same bytes.`,
   scratchpack filelist --strace app.strace | scratchpack pack -o - --files - > rootfs.tar.gz
   scratchpack pack -o rootfs.tar.zst --compression zstd --strace app.strace --ldd app.ldd
   scratchpack pack -o out/rootfs.tar.gz --files app.lst \
-      --dockerfile out/Dockerfile --cmd '["/usr/games/fortune"]'`,
+      --dockerfile out/Dockerfile --cmd '["/usr/games/fortune"]'
+  scratchpack pack --files app.lst --cmd '["/usr/games/fortune"]' --image docker-archive:fortune.tar:fortune:1.0`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if src.empty() {
