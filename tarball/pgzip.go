@@ -15,20 +15,23 @@ import (
 // fixed-size blocks compressed concurrently, each with the 32 KiB before
 // it as a dictionary and ended by a sync flush (as pigz does). The block
 // size is fixed, so the bytes do not depend on the number of workers.
+// Levels 4 to 9 use zlib's lazy matcher (deflate.go), 1 to 3
+// klauspost/compress's fast encoders.
 type parallelGzip struct {
-	w       io.Writer
-	level   int
-	writers sync.Pool // *flate.Writer of this level
-	block   int
-	buf     []byte // the block being filled
-	prev    []byte // the last 32 KiB of the previous block
-	crc     uint32
-	size    uint32
-	results chan chan result
-	done    chan error
-	sem     chan struct{}
-	err     error
-	closed  bool
+	w         io.Writer
+	level     int
+	writers   sync.Pool // *flate.Writer of this level
+	deflaters sync.Pool // *deflater of this level
+	block     int
+	buf       []byte // the block being filled
+	prev      []byte // the last 32 KiB of the previous block
+	crc       uint32
+	size      uint32
+	results   chan chan result
+	done      chan error
+	sem       chan struct{}
+	err       error
+	closed    bool
 }
 
 type result struct {
@@ -119,19 +122,16 @@ func (z *parallelGzip) flushBlock(last bool) {
 	go func() {
 		defer func() { <-z.sem }()
 		var out writerBuffer
-		fw, err := z.compressor(&out, dict)
-		if err == nil {
-			_, err = fw.Write(data)
-		}
-		if err == nil {
-			if last {
-				err = fw.Close()
-			} else {
-				err = fw.Flush()
+		var err error
+		if p, ok := zlevels[z.level]; ok {
+			d, _ := z.deflaters.Get().(*deflater)
+			if d == nil {
+				d = newDeflater(p)
 			}
-		}
-		if err == nil {
-			z.writers.Put(fw)
+			out.b = d.compress(nil, dict, data, last)
+			z.deflaters.Put(d)
+		} else {
+			err = z.klauspost(&out, dict, data, last)
 		}
 		b := data[:0]
 		blockPool.Put(&b)
@@ -140,6 +140,25 @@ func (z *parallelGzip) flushBlock(last bool) {
 	if !last {
 		z.buf = (*blockPool.Get().(*[]byte))[:0]
 	}
+}
+
+// klauspost compresses a block with klauspost/compress's flate.
+func (z *parallelGzip) klauspost(out io.Writer, dict, data []byte, last bool) error {
+	fw, err := z.compressor(out, dict)
+	if err == nil {
+		_, err = fw.Write(data)
+	}
+	if err == nil {
+		if last {
+			err = fw.Close()
+		} else {
+			err = fw.Flush()
+		}
+	}
+	if err == nil {
+		z.writers.Put(fw)
+	}
+	return err
 }
 
 // compressor returns a compressor from the pool, reset to write to out with

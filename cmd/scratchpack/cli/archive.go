@@ -30,7 +30,7 @@ func (a *archiveFlags) register(cmd *cobra.Command) {
 	f.StringVarP(&a.output, "output", "o", "", "archive to write (- for stdout)")
 	f.StringVar(&a.outputDir, "output-dir", "", "also (or only) write the rootfs as a directory tree, for COPY --from")
 	f.StringVar(&a.compression, "compression", "gzip", "gzip, zstd or none")
-	f.IntVar(&a.level, "level", 0, "compression level (gzip 1-9, default 8: within 2% of gzip -6's size; 6 is faster and 4-5% larger; zstd 1-22, default 3)")
+	f.IntVar(&a.level, "level", 0, "compression level (gzip 1-9, default 5: zlib's levels 4-9, about gzip -N's size, 5 within 1% of gzip -6; 1-3 fastest; zstd 1-22, default 3)")
 	f.StringVar(&a.dockerfile, "dockerfile", "", "also write a Dockerfile: FROM scratch, ADD the archive, CMD")
 	f.StringVar(&a.cmdJSON, "cmd", "", `the Dockerfile's and the image's command in exec form, as JSON: '["/usr/games/fortune"]'`)
 	f.StringArrayVar(&a.env, "env", nil, "ENV KEY=VALUE for the Dockerfile and the image (repeatable)")
