@@ -42,13 +42,13 @@ type ImageResult struct {
 // archive itself (or, without one, the same archive in a temporary
 // file), and writes it to every destination.
 func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archive string) (*ImageResult, error) {
-	io := opts.Image
+	iopts := opts.Image
 	platform, err := platformOf(l, opts.Cmd)
 	if err != nil {
 		return nil, err
 	}
 	labels := map[string]string{}
-	for _, kv := range io.Labels {
+	for _, kv := range iopts.Labels {
 		k, v, err := image.ParseLabel(kv)
 		if err != nil {
 			return nil, err
@@ -76,20 +76,20 @@ func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archiv
 		Cmd:        opts.Cmd,
 		Env:        opts.Env,
 		WorkingDir: opts.Workdir,
-		User:       io.User,
-		Ports:      io.Ports,
+		User:       iopts.User,
+		Ports:      iopts.Ports,
 		Labels:     labels,
 		Created:    opts.Epoch,
-		Source:     io.Source,
-		Revision:   io.Revision,
+		Source:     iopts.Source,
+		Revision:   iopts.Revision,
 		Platform:   platform,
 	})
 	if err != nil {
 		return nil, err
 	}
 	res := &ImageResult{Digest: img.Digest, Platform: platform, Layer: layer}
-	for _, d := range io.Dests {
-		w, err := image.Write(ctx, img, d, io.Options)
+	for _, d := range iopts.Dests {
+		w, err := image.Write(ctx, img, d, iopts.Options)
 		if err != nil {
 			return res, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -212,7 +213,7 @@ func TestFailedPushKeepsTag(t *testing.T) {
 		proxy.ServeHTTP(w, r)
 	})}
 	port := testenv.FreePort(t)
-	ln, err := listen("127.0.0.1:" + port)
+	ln, err := net.Listen("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		t.Fatal(err)
 	}
