@@ -58,7 +58,7 @@ curl -sf "http://$reg/v2/" >/dev/null || { cat "$work/registry/log"; say "   FAI
 
 export SOURCE_DATE_EPOCH=1700000000
 mkdir -p "$work/fortune"
-(cd "$work" && "$SP" build -q -o fortune/rootfs.tar.gz --dockerfile fortune/Dockerfile --workdir / \
+(cd "$work" && "$SP" build -q -o fortune/rootfs.tar.gz --dockerfile fortune/Dockerfile --dir / \
   --insecure-registry --image "docker://$reg/e2e/fortune:v1" \
   --image docker-archive:fortune/fortune.tar:localhost/scratchpack-e2e-fortune:archive --image oci:fortune/oci:v1 \
   --label org.example.e2e=fortune --image-revision e2e -- /usr/games/fortune >/dev/null)
