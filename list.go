@@ -109,6 +109,7 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 	if err != nil {
 		return nil, err
 	}
+	uses = settleRemoved(uses, opts.Warn)
 	filter, includes, err := makeFilter(opts)
 	if err != nil {
 		return nil, err
@@ -221,7 +222,7 @@ func makeFilter(opts ListOptions) (*filelist.Filter, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f := &filelist.Filter{Exclude: pats, Default: defaults, Secrets: secrets, Include: map[string]bool{}}
+	f := &filelist.Filter{Exclude: pats, Default: defaults, Secrets: secrets, Include: map[string]bool{}, Runtime: runtimeExcludes(opts.NoDefaultExcludes)}
 	for i, p := range incl {
 		if !strings.HasPrefix(p, "/") {
 			return nil, nil, errors.Errorf("--include %q: expected an absolute path", p)
