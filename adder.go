@@ -168,7 +168,7 @@ func (a *adder) resolver(libraryPath []string) *elfdeps.Resolver {
 }
 
 func (a *adder) add(u collect.Use) error {
-	why := filelist.Reason{Source: filelist.Source(u.Source), Detail: u.Detail, Where: u.Where}
+	why := filelist.Reason{Source: filelist.Source(u.Source), Detail: u.Detail, Where: u.Where, Exec: u.ExecTag}
 	if u.RuntimeDir() {
 		return a.runtimeDir(u, why)
 	}

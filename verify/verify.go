@@ -40,6 +40,10 @@ type Options struct {
 	CompareOutput bool
 	// Timeout bounds each run (default 60s).
 	Timeout time.Duration
+	// Dir is the command's working directory, inside the image and on
+	// the host (default /): a command that names files relative to it
+	// (jq -c . in.json in /srv/app) runs there in both.
+	Dir string
 	// Launcher, Strace: see tracer.Options.
 	Launcher []string
 	Strace   string
@@ -124,7 +128,14 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	r := &Result{}
-	r.Host = runHost(ctx, o.Command, env, o.Timeout)
+	wd := o.Dir
+	if wd == "" {
+		wd = "/"
+	}
+	if !strings.HasPrefix(wd, "/") {
+		return nil, errors.Errorf("--dir %q: expected an absolute path (inside the image)", o.Dir)
+	}
+	r.Host = runHost(ctx, o.Command, env, o.Timeout, wd)
 
 	var stdout, stderr bytes.Buffer
 	log := filepath.Join(dir, "image.strace")
@@ -137,7 +148,7 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 			Command:  o.Command,
 			Log:      log,
 			Root:     root,
-			Dir:      "/",
+			Dir:      wd,
 			Env:      env,
 			Stdout:   &stdout,
 			Stderr:   &stderr,
@@ -171,11 +182,11 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	return r, nil
 }
 
-func runHost(ctx context.Context, argv, env []string, timeout time.Duration) Run {
+func runHost(ctx context.Context, argv, env []string, timeout time.Duration, dir string) Run {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	c.Env = env
+	c.Env, c.Dir = env, dir
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
