@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -48,4 +49,52 @@ func errorsAs(err error, target **exec.ExitError) bool {
 		*target = e
 	}
 	return ok
+}
+
+// TestBuildVerifyInDir: build --verify -- jq -c . in.json, run in a
+// directory: verify runs the image in that directory too and matches;
+// verify --dir does the same by hand.
+func TestBuildVerifyInDir(t *testing.T) {
+	need(t, "strace", "jq", "chroot")
+	dir := t.TempDir()
+	app := filepath.Join(dir, "srv", "app")
+	sh(t, "", "mkdir", "-p", app)
+	sh(t, "", "sh", "-c", `echo '{"a": [1, 2]}' > `+app+"/in.json")
+	code, out, stderr := run(t, app, "build", "--verify", "--verify-compare-output", "-o", filepath.Join(dir, "jq.tar.gz"), "--", "jq", "-c", ".", "in.json")
+	if code != 0 || !strings.Contains(out, "verify: OK") {
+		t.Fatalf("build --verify in %s: exit %d\n%s\n%s", app, code, out, stderr)
+	}
+	code, out, _ = run(t, "", "verify", "--dir", app, "--compare-output", filepath.Join(dir, "jq.tar.gz"), "--", "/usr/bin/jq", "-c", ".", "in.json")
+	if code != 0 {
+		t.Errorf("verify --dir: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "exit status 0") {
+		t.Errorf("verify --dir: %s", out)
+	}
+}
+
+// TestBuildExecFlags: --exec and --exec-file through the CLI; the
+// Dockerfile's CMD stays the command, and a failing exec names itself.
+func TestBuildExecFlags(t *testing.T) {
+	need(t, "strace", "tar", "chroot")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "execs"), []byte("# more paths\n/usr/bin/sort /etc/hostname\n"), 0o644)
+	code, _, stderr := run(t, dir, "build", "-q", "-o", "x.tar.gz", "--dockerfile", "Dockerfile",
+		"--exec", "/usr/bin/wc -l /etc/hostname", "--exec-file", "execs", "--", "/bin/true")
+	if code != 0 {
+		t.Fatalf("build --exec: %d %s", code, stderr)
+	}
+	for _, argv := range [][]string{{"/usr/bin/wc", "-l", "/etc/hostname"}, {"/usr/bin/sort", "/etc/hostname"}, {"/bin/true"}} {
+		if out, err := extractAndRun(t, filepath.Join(dir, "x.tar.gz"), argv...); err != nil {
+			t.Errorf("%v in the empty root: %v %s", argv, err, out)
+		}
+	}
+	df, _ := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if !strings.Contains(string(df), `CMD ["/bin/true"]`) {
+		t.Errorf("Dockerfile:\n%s", df)
+	}
+	code, _, stderr = run(t, dir, "build", "-q", "-o", "y.tar.gz", "--exec", "/bin/false --now", "--", "/bin/true")
+	if code != ExitError || !strings.Contains(stderr, `--exec "/bin/false --now" exited with status 1`) {
+		t.Errorf("a failing exec: %d %s", code, stderr)
+	}
 }
