@@ -24,10 +24,16 @@ func TestServerFiles(t *testing.T) {
 	needTools(t, "strace", "tar")
 	data := t.TempDir()
 	run := fmt.Sprintf("/run/scratchpack-test-%d", os.Getpid())
-	t.Cleanup(func() { os.RemoveAll(run) })
+	used := run + "-used" // there before, only looked at
+	t.Cleanup(func() { os.RemoveAll(run); os.RemoveAll(used) })
+	if err := os.MkdirAll(used, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, used+"/old.sock", "x", 0o644)
 	server := `cd ` + data + ` || exit 1
 if [ -e ./app.pid ]; then read old < ./app.pid; rm app.pid; fi
 echo $$ > ./app.pid
+[ -d ` + used + ` ] || exit 2
 mkdir -p ` + run + ` && chown 1234:1235 ` + run + ` && chmod 0750 ` + run + `
 echo state > ` + run + `/sock
 trap 'rm -f ` + data + `//app.pid ` + run + `/sock; exit 0' TERM
@@ -82,6 +88,15 @@ while :; do sleep 0.05; done`
 				}
 				if names, _ := os.ReadDir(filepath.Join(root, run)); len(names) != 0 {
 					t.Errorf("build %d: the runtime directory is not empty: %v", i, names)
+				}
+				// (a watch does not see stats: strace only)
+				if c != tracer.Strace {
+					continue
+				}
+				if st, err := os.Lstat(filepath.Join(root, used)); err != nil || st.Mode().Perm() != 0o711 {
+					t.Errorf("build %d: the directory the server checked under /run: %v %v", i, st, err)
+				} else if names, _ := os.ReadDir(filepath.Join(root, used)); len(names) != 0 {
+					t.Errorf("build %d: %s is not empty: %v", i, used, names)
 				}
 			}
 		})
