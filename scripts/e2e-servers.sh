@@ -54,7 +54,7 @@ in_archive() {
   tar -tzvf "$a" > "$D/listing"
   for d in "$@"; do
     line=$(awk -v d="$d" '$6 == d' "$D/listing")
-    if [ -n "$line" ] && ! awk -v d="$d" 'index($6, d) == 1 && $6 != d' "$D/listing" | grep -q .; then
+    if [ -n "$line" ] && [ "$(awk -v d="$d" 'index($6, d) == 1 && $6 != d { n++ } END { print n + 0 }' "$D/listing")" = 0 ]; then
       say "   ok   $d is in the archive, empty: $(printf '%s' "$line" | awk '{print $1, $2}')"
     else say "   FAIL $d is not in the archive, or not empty"; fail=1; fi
   done
