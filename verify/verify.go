@@ -135,6 +135,9 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	if !strings.HasPrefix(wd, "/") {
 		return nil, errors.Errorf("--dir %q: expected an absolute path (inside the image)", o.Dir)
 	}
+	if err := makeWorkdir(root, wd); err != nil {
+		return nil, err
+	}
 	r.Host = runHost(ctx, o.Command, env, o.Timeout, wd)
 
 	var stdout, stderr bytes.Buffer
@@ -262,4 +265,32 @@ func missing(log, root string) ([]Missing, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+// makeWorkdir creates the working directory dir inside the extracted
+// root when the archive lacks it, as a container runtime does for
+// WORKDIR. It never follows a symlink of the archive: at one it stops
+// (the chdir inside the chroot follows it there, confined to the root).
+func makeWorkdir(root, dir string) error {
+	p := root
+	for _, c := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if c == "" || c == "." || c == ".." {
+			continue
+		}
+		p = filepath.Join(p, c)
+		st, err := os.Lstat(p)
+		switch {
+		case err == nil && st.IsDir():
+			continue
+		case err == nil:
+			return nil // a symlink or a file: the chdir decides
+		case os.IsNotExist(err):
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return errors.Wrapf(err, "creating the working directory %s in the rootfs", dir)
+			}
+		default:
+			return errors.Wrapf(err, "creating the working directory %s in the rootfs", dir)
+		}
+	}
+	return nil
 }

@@ -280,10 +280,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if st.watch == nil || res.WatchLog {
 		tracerPid = findTracer(leader) // 0: strace failed before it attached
 	}
-	var ns string
-	if st.watch != nil {
-		ns = mountNamespace(leader)
-	}
+	ns := st.ns // a watched run's private namespace
 	done := make(chan error, 1)
 	go func() {
 		err := cmd.Wait()
@@ -401,6 +398,7 @@ loop:
 
 // started is a command that runs, under strace or watched.
 type started struct {
+	ns    string // the mount namespace made for a watched run
 	cmd   *exec.Cmd
 	res   *Result
 	start time.Time
@@ -490,6 +488,8 @@ func startWatched(o Options) (*started, error) {
 	}
 	st := &started{cmd: cmd, res: &Result{Args: args, WatchLog: straced}, watch: w}
 	err = sandbox.WithPrivateMounts(func() error {
+		// (read here: the command may be gone before Run could read it)
+		st.ns, _ = os.Readlink("/proc/thread-self/ns/mnt")
 		mounts, err := w.MarkNamespace("/proc/thread-self")
 		st.res.Mounts = mounts
 		if err != nil {
