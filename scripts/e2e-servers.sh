@@ -73,7 +73,7 @@ serve() {
   local c=scratchpack-e2e-$1 t0 out=""
   t0=$(now)
   $PODMAN run -d --rm $LIMITS --network host --name "$c" "$TAG-$1:latest" >/dev/null
-  for _ in $(seq 150); do
+  for _ in $(seq 450); do # (vfs copies the whole image for a container: up to a minute here)
     if out=$(sh -c "$2" 2>/dev/null) && [ -n "$out" ]; then break; fi
     out=""
     sleep 0.2
