@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -17,8 +18,19 @@ import (
 // reaches neither strace nor us; strace still writes the whole log.
 func TestCommandHasItsOwnSession(t *testing.T) {
 	needStrace(t)
-	for _, c := range []Collector{Strace, Fanotify} {
+	// an strace older than 5.3 (no -DDD, no --seccomp-bpf): it leads the
+	// session, with the command in its group
+	old := filepath.Join(t.TempDir(), "strace-5.0")
+	real, _ := exec.LookPath("strace")
+	if err := os.WriteFile(old, []byte("#!/bin/sh\nif [ \"$1\" = -V ]; then echo 'strace -- version 5.0'; exit 0; fi\nexec "+real+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []Collector{Strace, Fanotify, "strace-5.0"} {
 		t.Run(string(c), func(t *testing.T) {
+			straceBin := ""
+			if c == "strace-5.0" {
+				c, straceBin = Strace, old
+			}
 			if c == Fanotify && os.Geteuid() != 0 {
 				t.Skip("fanotify needs root")
 			}
@@ -32,6 +44,7 @@ func TestCommandHasItsOwnSession(t *testing.T) {
 			log := filepath.Join(dir, "log")
 			res, err := Run(context.Background(), Options{
 				Collector: c,
+				Strace:    straceBin,
 				Command:   []string{"/bin/sh", "-c", script},
 				Log:       log,
 				Stdout:    &out,
@@ -42,7 +55,14 @@ func TestCommandHasItsOwnSession(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := strings.Fields(out.String())
-			if len(f) != 3 || f[0] != f[1] || f[0] != f[2] {
+			if straceBin != "" {
+				if len(f) != 3 || f[0] == f[1] || f[1] != f[2] {
+					t.Errorf("pid, session, group of the command under an old strace: %q (expected strace's session and group)", out.String())
+				}
+				if strings.Contains(strings.Join(res.Args, " "), "-DDD") {
+					t.Errorf("-DDD given to strace 5.0: %v", res.Args)
+				}
+			} else if len(f) != 3 || f[0] != f[1] || f[0] != f[2] {
 				t.Errorf("pid, session, group of the command: %q (expected three equal numbers)", out.String())
 			}
 			if !res.Stopped || res.ExitCode != 0 {

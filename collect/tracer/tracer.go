@@ -172,12 +172,17 @@ func argsFor(straceBin string, seccomp bool, set string, o Options) []string {
 	// -s 256: paths are never cut by -s, but readlink results and argv
 	// are; 4096 made logs 6x larger in the reference measurements
 	// (failed execve PATH probes repeat the whole argv).
-	// -DDD: strace traces from a grandchild in a session of its own, and
-	// the process we start (which Setsid makes a session and process group
-	// leader) becomes the command. Whatever the command signals, even its
-	// whole group (apache's kill(0, SIGTERM)), reaches neither strace nor
-	// scratchpack.
-	args := []string{straceBin, "-DDD", "-f", "-y", "-s", "256", "-o", o.Log}
+	// -DDD (strace 5.3 and later, as --seccomp-bpf): strace traces from
+	// a grandchild in a session of its own, and the process we start
+	// (which Setsid makes a session and process group leader) becomes the
+	// command. Whatever the command signals, even its whole group
+	// (apache's kill(0, SIGTERM)), reaches neither strace nor scratchpack.
+	// An older strace is itself the session leader, with the command in
+	// its group; it blocks the fatal signals (-I3, the default with -o).
+	args := []string{straceBin, "-f", "-y", "-s", "256", "-o", o.Log}
+	if seccomp {
+		args = append(args, "-DDD")
+	}
 	if o.AllSyscalls {
 		set = "" // strace's default: every syscall (--seccomp-bpf would not help)
 	}
@@ -277,7 +282,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	// grandchild, or it runs watched alone): the leader of its own session.
 	leader := cmd.Process.Pid
 	tracerPid := 0
-	if st.watch == nil || res.WatchLog {
+	switch {
+	case st.straceLeads:
+		tracerPid = leader // an older strace: it leads, and is never signalled
+	case st.watch == nil || res.WatchLog:
 		tracerPid = findTracer(leader) // 0: strace failed before it attached
 	}
 	ns := st.ns // a watched run's private namespace
@@ -398,11 +406,12 @@ loop:
 
 // started is a command that runs, under strace or watched.
 type started struct {
-	ns    string // the mount namespace made for a watched run
-	cmd   *exec.Cmd
-	res   *Result
-	start time.Time
-	watch *fanotify.Watcher
+	straceLeads bool   // strace (older than 5.3: no -DDD) is the process started
+	ns          string // the mount namespace made for a watched run
+	cmd         *exec.Cmd
+	res         *Result
+	start       time.Time
+	watch       *fanotify.Watcher
 }
 
 // straceBinary is Options.Strace, or strace found on PATH.
@@ -437,7 +446,7 @@ func startStrace(o Options) (*started, error) {
 		return nil, err
 	}
 	cmd := straceCommand(bin, TraceSet, o)
-	st := &started{cmd: cmd, res: &Result{Args: cmd.Args}, start: time.Now()}
+	st := &started{cmd: cmd, res: &Result{Args: cmd.Args}, start: time.Now(), straceLeads: !detaches(cmd.Args)}
 	if err := cmd.Start(); err != nil {
 		return nil, errors.Wrapf(err, "starting %s", bin)
 	}
@@ -506,7 +515,12 @@ func startWatched(o Options) (*started, error) {
 			// The process started is strace until it runs the command
 			// (-DDD): its own files are left out until then. Before the
 			// reader starts: the queue waits.
-			w.ExcludeUntilExec(cmd.Process.Pid, straceFiles(bin))
+			if detaches(cmd.Args) {
+				w.ExcludeUntilExec(cmd.Process.Pid, straceFiles(bin))
+			} else {
+				w.Exclude(cmd.Process.Pid)
+				st.straceLeads = true
+			}
 		}
 		if err = w.Start(); err != nil {
 			cmd.Process.Kill() // started, but nobody would read its events
@@ -587,4 +601,18 @@ func clip(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// detaches reports whether a strace command line runs the tracer apart
+// (-DDD) and the command as the process started.
+func detaches(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-DDD" {
+			return true
+		}
+	}
+	return false
 }
