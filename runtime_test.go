@@ -102,3 +102,22 @@ while :; do sleep 0.05; done`
 		})
 	}
 }
+
+// TestVanishedFileStaysAnError: a file the command read that something
+// else removed (here the probe, which is not traced) is missing, and
+// that is still an error, naming the file.
+func TestVanishedFileStaysAnError(t *testing.T) {
+	needTools(t, "strace")
+	data := t.TempDir()
+	conf := filepath.Join(data, "app.conf")
+	writeFile(t, conf, "x\n", 0o644)
+	_, err := Build(context.Background(), BuildOptions{
+		Command: []string{"/bin/sh", "-c", "cat " + conf + " >/dev/null; touch " + data + "/ready; while :; do sleep 0.05; done"},
+		Env:     cleanEnv,
+		Trace:   tracer.Options{Probes: []string{"test -e " + data + "/ready && rm " + conf}, Stdout: io.Discard},
+		Pack:    PackOptions{Output: filepath.Join(t.TempDir(), "r.tar.gz")},
+	})
+	if err == nil || !strings.Contains(err.Error(), conf) || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("a file removed by another process: %v", err)
+	}
+}
