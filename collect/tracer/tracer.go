@@ -1,8 +1,11 @@
 // Package tracer runs a command under strace and writes the log that
 // collect/strace reads, or watches it with fanotify (collect/fanotify)
 // beside a narrow strace. It keeps the command's stdin, stdout and
-// stderr, forwards signals to it, runs probes against servers, and makes
-// sure no traced process is left running when it returns.
+// stderr, runs it as the leader of a session of its own (strace traces it
+// from another: what the command signals, even its whole group, reaches
+// neither strace nor the caller), forwards signals to it, runs probes
+// against servers, and makes sure no traced process is left running when
+// it returns.
 package tracer
 
 import (
