@@ -146,22 +146,28 @@ func TestBuildExec(t *testing.T) {
 // server is stopped only after it.
 func TestBuildExecDuringServer(t *testing.T) {
 	needTools(t, "strace", "tar")
-	data := t.TempDir()
-	server := `echo up > ` + data + `/state; touch ` + data + `/ready; while :; do sleep 0.05; done`
-	root, r := build(t, BuildOptions{
-		Command: []string{"/bin/sh", "-c", server},
-		Execs:   []string{"/bin/cat " + data + "/state", "/usr/bin/wc -c /etc/hostname"},
-		Trace:   tracer.Options{Probes: []string{"test -e " + data + "/ready"}},
-	})
-	if !r.Trace.Stopped || len(r.Execs) != 2 || !r.Execs[0].During {
-		t.Errorf("stopped %v execs %+v", r.Trace.Stopped, r.Execs)
-	}
-	for _, p := range []string{"bin/cat", "usr/bin/wc", "etc/hostname"} {
-		if _, err := os.Lstat(filepath.Join(root, p)); err != nil {
-			t.Errorf("%s (used by an exec) is not in the archive", p)
-		}
-	}
-	if out := runIn(t, root, "/", "/usr/bin/wc", "-c", "/etc/hostname"); !strings.Contains(out, "/etc/hostname") {
-		t.Errorf("wc in the empty root: %q", out)
+	for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify} {
+		t.Run(string(c), func(t *testing.T) {
+			data := t.TempDir()
+			// the state is there while the server runs
+			server := `echo up > ` + data + `/state; trap 'rm -f ` + data + `/state; exit 0' TERM; touch ` + data + `/ready; while :; do sleep 0.05; done`
+			root, r := build(t, BuildOptions{
+				Command: []string{"/bin/sh", "-c", server},
+				// the first fails unless the server still runs
+				Execs: []string{"/bin/grep -q up " + data + "/state", "/usr/bin/wc -c /etc/hostname"},
+				Trace: tracer.Options{Collector: c, Probes: []string{"test -e " + data + "/ready"}},
+			})
+			if !r.Trace.Stopped || len(r.Execs) != 2 || !r.Execs[0].During {
+				t.Errorf("stopped %v execs %+v", r.Trace.Stopped, r.Execs)
+			}
+			for _, p := range []string{"usr/bin/grep", "usr/bin/wc", "etc/hostname"} {
+				if _, err := os.Stat(filepath.Join(root, p)); err != nil {
+					t.Errorf("%s (used by an exec) is not in the archive", p)
+				}
+			}
+			if out := runIn(t, root, "/", "/usr/bin/wc", "-c", "/etc/hostname"); !strings.Contains(out, "/etc/hostname") {
+				t.Errorf("wc in the empty root: %q", out)
+			}
+		})
 	}
 }
