@@ -28,9 +28,10 @@ func runtimeExcludes(noDefaults bool) map[string]bool {
 // maxRemovedNamed bounds the paths the note about removed files names.
 const maxRemovedNamed = 8
 
-// settleRemoved applies what the strace log says about removed paths to
-// the uses of every collector: a path the program removed is not needed
-// as it was (a fanotify watch saw it opened before it was removed). The
+// settleRemoved applies what the strace logs say about removed paths to
+// the uses of every collector and run: a path the program removed is not
+// needed as it was (a fanotify watch saw it opened before it was
+// removed; an --exec read the pid file the server removes at exit). The
 // files the program used and then removed are named in one note.
 func settleRemoved(uses []collect.Use, warn func(error)) []collect.Use {
 	removed := map[string]bool{}
@@ -52,6 +53,11 @@ func settleRemoved(uses []collect.Use, warn func(error)) []collect.Use {
 		noted[p] = true
 	}
 	for _, u := range uses {
+		if u.Source == collect.SourceStrace && removed[u.Path] {
+			// removed by the traced processes of one run (the command,
+			// an --exec): another run's use of it may find it gone
+			u.Gone = true
+		}
 		if u.Source == collect.SourceFanotify && removed[u.Path] && !u.RuntimeDir() {
 			// the strace log's use of the path says what it needs; the
 			// watch saw what was there used
