@@ -234,3 +234,23 @@ func TestNormalize(t *testing.T) {
 		t.Errorf("lexical: %q", got)
 	}
 }
+
+// FuzzNormalize: an absolute path comes back absolute, without ".", ".."
+// or repeated slashes, and normalising again changes nothing.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"/srv/db/./postmaster.pid", "/a//b/../c/", "/..", "/./.", "/a/b/c/../../..", "/.hidden/./x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !strings.HasPrefix(p, "/") {
+			return
+		}
+		n := Normalize(p, nil)
+		if !strings.HasPrefix(n, "/") || strings.Contains(n, "//") || strings.Contains(n+"/", "/./") || strings.Contains(n+"/", "/../") {
+			t.Errorf("Normalize(%q) = %q", p, n)
+		}
+		if again := Normalize(n, nil); again != n {
+			t.Errorf("Normalize(%q) = %q, then %q", p, n, again)
+		}
+	})
+}
