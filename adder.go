@@ -168,7 +168,10 @@ func (a *adder) resolver(libraryPath []string) *elfdeps.Resolver {
 }
 
 func (a *adder) add(u collect.Use) error {
-	why := filelist.Reason{Source: filelist.Source(u.Source), Detail: u.Detail, Where: u.Where}
+	why := filelist.Reason{Source: filelist.Source(u.Source), Detail: u.Detail, Where: u.Where, Exec: u.ExecTag}
+	if u.RuntimeDir() {
+		return a.runtimeDir(u, why)
+	}
 	mode := filelist.Follow
 	switch u.Need {
 	case collect.NeedLink:
@@ -177,6 +180,9 @@ func (a *adder) add(u collect.Use) error {
 		mode = filelist.Parent
 	}
 	canon, err := a.b.Add(u.Path, mode, why)
+	if err != nil && a.usedRuntimeDir(u, why, err) {
+		return nil
+	}
 	if err != nil {
 		return a.settle(err, failure{exec: u.Exec, gone: u.Gone})
 	}

@@ -50,6 +50,11 @@ type BuildOptions struct {
 	// (its Archive and Command are filled in).
 	Verify *verify.Options
 	Warn   func(error)
+	// Execs are shell commands traced as the command is (same collector,
+	// root, directory, environment): after it exits, or, with probes,
+	// while the server runs once they succeeded. Their files join the
+	// list, tagged with the exec; one that fails is an error.
+	Execs []string
 }
 
 // BuildResult reports a build.
@@ -64,6 +69,8 @@ type BuildResult struct {
 	Report   string         // the JSON report written beside the archive
 	Verify   *verify.Result // when BuildOptions.Verify was set
 	Seccomp  *seccomp.Result
+	Dir      string     // the command's working directory, inside the root
+	Execs    []*ExecRun // the --exec runs
 }
 
 // Validate checks the options that need no files and no trace, so that
@@ -99,7 +106,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	if err := rn.checkOutputs(append([]string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.SeccompProfile}, imagePaths(o.Pack.Image)...)...); err != nil {
 		return nil, err
 	}
-	r := &BuildResult{Program: rn.program, Timings: map[string]time.Duration{}}
+	r := &BuildResult{Program: rn.program, Dir: rn.dir, Timings: map[string]time.Duration{}}
 	logDir, err := os.MkdirTemp("", "scratchpack-trace-")
 	if err != nil {
 		return nil, errors.Wrap(err, "creating a directory for the trace")
@@ -132,6 +139,14 @@ func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log st
 	var err error
 	topts := o.Trace
 	topts.AllSyscalls = o.SeccompProfile != "" // for the profile
+	if len(o.Execs) > 0 && len(topts.Probes) > 0 {
+		// while the server runs, once the probes succeeded
+		topts.AfterProbes = func(ctx context.Context) error {
+			var err error
+			r.Execs, err = runExecs(ctx, o.Execs, rn.execOptions(o.Trace), filepath.Dir(log), true)
+			return err
+		}
+	}
 	if r.Trace, err = rn.trace(ctx, topts, log); err != nil {
 		return err
 	}
@@ -141,6 +156,11 @@ func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log st
 	}
 	if warned != nil {
 		r.ExitWarn = errors.Cause(warned)
+	}
+	if len(o.Execs) > 0 && len(o.Trace.Probes) == 0 {
+		if r.Execs, err = runExecs(execContext(ctx, o.Trace), o.Execs, rn.execOptions(o.Trace), filepath.Dir(log), false); err != nil {
+			return err
+		}
 	}
 	if o.KeepLog == "" {
 		return nil
@@ -161,6 +181,8 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 	} else if rn.dir != "/" {
 		uses = append(uses, workdirUse(rn.dir, collect.SourceStrace))
 	}
+	xuses, xlogs := execUses(r.Execs, rn.res.Root())
+	uses = append(uses, xuses...)
 	cwd := rn.dir
 	if rn.root != "/" {
 		cwd = filepath.Join(rn.res.Root(), rn.dir) // the log's paths are host paths
@@ -169,6 +191,7 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 	r.List, err = List(ctx, ListOptions{
 		Root:          rn.root,
 		StraceLogs:    logs,
+		ExecLogs:      xlogs,
 		Uses:          uses,
 		LinkScan:      watched,
 		LddFiles:      o.LddFiles,
@@ -258,6 +281,9 @@ func (r *BuildResult) verify(ctx context.Context, o BuildOptions, rn *run) error
 	vo := *o.Verify
 	vo.Archive = o.Pack.Output
 	vo.Command = append([]string{rn.program}, o.Command[1:]...)
+	if vo.Dir == "" && rn.root == "/" {
+		vo.Dir = rn.dir // where the command ran: relative names mean the same
+	}
 	var err error
 	r.Verify, err = verify.Verify(ctx, vo)
 	return err
@@ -286,6 +312,7 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 		Bytes:       bytes,
 		Entries:     r.List.Entries,
 		Secrets:     r.Pack.Secrets,
+		Execs:       r.Execs,
 	}
 	for k, v := range r.Timings {
 		rep.TimingsMS[k] = v.Milliseconds()

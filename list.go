@@ -25,6 +25,8 @@ type ListOptions struct {
 	// StraceLogs are `strace -o` files; the files of one -ff run share a
 	// prefix (FILE.PID).
 	StraceLogs []string
+	// ExecLogs are strace logs of --exec runs: their uses are tagged.
+	ExecLogs []ExecLog
 	// LddFiles are files holding ldd output.
 	LddFiles []string
 	// Uses are paths from another collector (a fanotify watch), inside
@@ -109,6 +111,7 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 	if err != nil {
 		return nil, err
 	}
+	uses = settleRemoved(uses, opts.Warn)
 	filter, includes, err := makeFilter(opts)
 	if err != nil {
 		return nil, err
@@ -149,6 +152,18 @@ func collectUses(opts ListOptions, res *rootpath.Resolver) ([]collect.Use, error
 		u, err := fromStrace(opts, res)
 		if err != nil {
 			return nil, err
+		}
+		uses = append(uses, u...)
+	}
+	for _, l := range opts.ExecLogs {
+		o := opts
+		o.StraceLogs = []string{l.Log}
+		u, err := fromStrace(o, res)
+		if err != nil {
+			return nil, errors.WithMessagef(err, "--exec %q", l.Exec)
+		}
+		for i := range u {
+			u[i].ExecTag = l.Exec
 		}
 		uses = append(uses, u...)
 	}
@@ -221,7 +236,7 @@ func makeFilter(opts ListOptions) (*filelist.Filter, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f := &filelist.Filter{Exclude: pats, Default: defaults, Secrets: secrets, Include: map[string]bool{}}
+	f := &filelist.Filter{Exclude: pats, Default: defaults, Secrets: secrets, Include: map[string]bool{}, Runtime: runtimeExcludes(opts.NoDefaultExcludes)}
 	for i, p := range incl {
 		if !strings.HasPrefix(p, "/") {
 			return nil, nil, errors.Errorf("--include %q: expected an absolute path", p)
@@ -321,7 +336,11 @@ type dropper struct {
 func newDropper(opts ListOptions, res *rootpath.Resolver) *dropper {
 	d := &dropper{exact: map[string]bool{}}
 	root := res.Root()
-	for _, f := range append(append([]string{}, opts.StraceLogs...), append(opts.LddFiles, opts.Outputs...)...) {
+	files := append(append([]string{}, opts.StraceLogs...), append(opts.LddFiles, opts.Outputs...)...)
+	for _, l := range opts.ExecLogs {
+		files = append(files, l.Log)
+	}
+	for _, f := range files {
 		if f == "" || f == "-" {
 			continue
 		}

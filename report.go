@@ -35,6 +35,8 @@ type Report struct {
 	Seccomp *ReportSeccomp `json:"seccomp_profile,omitempty"`
 	// Secrets found in the files: where and what, never the secret.
 	Secrets []secrets.Finding `json:"secrets,omitempty"`
+	// Execs are the --exec runs; the reasons of what they used name them.
+	Execs []*ExecRun `json:"execs,omitempty"`
 }
 
 // ReportPath is where the report of an archive goes:

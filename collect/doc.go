@@ -4,4 +4,10 @@
 // themselves (collect/elfdeps). Each
 // source becomes a list of Uses: a path, what the image needs of it, and
 // why it is there. The filelist package turns Uses into files.
+//
+// A trace also says what the program did to its files: paths are
+// normalised (Normalize) so that the syscalls of one file meet; a file it
+// used and then removed is Deleted (not needed: its own state, such as a
+// stale pid file); a directory it made or wrote into is a runtime
+// directory (Use.RuntimeDir), kept empty.
 package collect

@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,24 +62,86 @@ type Use struct {
 	Gone bool
 	// Created is set when the program created the path during the trace
 	// (its first use wrote it): only its directory is needed, unless the
-	// caller keeps created files.
+	// caller keeps created files. A directory it made (mkdir) is needed
+	// itself (NeedDir), empty: a runtime directory.
 	Created bool
+	// Deleted is set when the program removed the path (unlink, rmdir,
+	// rename from it or over it) after using what was there: that is not
+	// needed any more, and it is left out (with a note).
+	Deleted bool
+	// Exec tags the use with the --exec command whose run saw it ("" for
+	// the main command).
+	ExecTag string
+}
+
+// RuntimeDir reports whether the use is a directory the program made or
+// wrote into: it is kept, empty, even under an exclude of contents such
+// as /run/** (filelist.RuntimeExcludes).
+func (u Use) RuntimeDir() bool {
+	return u.Need == NeedParent || u.Need == NeedDir && u.Created
 }
 
 type pathState struct {
 	read, exec, link, dir, created, gone, parent bool
+	mkdir, deleted                               bool
 	syscalls                                     []string
 	where                                        string
+}
+
+// used reports whether the program used what was at the path before it
+// changed it.
+func (st *pathState) used() bool { return st.read || st.exec || st.link || st.dir }
+
+// remove records that the program removed the path: what was there is
+// not needed any more, and what comes later is its own (created).
+func (st *pathState) remove() {
+	if st.used() && !st.created {
+		st.deleted = true
+	}
+	st.read, st.exec, st.link, st.dir, st.created, st.mkdir = false, false, false, false, false, false
+	st.gone, st.parent = true, true
 }
 
 // Trace accumulates strace events into Uses. Memory grows with the
 // number of distinct paths, not with the length of the logs.
 type Trace struct {
 	paths map[string]*pathState
+	// Canonical resolves the symlinks of a directory (nil: lexical).
+	Canonical func(dir string) string
 }
 
 // NewTrace returns an empty accumulator.
 func NewTrace() *Trace { return &Trace{paths: map[string]*pathState{}} }
+
+// Normalize returns an absolute path without "." components and repeated
+// slashes; "a/b/.." becomes a's child as the kernel sees it: the part
+// before the last ".." is resolved with canonical (its symlinks followed)
+// when it is given, else cleaned lexically. Paths from different
+// syscalls of the same file then meet: "/srv/db/./postmaster.pid" and
+// "/srv/db/postmaster.pid".
+func Normalize(p string, canonical func(string) string) string {
+	if p == "" || !strings.HasPrefix(p, "/") {
+		return p
+	}
+	if !strings.Contains(p, "/.") && !strings.Contains(p, "//") && !strings.HasSuffix(p, "/") {
+		return p // the common case: nothing to do
+	}
+	parts := strings.Split(p, "/")
+	last := -1 // the last ".."
+	for i, c := range parts {
+		if c == ".." {
+			last = i
+		}
+	}
+	if last < 0 || canonical == nil {
+		return path.Clean(p)
+	}
+	head := path.Clean("/" + strings.Join(parts[:last], "/"))
+	head = path.Dir(canonical(head)) // ".." of the directory the kernel reaches
+	return path.Clean(head + "/" + strings.Join(parts[last+1:], "/"))
+}
+
+func (t *Trace) norm(p string) string { return Normalize(p, t.Canonical) }
 
 func (t *Trace) state(p string, ev *strace.Event) *pathState {
 	st, ok := t.paths[p]
@@ -95,6 +158,7 @@ func (t *Trace) Add(ev strace.Event) {
 	if ev.Path == "" {
 		return
 	}
+	ev.Path, ev.Path2 = t.norm(ev.Path), t.norm(ev.Path2)
 	if !ev.OK {
 		if ev.Errno == "EEXIST" && (ev.Syscall == "mkdir" || ev.Syscall == "mkdirat") {
 			st := t.state(ev.Path, &ev)
@@ -131,20 +195,21 @@ func (t *Trace) Add(ev strace.Event) {
 	case strace.OpWrite, strace.OpCreate:
 		if fresh {
 			st.created = true
+			st.mkdir = ev.Syscall == "mkdir" || ev.Syscall == "mkdirat"
 		}
 		st.parent = true
 	case strace.OpDelete:
-		st.gone = true
-		st.parent = true
+		st.remove()
 	case strace.OpRename:
-		st.gone = true
-		st.parent = true
+		st.remove()
 		if ev.Path2 != "" {
+			// renamed over: what was there is gone, what is there now is
+			// the program's own
 			st2 := t.state(ev.Path2, &ev)
-			if !st2.read && !st2.exec && !st2.link && !st2.dir {
-				st2.created = true
-			}
-			st2.parent = true
+			gone := st2.gone
+			st2.remove()
+			st2.gone = gone // (it is there now)
+			st2.created = true
 			st2.syscalls = addName(st2.syscalls, ev.Syscall)
 		}
 	}
@@ -167,8 +232,10 @@ func addName(list []string, name string) []string {
 func (t *Trace) Uses() []Use {
 	out := make([]Use, 0, len(t.paths))
 	for p, st := range t.paths {
-		u := Use{Path: p, Source: SourceStrace, Detail: strings.Join(st.syscalls, ","), Where: st.where, Gone: st.gone, Created: st.created}
+		u := Use{Path: p, Source: SourceStrace, Detail: strings.Join(st.syscalls, ","), Where: st.where, Gone: st.gone, Created: st.created, Deleted: st.deleted}
 		switch {
+		case st.mkdir && st.created:
+			u.Need = NeedDir // a directory it made: kept, empty
 		case st.exec:
 			u.Need, u.Exec = NeedFile, true
 		case st.read:
@@ -194,6 +261,7 @@ func (t *Trace) Len() int { return len(t.paths) }
 // FromStrace parses strace logs (see strace.ParseFiles) into Uses.
 func FromStrace(files []string, opts strace.Options) ([]Use, error) {
 	t := NewTrace()
+	t.Canonical = opts.Canonical
 	opts.FailedCalls = []string{"mkdir", "mkdirat"} // for EEXIST: the program expects the directory
 	if err := strace.ParseFiles(files, opts, t.Add); err != nil {
 		return nil, err

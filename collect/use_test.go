@@ -52,7 +52,7 @@ func TestTraceNeeds(t *testing.T) {
 		"/usr/share/app":         {NeedFile, false, false},   // a stat: the directory itself
 		"/etc/alternatives/x":    {NeedLink, false, false},
 		"/usr/share/app/plugins": {NeedDir, false, false},
-		"/run/app":               {NeedParent, false, false},
+		"/run/app":               {NeedDir, false, false}, // made: a runtime directory
 		"/run/app.pid":           {NeedParent, false, true},
 		"/etc/app.conf.new":      {NeedParent, false, true},
 		"/etc/app.conf.tmp":      {NeedParent, false, false},
@@ -100,7 +100,7 @@ func TestMkdirExisting(t *testing.T) {
 	if u := uses["/var/lib/nginx/body"]; u.Need != NeedDir {
 		t.Errorf("existing dir: %+v", u)
 	}
-	if u := uses["/var/lib/new"]; u.Need != NeedParent || !u.Created {
+	if u := uses["/var/lib/new"]; u.Need != NeedDir || !u.Created || !u.RuntimeDir() {
 		t.Errorf("created dir: %+v", u)
 	}
 	if _, ok := uses["/etc/none"]; ok || len(uses) != 2 {
@@ -159,4 +159,98 @@ func TestQuietLinesChangeNothing(t *testing.T) {
 			t.Errorf("%s: uses differ:\n%v\n%v", log, fast, tr.Uses())
 		}
 	}
+}
+
+// TestDeletedFiles: a file the program used and then removed (a stale pid
+// file: read, unlinked, made anew, unlinked at exit) is Deleted and Gone,
+// whatever the spelling of its path ("./postmaster.pid" relative to the
+// cwd, "//"); so is a file renamed over. A file it made and removed is
+// neither needed nor noted.
+func TestDeletedFiles(t *testing.T) {
+	uses := trace(t, `1 chdir("/srv/db") = 0
+1 openat(AT_FDCWD, "./postmaster.pid", O_RDWR|O_CREAT|O_EXCL, 0600) = -1 EEXIST (File exists)
+1 openat(AT_FDCWD, "./postmaster.pid", O_RDONLY) = 3
+1 unlink("postmaster.pid") = 0
+1 openat(AT_FDCWD, "./postmaster.pid", O_RDWR|O_CREAT|O_EXCL, 0600) = 3
+1 openat(AT_FDCWD, "/srv//db/./postmaster.opts", O_WRONLY|O_CREAT|O_TRUNC, 0600) = 4
+1 unlink("/srv/db/postmaster.pid") = 0
+1 openat(AT_FDCWD, "/etc/app/state", O_RDONLY) = 5
+1 openat(AT_FDCWD, "/etc/app/state.tmp", O_WRONLY|O_CREAT|O_EXCL, 0600) = 6
+1 rename("/etc/app/state.tmp", "/etc/app/state") = 0
+1 openat(AT_FDCWD, "/etc/app/../app/conf", O_RDONLY) = 7
+1 openat(AT_FDCWD, "/run/x.tmp", O_WRONLY|O_CREAT|O_EXCL, 0600) = 8
+1 unlink("/run/x.tmp") = 0
+`)
+	for p, u := range uses {
+		if strings.Contains(p, "/./") || strings.Contains(p, "//") || strings.Contains(p, "..") {
+			t.Errorf("not normalised: %q (%+v)", p, u)
+		}
+	}
+	want := map[string]Use{
+		"/srv/db/postmaster.pid":  {Need: NeedParent, Gone: true, Deleted: true},
+		"/srv/db/postmaster.opts": {Need: NeedParent, Created: true},
+		"/etc/app/state":          {Need: NeedParent, Created: true, Deleted: true},
+		"/etc/app/state.tmp":      {Need: NeedParent, Gone: true},
+		"/etc/app/conf":           {Need: NeedFile},
+		"/run/x.tmp":              {Need: NeedParent, Gone: true},
+	}
+	for p, w := range want {
+		u, ok := uses[p]
+		if !ok {
+			t.Errorf("%s: no use", p)
+			continue
+		}
+		if u.Need != w.Need || u.Gone != w.Gone || u.Deleted != w.Deleted || u.Created != w.Created {
+			t.Errorf("%s: need %d gone %v deleted %v created %v; want %d %v %v %v", p, u.Need, u.Gone, u.Deleted, u.Created, w.Need, w.Gone, w.Deleted, w.Created)
+		}
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	// /l is a symlink to /usr/lib: "/l/.." is /usr, as the kernel sees it
+	canon := func(d string) string {
+		if d == "/l" || strings.HasPrefix(d, "/l/") {
+			return "/usr/lib" + strings.TrimPrefix(d, "/l")
+		}
+		return d
+	}
+	for _, c := range []struct{ in, want string }{
+		{"/srv/db/./postmaster.pid", "/srv/db/postmaster.pid"},
+		{"/srv//db///x", "/srv/db/x"},
+		{"/srv/db/", "/srv/db"},
+		{"/a/b/../c", "/a/c"},
+		{"/l/../share/x", "/usr/share/x"},
+		{"/l/./x/../y", "/usr/lib/y"},
+		{"/..", "/"},
+		{"/", "/"},
+		{"", ""},
+		{"relative/./x", "relative/./x"},
+	} {
+		if got := Normalize(c.in, canon); got != c.want {
+			t.Errorf("Normalize(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := Normalize("/l/../x", nil); got != "/x" {
+		t.Errorf("lexical: %q", got)
+	}
+}
+
+// FuzzNormalize: an absolute path comes back absolute, without ".", ".."
+// or repeated slashes, and normalising again changes nothing.
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"/srv/db/./postmaster.pid", "/a//b/../c/", "/..", "/./.", "/a/b/c/../../..", "/.hidden/./x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !strings.HasPrefix(p, "/") {
+			return
+		}
+		n := Normalize(p, nil)
+		if !strings.HasPrefix(n, "/") || strings.Contains(n, "//") || strings.Contains(n+"/", "/./") || strings.Contains(n+"/", "/../") {
+			t.Errorf("Normalize(%q) = %q", p, n)
+		}
+		if again := Normalize(n, nil); again != n {
+			t.Errorf("Normalize(%q) = %q, then %q", p, n, again)
+		}
+	})
 }

@@ -81,6 +81,9 @@ type Reason struct {
 	Source Source `json:"source"`
 	Detail string `json:"detail,omitempty"`
 	Where  string `json:"where,omitempty"`
+	// Exec is the --exec command whose run used the path ("" for the
+	// main command).
+	Exec string `json:"exec,omitempty"`
 }
 
 // Entry is one path of the future rootfs.
@@ -379,13 +382,50 @@ func (b *Builder) addDir(dir string, why Reason) error {
 	return b.addInfo(dir, info, why)
 }
 
+// AddRuntimeDir adds a directory the program made (parentOf false: path
+// is the directory) or wrote into (parentOf true: path is what it wrote),
+// as an entry of its own with its owner and mode, even when an exclude
+// of contents such as /run/** (Filter.Runtime) covers it; the files in
+// it stay out. It returns the directory's canonical path.
+func (b *Builder) AddRuntimeDir(path string, parentOf bool, why Reason) (string, error) {
+	if !strings.HasPrefix(path, "/") {
+		return "", errors.Errorf("%s: expected an absolute path", path)
+	}
+	res, err := b.res.Resolve(path, !parentOf)
+	b.addLinks(res.Links, path)
+	dir := res.Path
+	if parentOf {
+		dir = rootpath.Parent(res.Path)
+	}
+	if err != nil {
+		var re *rootpath.Error
+		if !parentOf || !errors.As(err, &re) || re.At != res.Path || !errors.Is(err, fs.ErrNotExist) {
+			return "", b.convert(path, err, why)
+		}
+		// the file itself may be gone; its directory must exist
+	}
+	info, _, err := b.res.Lstat(dir)
+	if err != nil {
+		return "", b.convert(dir, err, why)
+	}
+	if !info.IsDir() {
+		return dir, b.addInfo(dir, info, why)
+	}
+	return dir, b.addInfoAs(dir, info, why, true)
+}
+
 // addInfo adds one entry with its metadata, then its parents.
 func (b *Builder) addInfo(p string, info fs.FileInfo, why Reason) error {
+	return b.addInfoAs(p, info, why, false)
+}
+
+// addInfoAs is addInfo; a runtime directory passes Filter.Runtime.
+func (b *Builder) addInfoAs(p string, info fs.FileInfo, why Reason, runtime bool) error {
 	if e, ok := b.entries[p]; ok {
 		e.addReason(why)
 		return nil
 	}
-	if ex := b.filter.excluded(p); ex != nil && p != "/" {
+	if ex := b.filter.excludedAs(p, runtime); ex != nil && p != "/" {
 		return ex
 	}
 	e := &Entry{Path: p}
@@ -503,7 +543,7 @@ func (e *Entry) addReason(r Reason) {
 		return
 	}
 	for _, x := range e.Reasons {
-		if x.Source == r.Source && x.Detail == r.Detail {
+		if x.Source == r.Source && x.Detail == r.Detail && x.Exec == r.Exec {
 			return
 		}
 	}

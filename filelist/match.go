@@ -122,6 +122,9 @@ type Filter struct {
 	Secrets []Pattern
 	// Include holds the exact paths included by hand.
 	Include map[string]bool
+	// Runtime holds the texts of the Default patterns that runtime
+	// directories pass (RuntimeExcludes, when they are in force).
+	Runtime map[string]bool
 }
 
 // DefaultExcludes are the trees scratchpack never takes from a trace:
@@ -130,6 +133,12 @@ type Filter struct {
 // when a program writes into them), and apt's caches and lists.
 var DefaultExcludes = []string{"/proc", "/sys", "/dev", "/run/**", "/tmp/**", "/var/tmp/**",
 	"/var/cache/apt/**", "/var/lib/apt/lists/**", "/var/cache/debconf/*-old"}
+
+// RuntimeExcludes are the default excludes of contents that directories
+// a program made or wrote into pass (see Builder.AddRuntimeDir): a
+// server's /run/mysqld or /run/apache2 is kept, empty, with its owner and
+// mode, as the program needs it at start-up.
+var RuntimeExcludes = []string{"/run/**", "/tmp/**", "/var/tmp/**"}
 
 // SecretPatterns are files that must never reach an image by accident.
 var SecretPatterns = []string{
@@ -161,7 +170,10 @@ func (e *ExcludedError) Error() string {
 }
 
 // excluded returns why p is excluded, or nil.
-func (f *Filter) excluded(p string) *ExcludedError {
+func (f *Filter) excluded(p string) *ExcludedError { return f.excludedAs(p, false) }
+
+// excludedAs is excluded; a runtime directory passes the Runtime patterns.
+func (f *Filter) excludedAs(p string, runtime bool) *ExcludedError {
 	if f == nil || f.Include[p] || len(f.Secrets)+len(f.Exclude)+len(f.Default) == 0 {
 		return nil
 	}
@@ -180,6 +192,9 @@ func (f *Filter) excluded(p string) *ExcludedError {
 		return nil
 	}
 	for _, pat := range f.Default {
+		if runtime && f.Runtime[pat.text] {
+			continue
+		}
 		if pat.match(comps) {
 			return &ExcludedError{Path: p, Pattern: pat.String(), Default: true}
 		}

@@ -85,3 +85,18 @@ install_missing openssh-client openssl
 # tests): a registry, skopeo and umoci to read what scratchpack writes,
 # htpasswd for a registry with auth, jq and curl.
 install_missing docker-registry skopeo umoci apache2-utils jq curl
+
+# Servers for scripts/e2e-servers.sh (issue 16): postgres, mariadb, apache
+# with mod_php, and their clients (psql comes with postgresql). Their packages start the services when
+# installed; a policy-rc.d (only while installing, only when none is
+# there) keeps them stopped: the e2e runs each server itself, on ports of
+# its own.
+server_pkgs=(postgresql mariadb-server mariadb-client apache2 libapache2-mod-php curl util-linux)
+if ! dpkg-query -W -f='${Status}\n' "${server_pkgs[@]}" 2>/dev/null | grep -c "install ok installed" | grep -qx "${#server_pkgs[@]}"; then
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null && $SUDO chmod 755 /usr/sbin/policy-rc.d && policy=1
+  fi
+  install_missing "${server_pkgs[@]}"
+  [ -z "$policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+fi

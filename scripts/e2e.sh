@@ -112,5 +112,8 @@ rm -rf "$out"
 bash scripts/e2e-seccomp.sh || fail=1
 bash scripts/e2e-image.sh || fail=1
 
+say "== servers (issue 16): postgres twice after an unclean stop, mariadb, apache with mod_php"
+bash scripts/e2e-servers.sh || fail=1
+
 if [ $fail -ne 0 ]; then say "e2e: FAILED"; exit 1; fi
 say "e2e: all images built and ran"

@@ -40,6 +40,10 @@ type Options struct {
 	CompareOutput bool
 	// Timeout bounds each run (default 60s).
 	Timeout time.Duration
+	// Dir is the command's working directory, inside the image and on
+	// the host (default /): a command that names files relative to it
+	// (jq -c . in.json in /srv/app) runs there in both.
+	Dir string
 	// Launcher, Strace: see tracer.Options.
 	Launcher []string
 	Strace   string
@@ -124,7 +128,17 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	}
 
 	r := &Result{}
-	r.Host = runHost(ctx, o.Command, env, o.Timeout)
+	wd := o.Dir
+	if wd == "" {
+		wd = "/"
+	}
+	if !strings.HasPrefix(wd, "/") {
+		return nil, errors.Errorf("--dir %q: expected an absolute path (inside the image)", o.Dir)
+	}
+	if err := makeWorkdir(root, wd); err != nil {
+		return nil, err
+	}
+	r.Host = runHost(ctx, o.Command, env, o.Timeout, wd)
 
 	var stdout, stderr bytes.Buffer
 	log := filepath.Join(dir, "image.strace")
@@ -137,7 +151,7 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 			Command:  o.Command,
 			Log:      log,
 			Root:     root,
-			Dir:      "/",
+			Dir:      wd,
 			Env:      env,
 			Stdout:   &stdout,
 			Stderr:   &stderr,
@@ -171,11 +185,11 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	return r, nil
 }
 
-func runHost(ctx context.Context, argv, env []string, timeout time.Duration) Run {
+func runHost(ctx context.Context, argv, env []string, timeout time.Duration, dir string) Run {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	c := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	c.Env = env
+	c.Env, c.Dir = env, dir
 	var out, errb bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errb
 	err := c.Run()
@@ -251,4 +265,32 @@ func missing(log, root string) ([]Missing, error) {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+// makeWorkdir creates the working directory dir inside the extracted
+// root when the archive lacks it, as a container runtime does for
+// WORKDIR. It never follows a symlink of the archive: at one it stops
+// (the chdir inside the chroot follows it there, confined to the root).
+func makeWorkdir(root, dir string) error {
+	p := root
+	for _, c := range strings.Split(strings.Trim(dir, "/"), "/") {
+		if c == "" || c == "." || c == ".." {
+			continue
+		}
+		p = filepath.Join(p, c)
+		st, err := os.Lstat(p)
+		switch {
+		case err == nil && st.IsDir():
+			continue
+		case err == nil:
+			return nil // a symlink or a file: the chdir decides
+		case os.IsNotExist(err):
+			if err := os.Mkdir(p, 0o755); err != nil {
+				return errors.Wrapf(err, "creating the working directory %s in the rootfs", dir)
+			}
+		default:
+			return errors.Wrapf(err, "creating the working directory %s in the rootfs", dir)
+		}
+	}
+	return nil
 }

@@ -65,6 +65,7 @@ type Watcher struct {
 	evs      []event
 	since    time.Time // when the marks were set, by the clock of file times
 	exclude  map[int]bool
+	until    map[int]map[string]bool // pid -> files it runs before the command
 }
 
 // ErrUnsupported is matched (errors.Is) by the error New returns when the
@@ -234,6 +235,21 @@ func (w *Watcher) Exclude(pid int) {
 	w.exclude[pid] = true
 }
 
+// ExcludeUntilExec leaves out the events of process pid until it runs a
+// file that is not one of skip (canonical paths): a tracer that becomes
+// the command (strace -D) loads its own program and libraries first.
+// Call it before Start.
+func (w *Watcher) ExcludeUntilExec(pid int, skip []string) {
+	if w.until == nil {
+		w.until = map[int]map[string]bool{}
+	}
+	m := map[string]bool{}
+	for _, p := range skip {
+		m[p] = true
+	}
+	w.until[pid] = m
+}
+
 // Start reads events in the background until Stop.
 func (w *Watcher) Start() error {
 	if err := syscall.Pipe2(w.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
@@ -351,10 +367,26 @@ func (w *Watcher) handle(b []byte) error {
 			syscall.Close(ev.fd)
 			continue
 		}
+		if skip, ok := w.until[ev.pid]; ok {
+			if ev.mask&evOpenExec == 0 || skip[w.path(ev.fd)] {
+				syscall.Close(ev.fd)
+				continue
+			}
+			delete(w.until, ev.pid) // the command runs
+		}
 		w.record(ev.fd, ev.pid, ev.mask)
 		syscall.Close(ev.fd)
 	}
 	return err
+}
+
+// path is the path of an event's descriptor, "" when unknown.
+func (w *Watcher) path(fd int) string {
+	n, err := syscall.Readlink("/proc/self/fd/"+strconv.Itoa(fd), w.link)
+	if err != nil || n <= 0 || n >= len(w.link) {
+		return ""
+	}
+	return string(w.link[:n])
 }
 
 func (w *Watcher) record(fd, pid int, mask uint64) {

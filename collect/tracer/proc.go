@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"debug/elf"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -64,48 +65,155 @@ func descendants(of int, m map[int][]int) []int {
 	return out
 }
 
-// signalTracees sends sig to every process below strace (the traced
-// command and its children) and to orphans that were reparented to us.
-// When the command is not run by strace (a watched run), it is the
-// leader itself and is signalled too.
-func signalTracees(stracePid int, sig syscall.Signal, leaderToo bool) {
+// sweeper signals and kills what a run started: the command (leader of
+// its own session), its descendants, and, unless scoped, every other
+// process below us (orphans that were reparented to us, the subreaper).
+// It never touches keep: strace, which exits once its tracees are gone
+// and must finish its log.
+type sweeper struct {
+	leader, keep int
+	// scoped: only the leader, its descendants and its session (a run
+	// made while another runs must not reach the other's processes).
+	scoped bool
+}
+
+// targets are the live processes the sweep reaches now.
+func (s sweeper) targets() []int {
 	m := children()
-	targets := descendants(stracePid, m)
-	if leaderToo {
-		targets = append([]int{stracePid}, targets...)
-	}
-	for _, p := range m[os.Getpid()] {
-		if p != stracePid {
-			targets = append(targets, p)
-			targets = append(targets, descendants(p, m)...)
+	var out []int
+	seen := map[int]bool{}
+	add := func(p int) {
+		if p != s.keep && p > 0 && !seen[p] && !isZombie(p) {
+			seen[p] = true
+			out = append(out, p)
 		}
 	}
-	for _, p := range targets {
+	add(s.leader)
+	for _, p := range descendants(s.leader, m) {
+		add(p)
+	}
+	if s.scoped {
+		for p := range sessionMembers(s.leader) {
+			add(p)
+		}
+		return out
+	}
+	for _, p := range descendants(os.Getpid(), m) {
+		add(p)
+	}
+	return out
+}
+
+func (s sweeper) signal(sig syscall.Signal) {
+	for _, p := range s.targets() {
 		syscall.Kill(p, sig)
 	}
 }
 
-// killDescendants kills every process below us but keep (strace, which
-// exits once its tracees are gone).
-func killDescendants(sig syscall.Signal, keep int) {
+// kill sends SIGKILL until nothing is left.
+func (s sweeper) kill() {
 	for round := 0; round < 50; round++ {
-		m := children()
-		var targets []int
-		for _, p := range descendants(os.Getpid(), m) {
-			if p != keep && !isZombie(p) {
-				targets = append(targets, p)
-			}
-		}
+		targets := s.targets()
 		if len(targets) == 0 {
 			return
 		}
 		for _, p := range targets {
-			syscall.Kill(p, sig)
+			syscall.Kill(p, syscall.SIGKILL)
 		}
-		reapOrphans(keep)
+		s.reap()
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// reap waits for exited orphans that were reparented to us (not for the
+// leader, whose exec.Cmd waits for it). A scoped sweep reaps only its
+// own tracer: the other run's processes are waited for by that run.
+func (s sweeper) reap() {
+	if s.scoped {
+		return
+	}
+	m := children()
+	for _, p := range m[os.Getpid()] {
+		if p != s.leader && isZombie(p) {
+			var ws syscall.WaitStatus
+			syscall.Wait4(p, &ws, syscall.WNOHANG, nil)
+		}
+	}
+}
+
+// sessionMembers are the processes of the session sid.
+func sessionMembers(sid int) map[int]bool {
+	out := map[int]bool{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		// state ppid pgrp session
+		f := strings.Fields(s[i+1:])
+		if len(f) >= 4 && f[3] == strconv.Itoa(sid) {
+			out[pid] = true
+		}
+	}
+	return out
+}
+
+// findTracer returns the pid of the strace that traces pid (strace -D
+// forks it and it attaches before the command runs), or 0 when pid
+// exited first (strace could not start).
+func findTracer(pid int) int {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if err != nil {
+			return 0
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "TracerPid:"); ok {
+				if t, _ := strconv.Atoi(strings.TrimSpace(v)); t > 0 {
+					return t
+				}
+			}
+		}
+		if isZombie(pid) {
+			return 0
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return 0
+}
+
+// waitExit waits until pid has exited, and reaps it when it is our child
+// (a subreaper inherits strace -D's tracer).
+func waitExit(pid int) {
+	if pid <= 0 {
+		return
+	}
+	for {
+		var ws syscall.WaitStatus
+		if wpid, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); wpid == pid || err == syscall.ECHILD && isZombieOrGone(pid) {
+			return
+		}
+		if isZombieOrGone(pid) {
+			// not our child (yet): its parent reaps it
+			syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func isZombieOrGone(pid int) bool { return isZombie(pid) }
 
 // mountNamespace names the mount namespace of pid ("mnt:[4026532]"), or
 // "" when it cannot be read.
@@ -142,18 +250,6 @@ func isZombie(pid int) bool {
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
 
-// reapOrphans waits for exited orphans that were reparented to us, but
-// not for keep (strace, whose exec.Cmd waits for it).
-func reapOrphans(keep int) {
-	m := children()
-	for _, p := range m[os.Getpid()] {
-		if p != keep && isZombie(p) {
-			var ws syscall.WaitStatus
-			syscall.Wait4(p, &ws, syscall.WNOHANG, nil)
-		}
-	}
-}
-
 // ChrootExec is the launcher's body: chroot into root, change to dir,
 // and replace the process with argv (found through PATH inside the
 // root when it has no slash).
@@ -183,4 +279,27 @@ func findProgram(root, prog string, env []string, dir string) (string, error) {
 		return "", err
 	}
 	return res.LookPath(prog, rootpath.PathOf(env), dir)
+}
+
+// straceFiles are the canonical paths strace runs itself: its program
+// and the ELF interpreter that loads it.
+func straceFiles(bin string) []string {
+	var out []string
+	if p, err := filepath.EvalSymlinks(bin); err == nil {
+		out = append(out, p)
+		if f, err := elf.Open(p); err == nil {
+			for _, prog := range f.Progs {
+				if prog.Type == elf.PT_INTERP {
+					data := make([]byte, prog.Filesz)
+					if _, err := prog.ReadAt(data, 0); err == nil {
+						if ip, err := filepath.EvalSymlinks(strings.TrimRight(string(data), "\x00")); err == nil {
+							out = append(out, ip)
+						}
+					}
+				}
+			}
+			f.Close()
+		}
+	}
+	return out
 }

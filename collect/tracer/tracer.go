@@ -1,8 +1,11 @@
 // Package tracer runs a command under strace and writes the log that
 // collect/strace reads, or watches it with fanotify (collect/fanotify)
 // beside a narrow strace. It keeps the command's stdin, stdout and
-// stderr, forwards signals to it, runs probes against servers, and makes
-// sure no traced process is left running when it returns.
+// stderr, runs it as the leader of a session of its own (strace traces it
+// from another: what the command signals, even its whole group, reaches
+// neither strace nor the caller), forwards signals to it, runs probes
+// against servers, and makes sure no traced process is left running when
+// it returns.
 package tracer
 
 import (
@@ -75,6 +78,14 @@ type Options struct {
 	// command at every call, and the log grows with them. It needs the
 	// strace collector.
 	AllSyscalls bool
+	// AfterProbes, when set, runs once the probes have succeeded and
+	// before the command is stopped (a server runs meanwhile); its error
+	// is Run's.
+	AfterProbes func(ctx context.Context) error
+	// Nested marks a run made while another runs (from AfterProbes): its
+	// signals and final sweep reach only its own command, its children
+	// and its session, not the other run's processes.
+	Nested bool
 }
 
 // Collector names a way to see the files a command uses.
@@ -164,7 +175,17 @@ func argsFor(straceBin string, seccomp bool, set string, o Options) []string {
 	// -s 256: paths are never cut by -s, but readlink results and argv
 	// are; 4096 made logs 6x larger in the reference measurements
 	// (failed execve PATH probes repeat the whole argv).
+	// -DDD (strace 5.3 and later, as --seccomp-bpf): strace traces from
+	// a grandchild in a session of its own, and the process we start
+	// (which Setsid makes a session and process group leader) becomes the
+	// command. Whatever the command signals, even its whole group
+	// (apache's kill(0, SIGTERM)), reaches neither strace nor scratchpack.
+	// An older strace is itself the session leader, with the command in
+	// its group; it blocks the fatal signals (-I3, the default with -o).
 	args := []string{straceBin, "-f", "-y", "-s", "256", "-o", o.Log}
+	if seccomp {
+		args = append(args, "-DDD")
+	}
 	if o.AllSyscalls {
 		set = "" // strace's default: every syscall (--seccomp-bpf would not help)
 	}
@@ -260,38 +281,44 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	cmd, res, start := st.cmd, st.res, st.start
-	done := make(chan error, 1)
-	if st.watch != nil {
-		// As strace does for its tracees: the run goes on while any process
-		// of the command's namespace lives (a daemon whose parent exited).
-		ns := mountNamespace(cmd.Process.Pid)
-		go func() {
-			err := cmd.Wait()
-			for ns != "" && inNamespace(ns) { // (zombies have no namespace left)
-				time.Sleep(20 * time.Millisecond)
-			}
-			done <- err
-		}()
-	} else {
-		go func() { done <- cmd.Wait() }()
+	// The process started is the command (strace -DDD traces it from a
+	// grandchild, or it runs watched alone): the leader of its own session.
+	leader := cmd.Process.Pid
+	tracerPid := 0
+	switch {
+	case st.straceLeads:
+		tracerPid = leader // an older strace: it leads, and is never signalled
+	case st.watch == nil || res.WatchLog:
+		tracerPid = findTracer(leader) // 0: strace failed before it attached
 	}
-	stracePid := cmd.Process.Pid
-	// Under strace the leader is strace, which must not be signalled; a
-	// watched command without strace is the leader itself.
-	leaderToo := st.watch != nil && !res.WatchLog
+	ns := st.ns // a watched run's private namespace
+	done := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		// strace follows the command's children (a daemon whose parent
+		// exited) and has written the whole log once it exits.
+		waitExit(tracerPid)
+		// As strace does for its tracees: a watched run goes on while any
+		// process of the command's namespace lives.
+		for ns != "" && inNamespace(ns) { // (zombies have no namespace left)
+			time.Sleep(20 * time.Millisecond)
+		}
+		done <- err
+	}()
+	sweep := sweeper{leader: leader, keep: tracerPid, scoped: o.Nested}
 
 	var waitErr error
 	finished := false
 	stop := func() {
 		res.Stopped = true
-		signalTracees(stracePid, syscall.SIGTERM, leaderToo)
+		sweep.signal(syscall.SIGTERM)
 		select {
 		case waitErr = <-done:
 			finished = true
 		case <-time.After(o.Grace):
 		}
 	}
-	var probeErr error
+	var probeErr, afterErr error
 	var timer <-chan time.Time
 	if o.Duration > 0 {
 		timer = time.After(o.Duration)
@@ -320,10 +347,14 @@ loop:
 			break loop
 		case sig := <-o.Signals:
 			if s, ok := sig.(syscall.Signal); ok {
-				signalTracees(stracePid, s, leaderToo)
+				sweep.signal(s)
 			}
 		case err := <-probesDone:
 			probeErr = err
+			if err == nil && o.AfterProbes != nil {
+				// while the server runs: the caller's own traced runs
+				afterErr = o.AfterProbes(ctx)
+			}
 			stop()
 			break loop
 		case <-timer:
@@ -334,13 +365,18 @@ loop:
 			break loop
 		}
 	}
-	// The sweep: anything still alive (daemons, stuck children) is killed.
-	killDescendants(syscall.SIGKILL, stracePid)
+	// The sweep: anything still alive (daemons, stuck children) is killed;
+	// strace then finishes its log and exits.
+	sweep.kill()
 	if !finished {
-		syscall.Kill(stracePid, syscall.SIGKILL)
-		waitErr = <-done
+		select {
+		case waitErr = <-done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(tracerPid, syscall.SIGKILL) // a stuck strace
+			waitErr = <-done
+		}
 	}
-	reapOrphans(stracePid)
+	sweep.reap()
 	res.Elapsed = time.Since(start)
 	res.ExitCode, res.Signal = exitStatus(waitErr)
 	if st.watch != nil {
@@ -357,6 +393,9 @@ loop:
 	if probeErr != nil {
 		return res, probeErr
 	}
+	if afterErr != nil {
+		return res, afterErr
+	}
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
@@ -370,10 +409,12 @@ loop:
 
 // started is a command that runs, under strace or watched.
 type started struct {
-	cmd   *exec.Cmd
-	res   *Result
-	start time.Time
-	watch *fanotify.Watcher
+	straceLeads bool   // strace (older than 5.3: no -DDD) is the process started
+	ns          string // the mount namespace made for a watched run
+	cmd         *exec.Cmd
+	res         *Result
+	start       time.Time
+	watch       *fanotify.Watcher
 }
 
 // straceBinary is Options.Strace, or strace found on PATH.
@@ -398,6 +439,7 @@ func straceCommand(bin, set string, o Options) *exec.Cmd {
 	if o.Root == "/" {
 		cmd.Dir = o.Dir
 	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	return cmd
 }
 
@@ -407,7 +449,7 @@ func startStrace(o Options) (*started, error) {
 		return nil, err
 	}
 	cmd := straceCommand(bin, TraceSet, o)
-	st := &started{cmd: cmd, res: &Result{Args: cmd.Args}, start: time.Now()}
+	st := &started{cmd: cmd, res: &Result{Args: cmd.Args}, start: time.Now(), straceLeads: !detaches(cmd.Args)}
 	if err := cmd.Start(); err != nil {
 		return nil, errors.Wrapf(err, "starting %s", bin)
 	}
@@ -444,10 +486,12 @@ func startWatched(o Options) (*started, error) {
 		}
 		cmd = &exec.Cmd{Path: prog, Args: o.Command, Dir: dir, Env: o.Env}
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+		// a session of its own: what it signals does not reach us
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		if root != "/" {
 			// chroot, then chdir to Dir inside it (as the kernel sees it:
 			// Path is inside the root too).
-			cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+			cmd.SysProcAttr.Chroot = root
 		}
 	}
 	args := cmd.Args
@@ -456,6 +500,8 @@ func startWatched(o Options) (*started, error) {
 	}
 	st := &started{cmd: cmd, res: &Result{Args: args, WatchLog: straced}, watch: w}
 	err = sandbox.WithPrivateMounts(func() error {
+		// (read here: the command may be gone before Run could read it)
+		st.ns, _ = os.Readlink("/proc/thread-self/ns/mnt")
 		mounts, err := w.MarkNamespace("/proc/thread-self")
 		st.res.Mounts = mounts
 		if err != nil {
@@ -469,7 +515,15 @@ func startWatched(o Options) (*started, error) {
 	})
 	if err == nil {
 		if straced {
-			w.Exclude(cmd.Process.Pid) // before the reader starts: the queue waits
+			// The process started is strace until it runs the command
+			// (-DDD): its own files are left out until then. Before the
+			// reader starts: the queue waits.
+			if detaches(cmd.Args) {
+				w.ExcludeUntilExec(cmd.Process.Pid, straceFiles(bin))
+			} else {
+				w.Exclude(cmd.Process.Pid)
+				st.straceLeads = true
+			}
 		}
 		if err = w.Start(); err != nil {
 			cmd.Process.Kill() // started, but nobody would read its events
@@ -550,4 +604,18 @@ func clip(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// detaches reports whether a strace command line runs the tracer apart
+// (-DDD) and the command as the process started.
+func detaches(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "-DDD" {
+			return true
+		}
+	}
+	return false
 }

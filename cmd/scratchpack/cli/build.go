@@ -21,6 +21,7 @@ func newBuild(g *globals) *cobra.Command {
 	var vf verifyFlags
 	var collector string
 	var seccompProfile string
+	var execs, execFiles []string
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
 		Short: "Trace a command, resolve everything it needs, and pack it: one command",
@@ -49,13 +50,21 @@ CAP_SYS_ADMIN (in a container build: podman build --cap-add SYS_ADMIN).
 traced processes made and those the container runtime (runc, crun) makes between
 loading the filter and starting the program. strace then stops the command at every
 syscall, not only at file calls: the run is slower (see the README). The profile
-allows only what this run did: exercise the code paths the image must serve.`,
+allows only what this run did: exercise the code paths the image must serve.
+
+--exec 'SHELL COMMAND' (repeatable; --exec-file FILE: one a line) runs more
+commands the same way (collector, root, working directory, environment) to reach
+code paths the command alone does not: a test suite, a few invocations. They run
+after the command exits or, for a server (--probe), while it runs, once the probes
+succeeded. Their files join the list, tagged with the exec in the report; an exec
+that fails is an error. The image's CMD stays the command.`,
 		Example: `  scratchpack build -o rootfs.tar.gz --dockerfile Dockerfile -- /usr/games/fortune
   scratchpack build -o py.tar.gz -- python3 /app/main.py
   scratchpack build -o nginx.tar.gz --probe 'curl -sf http://127.0.0.1:8080/' -- nginx -g 'daemon off;'
   scratchpack build -o rootfs.tar.gz --root /tmp/image -- /usr/bin/perl -e 'print "hi\n"'
   scratchpack build -o rootfs.tar.gz --collector fanotify -- python3 /app/batch.py
   scratchpack build -o app.tar.gz --seccomp-profile app.seccomp.json -- /app/server
+  scratchpack build -o py.tar.gz --exec 'python3 /app/main.py --export csv' -- python3 /app/main.py
   scratchpack build --image docker://registry.example/fortune:1.0 --image oci:out/layout:1.0 -- /usr/games/fortune`,
 		Args: needCommand("scratchpack build -o rootfs.tar.gz -- /usr/games/fortune"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,6 +77,13 @@ allows only what this run did: exercise the code paths the image must serve.`,
 			defer stop()
 			if topts.Collector, err = tracer.ParseCollector(collector); err != nil {
 				return usagef("--collector: %v", err)
+			}
+			for _, f := range execFiles {
+				lines, err := scratchpack.ReadExecFile(f)
+				if err != nil {
+					return err
+				}
+				execs = append(execs, lines...)
 			}
 			var lo scratchpack.ListOptions
 			paths.apply(&lo)
@@ -85,6 +101,7 @@ allows only what this run did: exercise the code paths the image must serve.`,
 				Paths:          lo.PathOptions,
 				Warn:           g.warn,
 				Pack:           popts,
+				Execs:          execs,
 			}
 			if verifyAfter {
 				vo := vf.options("", nil)
@@ -116,6 +133,8 @@ allows only what this run did: exercise the code paths the image must serve.`,
 	f.StringVar(&seccompProfile, "seccomp-profile", "", "write a seccomp profile (JSON for --security-opt seccomp=FILE) allowing only the syscalls the command made and those the runtime needs to start it; traces every syscall (slower)")
 	f.BoolVar(&keepCreated, "keep-created", false, "also pack files the command created while traced")
 	f.BoolVar(&ignoreMissing, "ignore-missing", false, "warn about used paths that no longer exist instead of failing")
+	f.StringArrayVar(&execs, "exec", nil, "also trace this shell command, after the command (or, with --probe, while the server runs); its files join the list (repeatable)")
+	f.StringArrayVar(&execFiles, "exec-file", nil, "read --exec commands from this file, one a line (# comments)")
 	return cmd
 }
 

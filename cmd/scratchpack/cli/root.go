@@ -89,11 +89,17 @@ func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	g := &globals{in: in, out: out, err: errw}
 	root := NewRoot(g)
 	root.SetArgs(args)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	var ie *interruptedError
+	if errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &ie) {
+		// say what interrupted us, not "context canceled"
+		fmt.Fprintf(errw, "scratchpack: %v\n", ie)
+		return ie.ExitCode()
 	}
 	if g.debug {
 		fmt.Fprintf(errw, "scratchpack: %+v\n", err)
@@ -121,4 +127,47 @@ func isCobraUsage(err error) bool {
 		}
 	}
 	return false
+}
+
+// interruptedError is a build stopped by a signal sent to scratchpack.
+type interruptedError struct{ sig os.Signal }
+
+func (e *interruptedError) Error() string {
+	name := e.sig.String()
+	if s, ok := e.sig.(syscall.Signal); ok {
+		name = fmt.Sprintf("%s (signal %d, %s)", signalNames[s], int(s), s)
+	}
+	return "interrupted by " + name
+}
+
+// signalNames are the signals scratchpack stops on.
+var signalNames = map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}
+
+// ExitCode is 128+N, as a shell reports a command killed by signal N.
+func (e *interruptedError) ExitCode() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return ExitError
+}
+
+// interruptible returns a context canceled, with an *interruptedError as
+// its cause, by SIGINT or SIGTERM.
+func interruptible() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	quit := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(&interruptedError{sig: s})
+		case <-quit:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(quit)
+		cancel(nil)
+	}
 }

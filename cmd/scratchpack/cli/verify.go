@@ -17,6 +17,7 @@ type verifyFlags struct {
 	compareOutput bool
 	timeout       time.Duration
 	json          bool
+	dir           string
 }
 
 func (v *verifyFlags) register(cmd *cobra.Command, prefix string) {
@@ -24,10 +25,13 @@ func (v *verifyFlags) register(cmd *cobra.Command, prefix string) {
 	f.StringArrayVar(&v.env, prefix+"env", nil, "KEY=VALUE added to the clean environment of both runs (repeatable)")
 	f.BoolVar(&v.compareOutput, prefix+"compare-output", false, "also compare stdout (the exit status always is)")
 	f.DurationVar(&v.timeout, prefix+"timeout", 60*time.Second, "stop each run after this long")
+	if prefix == "" { // (build --verify passes the build's own)
+		f.StringVar(&v.dir, "dir", "", "working directory of the command, inside the image and on the host (default /)")
+	}
 }
 
 func (v *verifyFlags) options(archive string, command []string) verify.Options {
-	o := verify.Options{Archive: archive, Command: command, Env: v.env, CompareOutput: v.compareOutput, Timeout: v.timeout}
+	o := verify.Options{Archive: archive, Command: command, Env: v.env, CompareOutput: v.compareOutput, Timeout: v.timeout, Dir: v.dir}
 	if exe, err := os.Executable(); err == nil {
 		o.Launcher = []string{exe, chrootExecCommand}
 	}
@@ -80,6 +84,7 @@ to find (ENOENT) or read (EACCES) that exists on the host, with the program that
 asked for it, and the --include flags that would fix it. It exits 0 only when the
 runs match, 3 when they do not.`,
 		Example: `  scratchpack verify rootfs.tar.gz -- /usr/games/fortune
+  scratchpack verify --dir /srv/app rootfs.tar.gz -- /usr/bin/jq -c . in.json
   scratchpack verify --compare-output rootfs.tar.gz -- /usr/bin/python3 -c 'print(1)'`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {

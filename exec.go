@@ -1,0 +1,212 @@
+package scratchpack
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/collect"
+	"github.com/scratchpack/scratchpack/collect/tracer"
+)
+
+// ExecRun is one --exec command's traced run.
+type ExecRun struct {
+	Command   string `json:"command"`
+	ExitCode  int    `json:"exit_code"`
+	ElapsedMS int64  `json:"elapsed_ms"`
+	// During is set when it ran while the server ran (after the probes).
+	During bool `json:"during_server,omitempty"`
+	log    string
+	uses   []collect.Use // what a watch saw (fanotify)
+	logged bool          // log was written
+}
+
+// ExecLog is the strace log of an --exec run, for ListOptions.
+type ExecLog struct {
+	Exec string
+	Log  string
+}
+
+// ReadExecFile reads an --exec-file: one shell command a line; blank
+// lines and lines starting with # are skipped.
+func ReadExecFile(name string) ([]string, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, errors.Wrap(err, "reading the --exec-file")
+	}
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.Errorf("%s: no command in the --exec-file (one shell command a line)", name)
+	}
+	return out, nil
+}
+
+// execArgv is how an --exec command runs: split into words when it is a
+// plain command line (no shell syntax: the shell would only exec it, and
+// stays out of the image), else with /bin/sh -c.
+func execArgv(cmd string) []string {
+	if words, ok := SplitPlain(cmd); ok && len(words) > 0 {
+		return words
+	}
+	return []string{"/bin/sh", "-c", cmd}
+}
+
+// SplitPlain splits a command line of plain words, with '...' and "..."
+// quoting and backslash escapes outside single quotes. ok is false when
+// the line uses anything else a shell gives meaning to (variables,
+// globs, redirections, pipes, lists, substitutions, comments,
+// assignments): then only a shell can run it.
+func SplitPlain(s string) ([]string, bool) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, false
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+			inWord = true
+		case c == '"':
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				switch s[i] {
+				case '$', '`', '!':
+					return nil, false
+				case '\\':
+					if i+1 < len(s) && strings.IndexByte("\\\"$`\n", s[i+1]) >= 0 {
+						i++
+					}
+				}
+				cur.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return nil, false
+			}
+			inWord = true
+		case c == '\\':
+			if i+1 >= len(s) || s[i+1] == '\n' {
+				return nil, false
+			}
+			i++
+			cur.WriteByte(s[i])
+			inWord = true
+		case c == '=' && !inWord:
+			return nil, false
+		case c == '=' && len(words) == 0 && !strings.ContainsAny(cur.String(), "/"):
+			return nil, false // VAR=value cmd: an assignment
+		case c == '~' && !inWord, c == '#' && !inWord:
+			return nil, false
+		case strings.IndexByte("|&;<>()$`*?[]{}!\n\r", c) >= 0:
+			return nil, false
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, true
+}
+
+// runExecs runs the --exec commands one after the other, each traced as
+// the main command was (same collector, root, working directory and
+// environment). during: the server runs meanwhile (nested runs).
+func runExecs(ctx context.Context, execs []string, base tracer.Options, logDir string, during bool) ([]*ExecRun, error) {
+	var out []*ExecRun
+	for i, c := range execs {
+		o := base
+		o.Command = execArgv(c)
+		o.Log = filepath.Join(logDir, "exec-"+strconv.Itoa(i+1)+".log")
+		o.Program = ""
+		o.Probes, o.Duration, o.AfterProbes = nil, 0, nil
+		o.Nested = during
+		o.Stdin = nil
+		er := &ExecRun{Command: c, During: during, log: o.Log}
+		t0 := time.Now()
+		res, err := tracer.Run(ctx, o)
+		er.ElapsedMS = time.Since(t0).Milliseconds()
+		out = append(out, er)
+		if err != nil {
+			return out, errors.WithMessagef(err, "--exec %q", c)
+		}
+		er.ExitCode = res.ExitCode
+		if res.ExitCode != 0 {
+			return out, errors.Errorf("--exec %q exited with status %d%s", c, res.ExitCode, signalNote(res.Signal))
+		}
+		er.logged = base.Collector != tracer.Fanotify || res.WatchLog
+		if res.Watch != nil {
+			er.uses = collect.FromWatch(res.Watch.Accesses)
+		}
+	}
+	return out, nil
+}
+
+// execUses are the uses a watch saw in the --exec runs, tagged, and the
+// strace logs to read with their tags.
+func execUses(runs []*ExecRun, root string) ([]collect.Use, []ExecLog) {
+	var uses []collect.Use
+	var logs []ExecLog
+	for _, r := range runs {
+		u := r.uses
+		if root != "/" {
+			u = insideRoot(u, root)
+		}
+		for i := range u {
+			u[i].ExecTag = r.Command
+		}
+		uses = append(uses, u...)
+		if r.logged {
+			logs = append(logs, ExecLog{Exec: r.Command, Log: r.log})
+		}
+	}
+	return uses, logs
+}
+
+// execOptions are the tracer options of an --exec run: the command's
+// collector, root, working directory and environment.
+func (rn *run) execOptions(topts tracer.Options) tracer.Options {
+	topts.Env, topts.Dir, topts.Root = rn.env, rn.dir, ""
+	if rn.root != "/" {
+		topts.Root = rn.res.Root()
+	}
+	return topts
+}
+
+// execContext is the context of the --exec runs after the command:
+// signals go to them, which decide, as for the command.
+func execContext(ctx context.Context, topts tracer.Options) context.Context {
+	if topts.Signals != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+func signalNote(sig string) string {
+	if sig == "" {
+		return ""
+	}
+	return " (killed by " + sig + ")"
+}
