@@ -103,7 +103,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := rn.checkOutputs(append([]string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.SeccompProfile}, imagePaths(o.Pack.Image)...)...); err != nil {
+	if err := rn.checkOutputs(append([]string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.SeccompProfile, o.Pack.SBOM}, imagePaths(o.Pack.Image)...)...); err != nil {
 		return nil, err
 	}
 	r := &BuildResult{Program: rn.program, Dir: rn.dir, Timings: map[string]time.Duration{}}
@@ -197,7 +197,7 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 		LddFiles:      o.LddFiles,
 		Cwd:           cwd,
 		IgnoreMissing: o.IgnoreMissing,
-		Outputs:       []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.Pack.OutputDir, o.SeccompProfile},
+		Outputs:       []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.Pack.OutputDir, o.SeccompProfile, o.Pack.SBOM},
 		ResolveDeps:   true,
 		LibraryPath:   filepath.SplitList(envValue(rn.env, "LD_LIBRARY_PATH")),
 		Path:          rn.path,
@@ -260,6 +260,7 @@ func (r *BuildResult) pack(ctx context.Context, o BuildOptions, rn *run) error {
 		return err
 	}
 	r.Timings["secrets"] = r.Pack.SecretsScan
+	r.List = r.Pack.List // with the package metadata
 	r.Largest = Largest(r.List, 10)
 	return nil
 }
@@ -313,6 +314,7 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 		Entries:     r.List.Entries,
 		Secrets:     r.Pack.Secrets,
 		Execs:       r.Execs,
+		Packages:    r.Pack.Packages,
 	}
 	for k, v := range r.Timings {
 		rep.TimingsMS[k] = v.Milliseconds()

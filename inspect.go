@@ -7,6 +7,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/pkgmeta"
 	"github.com/scratchpack/scratchpack/tarball"
 )
 
@@ -18,6 +19,10 @@ type InspectResult struct {
 	*tarball.Inspection
 	Report  string                       `json:"report,omitempty"`
 	Reasons map[string][]filelist.Reason `json:"reasons,omitempty"`
+	// Packages are the packages whose files the archive keeps, with the
+	// files and bytes of each (from the report, else from the package
+	// metadata in the archive).
+	Packages []pkgmeta.Kept `json:"packages,omitempty"`
 }
 
 // Inspect reads an archive and, when present, its report.
@@ -36,12 +41,18 @@ func Inspect(ctx context.Context, archive string, top int) (*InspectResult, erro
 		return nil, errors.WithMessagef(err, "inspecting %s", archive)
 	}
 	res := &InspectResult{Archive: archive, Compressed: st.Size(), Inspection: in}
-	if rep, err := ReadReport(ReportPath(archive)); err == nil {
+	rep, err := ReadReport(ReportPath(archive))
+	if err == nil {
 		res.Report = ReportPath(archive)
 		res.Reasons = map[string][]filelist.Reason{}
 		for _, e := range rep.Entries {
 			res.Reasons[e.Path] = e.Reasons
 		}
+	} else {
+		rep = nil
+	}
+	if res.Packages, err = inspectPackages(ctx, archive, in, rep); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/atomicfile"
+	"github.com/scratchpack/scratchpack/pkgmeta"
 	"github.com/scratchpack/scratchpack/secrets"
 	"github.com/scratchpack/scratchpack/tarball"
 	"github.com/scratchpack/scratchpack/upx"
@@ -47,6 +48,8 @@ type PackOptions struct {
 	// Image, when it has destinations, also writes a container image
 	// whose config holds Cmd, Env and Workdir as the Dockerfile does.
 	Image ImageOptions
+	// Packages: package metadata, licenses and the SBOM (packages.go).
+	PackageOptions
 }
 
 // PackResult reports what was written.
@@ -60,6 +63,11 @@ type PackResult struct {
 	Secrets     []secrets.Finding
 	SecretsScan time.Duration
 	Image       *ImageResult
+	// List is the list as packed, with the package metadata, and
+	// Packages the packages that own its files (nil without a database).
+	List     *filelist.List
+	Packages *pkgmeta.Result
+	SBOM     string // the SBOM written, when asked
 }
 
 // Validate checks the options that need no files: an output, and a
@@ -70,6 +78,12 @@ func (o PackOptions) Validate() error {
 	}
 	if o.Dockerfile != "" && o.Output == "-" {
 		return errors.New("--dockerfile needs the archive in a file (-o FILE), not stdout")
+	}
+	if o.SBOM == "-" {
+		return errors.New("--sbom needs a file, not stdout")
+	}
+	if _, err := pkgmeta.ParseFormat(o.SBOMFormat); err != nil {
+		return err
 	}
 	if _, err := ParseSecretsMode(string(o.Secrets)); err != nil {
 		return err
@@ -83,7 +97,7 @@ func PackFrom(ctx context.Context, lo ListOptions, po PackOptions) (*filelist.Li
 	if err := po.Validate(); err != nil {
 		return nil, nil, err
 	}
-	lo.Outputs = append(append(lo.Outputs, po.Output, po.Dockerfile, po.OutputDir), imagePaths(po.Image)...)
+	lo.Outputs = append(append(lo.Outputs, po.Output, po.Dockerfile, po.OutputDir, po.SBOM), imagePaths(po.Image)...)
 	l, err := List(ctx, lo)
 	if err != nil {
 		return nil, nil, err
@@ -122,11 +136,16 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		}
 		defer restore()
 	}
-	if err := writeArchive(ctx, l, opts, r); err != nil {
+	packed, pkgs, err := addPackageMetadata(ctx, l, opts)
+	if err != nil {
+		return nil, err
+	}
+	r.List, r.Packages, r.SBOM = packed, pkgs, opts.SBOM
+	if err := writeArchive(ctx, packed, opts, r); err != nil {
 		return nil, err
 	}
 	if opts.OutputDir != "" {
-		if err := writeDir(ctx, l, opts.OutputDir); err != nil {
+		if err := writeDir(ctx, packed, opts.OutputDir); err != nil {
 			return nil, err
 		}
 	}
@@ -137,7 +156,7 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		r.Dockerfile = opts.Dockerfile
 	}
 	if len(opts.Image.Dests) > 0 {
-		img, err := writeImages(ctx, l, opts, opts.Output)
+		img, err := writeImages(ctx, packed, opts, opts.Output) // with the package metadata
 		if err != nil {
 			return nil, err
 		}

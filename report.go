@@ -10,6 +10,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/atomicfile"
+	"github.com/scratchpack/scratchpack/pkgmeta"
 	"github.com/scratchpack/scratchpack/secrets"
 )
 
@@ -37,6 +38,10 @@ type Report struct {
 	Secrets []secrets.Finding `json:"secrets,omitempty"`
 	// Execs are the --exec runs; the reasons of what they used name them.
 	Execs []*ExecRun `json:"execs,omitempty"`
+	// Packages: the packages that own the packed files (files and bytes
+	// kept of each), the files no package owns, and what the package
+	// metadata added.
+	Packages *pkgmeta.Result `json:"packages,omitempty"`
 }
 
 // ReportPath is where the report of an archive goes:

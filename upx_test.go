@@ -36,7 +36,8 @@ func TestBuildUPX(t *testing.T) {
 	want := host(t, "", cmd...)
 	cache := t.TempDir()
 	plainRoot, plain := build(t, BuildOptions{Command: cmd})
-	root, packed := build(t, BuildOptions{Command: cmd, Pack: PackOptions{UPX: &upx.Options{Path: bin, CacheDir: cache}}})
+	sbom := filepath.Join(t.TempDir(), "perl.spdx.json")
+	root, packed := build(t, BuildOptions{Command: cmd, Pack: PackOptions{UPX: &upx.Options{Path: bin, CacheDir: cache}, PackageOptions: PackageOptions{SBOM: sbom}}})
 	if packed.Pack.Compressed >= plain.Pack.Compressed {
 		t.Errorf("--upx archive %d bytes, plain %d", packed.Pack.Compressed, plain.Pack.Compressed)
 	}
@@ -47,6 +48,25 @@ func TestBuildUPX(t *testing.T) {
 	hostPerl, _ := os.ReadFile("/usr/bin/perl")
 	if len(perl) >= len(hostPerl) {
 		t.Errorf("packed perl %d bytes, host's %d", len(perl), len(hostPerl))
+	}
+	// The SBOM holds the digests of the packed bytes; the md5sums in the
+	// image stay dpkg's, of the file as the package shipped it.
+	pkgs := map[string]string{}
+	for _, u := range packed.Pack.Packages.Packages {
+		pkgs[u.Name] = u.Version
+	}
+	checkSBOM(t, sbom, packed.Pack.Output, pkgs)
+	if dpkgSums, err := os.ReadFile("/var/lib/dpkg/info/perl-base.md5sums"); err == nil {
+		var line string
+		for _, l := range strings.Split(string(dpkgSums), "\n") {
+			if strings.HasSuffix(l, "  usr/bin/perl") {
+				line = l
+			}
+		}
+		kept, _ := os.ReadFile(filepath.Join(root, "var/lib/dpkg/status.d/perl-base.md5sums"))
+		if line == "" || !strings.Contains(string(kept), line+"\n") {
+			t.Errorf("perl-base.md5sums in the image:\n%s\nlacks dpkg's line %q", kept, line)
+		}
 	}
 	for _, p := range []string{"/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"} {
 		a, _ := os.ReadFile(filepath.Join(root, p))

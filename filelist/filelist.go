@@ -111,7 +111,8 @@ type Entry struct {
 	// of the file under the root (a staged copy, e.g. a UPX-packed one).
 	Content string `json:"-"`
 	// Data, when not nil, is the file's content, made by scratchpack
-	// (a generated /etc/passwd): there is no file under the root.
+	// (a generated /etc/passwd): there is no file under the root. A Dir
+	// entry with a non-nil (empty) Data was made too (AddGenerated).
 	Data []byte `json:"-"`
 
 	ModTime time.Time `json:"-"`

@@ -21,18 +21,19 @@ result() { if [ "$SMOKE" = 1 ]; then echo "ok: $1 ran"; else echo "$2"; fi; }
 cpu() { /usr/bin/time -f '%U %S' -o "$work/cpu" "$@" >/dev/null 2>&1; awk '{ printf "%.2f", $1 + $2 }' "$work/cpu"; }
 echo "scratchpack bench on $(uname -r), $(nproc) cores, $(date -u +%Y-%m-%d)$([ "$SMOKE" = 1 ] && echo ', smoke: each measurement is run, no figures')"
 
-# 1. pack vs tar | gzip -6 on the same list of real files
+# 1. pack vs tar | gzip -6 on the same list of real files (no package
+# metadata: the same files on both sides)
 target=$((150 << 20)); [ "$SMOKE" = 1 ] && target=$((8 << 20))
 find /usr/lib/x86_64-linux-gnu /usr/lib/python3* /usr/share -xdev -type f -printf '%s %p\n' 2>/dev/null > "$work/all" || true
 awk -v t="$target" '{ total += $1; sub(/^[0-9]+ /, ""); print; if (total > t) exit }' "$work/all" > "$work/list"
 bytes=$(xargs -d '\n' stat -c %s < "$work/list" | awk '{s+=$1} END {print s}')
 xargs -d '\n' cat < "$work/list" > /dev/null # warm the page cache for both
 t0=$(now); tar -cf - -T "$work/list" 2>/dev/null | gzip -6 > "$work/ref.tar.gz"; t1=$(now)
-"$SP" pack -q -o "$work/sp.tar.gz" --files "$work/list"; t2=$(now)
+"$SP" pack -q --package-metadata=false -o "$work/sp.tar.gz" --files "$work/list"; t2=$(now)
 ref_t=$(secs "$t0" "$t1") sp_t=$(secs "$t1" "$t2")
 ref_s=$(stat -c %s "$work/ref.tar.gz") sp_s=$(stat -c %s "$work/sp.tar.gz")
 result "pack vs tar|gzip -6" "pack vs tar|gzip -6, $(wc -l < "$work/list") files, $((bytes >> 20)) MiB: time ${sp_t}s vs ${ref_t}s = $(ratio "$sp_t" "$ref_t")x (target 0.33x); size $sp_s vs $ref_s = $(ratio3 "$sp_s" "$ref_s")x (target 1.02x)"
-t0=$(now); "$SP" pack -q -o "$work/sp1.tar.gz" --level 1 --files "$work/list"; t1=$(now)
+t0=$(now); "$SP" pack -q --package-metadata=false -o "$work/sp1.tar.gz" --level 1 --files "$work/list"; t1=$(now)
 l1_t=$(secs "$t0" "$t1") l1_s=$(stat -c %s "$work/sp1.tar.gz")
 result "pack --level 1" "  pack --level 1 (fastest, larger): time ${l1_t}s = $(ratio "$l1_t" "$ref_t")x; size $l1_s = $(ratio3 "$l1_s" "$ref_s")x"
 # the secret scan (on by default) against --secrets off: wall and CPU

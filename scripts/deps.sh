@@ -100,3 +100,14 @@ if ! dpkg-query -W -f='${Status}\n' "${server_pkgs[@]}" 2>/dev/null | grep -c "i
   install_missing "${server_pkgs[@]}"
   [ -z "$policy" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
+
+# Syft, which the package metadata tests run on rootfs trees and images
+# (packages_test.go, scripts/e2e-sbom.sh): built from its Go module at a
+# pinned version into /opt/scratchpack/bin, outside the repository.
+SYFT_VERSION=v1.57.1
+SYFT_DIR=${SYFT_DIR:-/opt/scratchpack/bin}
+if ! go version -m "$SYFT_DIR/syft" 2>/dev/null | grep -qE "^\s+mod\s+github.com/anchore/syft\s+$SYFT_VERSION\s"; then
+  echo "installing syft $SYFT_VERSION into $SYFT_DIR (go install: a few minutes)"
+  mkdir -p "$SYFT_DIR"
+  GOBIN="$SYFT_DIR" go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
+fi

@@ -85,6 +85,9 @@ for ex in $EXAMPLES; do
   printf '   size %-8s %10s bytes (multi-stage %s), builder %s bytes\n' "$ex" "$(size $tag:latest)" "$(size $tag:multistage)" "$(size $BUILDER)"
 done
 
+say "== security scanners on the images (package metadata)"
+EXAMPLES="$EXAMPLES" bash scripts/e2e-sbom.sh || fail=1
+
 if [ "$EXAMPLES" = "$ALL_EXAMPLES" ]; then
 say "== the fanotify collector in a container build (--cap-add SYS_ADMIN)"
 want=$($PODMAN run --rm $LIMITS --network none -v "$PWD/examples/python/app.py:/app.py:ro" $BUILDER python3 /app.py)

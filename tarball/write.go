@@ -145,6 +145,9 @@ func writeEntry(tw *tar.Writer, root string, e *filelist.Entry, opts Options, bu
 	case filelist.Dir:
 		hdr.Typeflag = tar.TypeDir
 		hdr.Name += "/"
+		if e.Data != nil { // made by scratchpack: not under the root
+			return 0, writeHeader(tw, hdr)
+		}
 		if err := withFD(host, syscall.O_DIRECTORY, func(fd int) error {
 			x, err := xattrs(fd)
 			hdr.PAXRecords = x

@@ -23,6 +23,7 @@ type archiveFlags struct {
 	allowEmpty                     bool
 	secrets                        string
 	image                          imageFlags
+	packages                       packageFlags
 }
 
 func (a *archiveFlags) register(cmd *cobra.Command) {
@@ -39,6 +40,7 @@ func (a *archiveFlags) register(cmd *cobra.Command) {
 	f.StringVar(&a.secrets, "secrets", "warn", "private keys, cloud credentials, tokens and .env, .netrc, .pgpass credentials found in the files: warn, fail (nothing is written), exclude the files, or off (no scan)")
 	a.upx.register(cmd)
 	a.image.register(cmd)
+	a.packages.register(cmd)
 }
 
 // options maps the flags. needCmd: --dockerfile needs --cmd (pack; build
@@ -70,6 +72,9 @@ func (a *archiveFlags) options(g *globals, needCmd bool) (scratchpack.PackOption
 	case (a.dockerfile != "" || len(a.image.dests) > 0) && needCmd:
 		return o, usagef(`--dockerfile and --image need a command: give --cmd '["/path/to/program", "arg"]'`)
 	}
+	if err := a.packages.options(&o); err != nil {
+		return o, err
+	}
 	o.Output, o.OutputDir, o.Stdout = a.output, a.outputDir, g.out
 	o.Dockerfile, o.Env, o.Workdir = a.dockerfile, a.env, a.workdir
 	o.AllowEmpty = a.allowEmpty
@@ -86,6 +91,9 @@ func (a *archiveFlags) options(g *globals, needCmd bool) (scratchpack.PackOption
 
 // packSummary says what was written.
 func (g *globals) packSummary(l *filelist.List, r *scratchpack.PackResult) {
+	if r.List != nil {
+		l = r.List // with the package metadata
+	}
 	files, dirs, links, hard, bytes := l.Totals()
 	if r.Output != "-" && r.Output != "" {
 		g.infof("wrote %s: %d files (%s), %d symlinks, %d hardlinks, %d directories; %s compressed\n",
@@ -95,6 +103,9 @@ func (g *globals) packSummary(l *filelist.List, r *scratchpack.PackResult) {
 		g.infof("wrote %s\n", r.Dockerfile)
 	}
 	g.imageSummary(r.Image)
+	if r.Output != "-" { // stdout holds the archive: stderr stays quiet
+		g.packagesSummary(r.Packages, r.SBOM)
+	}
 }
 
 // upxFlags are the UPX stage's flags, shared by pack and build.

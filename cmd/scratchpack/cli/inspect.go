@@ -67,6 +67,7 @@ written by build beside the archive) is there, each file's reason is shown.`,
 					fmt.Fprintf(w, "  %s -> %s\n", d.Path, d.Target)
 				}
 			}
+			inspectPackages(w, r.Packages)
 			if r.Report != "" {
 				fmt.Fprintf(w, "reasons from %s\n", r.Report)
 			}
