@@ -109,5 +109,11 @@ SYFT_DIR=${SYFT_DIR:-/opt/scratchpack/bin}
 if ! go version -m "$SYFT_DIR/syft" 2>/dev/null | grep -qE "^\s+mod\s+github.com/anchore/syft\s+$SYFT_VERSION\s"; then
   echo "installing syft $SYFT_VERSION into $SYFT_DIR (go install: a few minutes)"
   mkdir -p "$SYFT_DIR"
-  GOBIN="$SYFT_DIR" go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
+  # One go install was seen to stall for good after its downloads, so
+  # each try is bounded; a second one starts from the module cache.
+  for try in 1 2; do
+    GOBIN="$SYFT_DIR" timeout 1500 go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION" && break
+    [ "$try" = 2 ] && { echo "deps: go install of syft failed twice" >&2; exit 1; }
+    echo "deps: go install of syft did not finish; trying once more" >&2
+  done
 fi
