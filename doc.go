@@ -5,10 +5,12 @@
 //   - List (list.go): collect what a program used and resolve it into a
 //     file list; the adder (adder.go) brings what each use needs along,
 //     with one policy for what a failed addition means.
-//   - Pack (pack.go): write a list as a rootfs archive, a directory tree
-//     and a Dockerfile (dockerfile.go).
-//   - Build (build.go): trace a command, list, pack, and verify: the one
-//     command; Trace (trace.go) runs the trace alone.
+//   - Pack (pack.go): write a list as a rootfs archive, a directory tree,
+//     a Dockerfile (dockerfile.go) and images (image.go), with package
+//     metadata and an SBOM (packages.go) and a secret scan (secretscan.go).
+//   - Build (build.go): trace a command and its --exec runs (exec.go),
+//     list, pack, and verify: the one command; Trace (trace.go) runs the
+//     trace alone.
 //   - Deps (deps.go), DescribeSets (sets.go), Inspect (inspect.go).
 //
 // Commands only map flags to one of these functions, and tests call
