@@ -24,9 +24,15 @@ func setSubreaper() error {
 	return nil
 }
 
-// children maps each pid to its children, from /proc/*/stat.
-func children() map[int][]int {
-	m := map[int][]int{}
+// procStat is what the sweep reads of a process in /proc/PID/stat.
+type procStat struct {
+	pid, ppid, session int
+}
+
+// procStats reads /proc/*/stat of every process; those that exit while
+// it reads are skipped.
+func procStats() []procStat {
+	var out []procStat
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -37,18 +43,29 @@ func children() map[int][]int {
 		if err != nil {
 			continue
 		}
-		// pid (comm) state ppid ...: comm may hold spaces and parentheses
+		// pid (comm) state ppid pgrp session ...: comm may hold spaces
+		// and parentheses
 		s := string(data)
 		i := strings.LastIndexByte(s, ')')
 		if i < 0 {
 			continue
 		}
 		f := strings.Fields(s[i+1:])
-		if len(f) < 2 {
+		if len(f) < 4 {
 			continue
 		}
 		ppid, _ := strconv.Atoi(f[1])
-		m[ppid] = append(m[ppid], pid)
+		session, _ := strconv.Atoi(f[3])
+		out = append(out, procStat{pid: pid, ppid: ppid, session: session})
+	}
+	return out
+}
+
+// children maps each pid to its children.
+func children() map[int][]int {
+	m := map[int][]int{}
+	for _, p := range procStats() {
+		m[p.ppid] = append(m[p.ppid], p.pid)
 	}
 	return m
 }
@@ -144,25 +161,9 @@ func (s sweeper) reap() {
 // sessionMembers are the processes of the session sid.
 func sessionMembers(sid int) map[int]bool {
 	out := map[int]bool{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(data)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		// state ppid pgrp session
-		f := strings.Fields(s[i+1:])
-		if len(f) >= 4 && f[3] == strconv.Itoa(sid) {
-			out[pid] = true
+	for _, p := range procStats() {
+		if p.session == sid {
+			out[p.pid] = true
 		}
 	}
 	return out
