@@ -1,6 +1,7 @@
 package scratchpack
 
 import (
+	"archive/tar"
 	"context"
 	"io"
 
@@ -43,30 +44,20 @@ func inspectPackages(ctx context.Context, archive string, in *tarball.Inspection
 	}
 	defer r.Close()
 	meta := map[string][]byte{}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		h, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, errors.Wrapf(err, "reading %s", archive)
-		}
-		name, err := tarball.CleanName(h.Name)
-		if err != nil {
-			return nil, err
-		}
+	err = tarball.Walk(ctx, r, func(name string, h *tar.Header) error {
 		p := "/" + name
-		if h.Typeflag != '0' || !pkgmeta.IsImageMetadata(p) || h.Size > 64<<20 {
-			continue
+		if h.Typeflag != tar.TypeReg || !pkgmeta.IsImageMetadata(p) || h.Size > 64<<20 {
+			return nil
 		}
 		data, err := io.ReadAll(r)
 		if err != nil {
-			return nil, errors.Wrapf(err, "reading %s in %s", p, archive)
+			return errors.Wrapf(err, "reading %s", p)
 		}
 		meta[p] = data
+		return nil
+	})
+	if err != nil {
+		return nil, errors.WithMessagef(err, "reading %s", archive)
 	}
 	out, err := pkgmeta.FromImage(meta, files, links)
 	return out, errors.WithMessagef(err, "the package metadata in %s", archive)

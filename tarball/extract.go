@@ -64,29 +64,12 @@ func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) er
 		t    time.Time
 	}
 	var dirs []dirTime
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return errors.Wrap(err, "reading the archive")
-		}
-		name, err := CleanName(h.Name)
-		if err != nil {
-			return err
-		}
-		if name == "" {
-			continue
-		}
+	err := Walk(ctx, r, func(name string, h *tar.Header) error {
 		if err := create(ctx, r, dir, name, h); err != nil {
 			return err
 		}
 		if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
-			continue
+			return nil
 		}
 		target := filepath.Join(dir, name)
 		if err := setMetadata(target, name, h, opts); err != nil {
@@ -95,6 +78,10 @@ func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) er
 		if h.Typeflag == tar.TypeDir {
 			dirs = append(dirs, dirTime{target, h.ModTime})
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	// last, deepest first: making entries in a directory changes its time
 	for i := len(dirs) - 1; i >= 0; i-- {

@@ -62,62 +62,39 @@ type Inspection struct {
 func Inspect(ctx context.Context, r *Reader, top int) (*Inspection, error) {
 	in := &Inspection{Compression: r.Compression, Setuid: []string{}, Setgid: []string{}, Capabilities: []string{}, Dangling: []Dangling{}, Duplicates: []Duplicate{}}
 	byHash := map[string][]int{}
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		h, err := r.Next()
-		if err == io.EOF {
-			break
-		}
+	err := Walk(ctx, r, func(name string, h *tar.Header) error {
+		m, err := member(r, name, h)
 		if err != nil {
-			return nil, errors.Wrap(err, "reading the archive")
+			return err
 		}
-		name, err := CleanName(h.Name)
-		if err != nil {
-			return nil, err
-		}
-		if name == "" {
-			continue
-		}
-		m := Member{Path: "/" + name, Size: h.Size, Mode: h.Mode, UID: h.Uid, GID: h.Gid, Linkname: h.Linkname}
-		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
-			m.Kind = "file"
+		switch m.Kind {
+		case "file":
 			in.Files++
 			in.Bytes += h.Size
-			hash := sha256.New()
-			if _, err := io.Copy(hash, r); err != nil {
-				return nil, errors.Wrapf(err, "reading %s", m.Path)
-			}
-			m.SHA256 = hex.EncodeToString(hash.Sum(nil))
 			if h.Size > 0 {
 				byHash[m.SHA256] = append(byHash[m.SHA256], len(in.Members))
 			}
-		case tar.TypeDir:
-			m.Kind = "dir"
+			if h.Mode&04000 != 0 {
+				in.Setuid = append(in.Setuid, m.Path)
+			}
+			if h.Mode&02000 != 0 {
+				in.Setgid = append(in.Setgid, m.Path)
+			}
+		case "dir":
 			in.Dirs++
-		case tar.TypeSymlink:
-			m.Kind = "symlink"
+		case "symlink":
 			in.Symlinks++
-		case tar.TypeLink:
-			m.Kind = "hardlink"
-			m.Linkname = "/" + strings.TrimPrefix(h.Linkname, "/")
+		case "hardlink":
 			in.Hardlinks++
-		default:
-			m.Kind = "other"
 		}
-		if _, ok := h.PAXRecords["SCHILY.xattr.security.capability"]; ok {
-			m.Caps = true
+		if m.Caps {
 			in.Capabilities = append(in.Capabilities, m.Path)
 		}
-		if m.Kind == "file" && h.Mode&04000 != 0 {
-			in.Setuid = append(in.Setuid, m.Path)
-		}
-		if m.Kind == "file" && h.Mode&02000 != 0 {
-			in.Setgid = append(in.Setgid, m.Path)
-		}
 		in.Members = append(in.Members, m)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for hash, idx := range byHash {
 		if len(idx) < 2 {
@@ -219,4 +196,30 @@ func resolves(byPath map[string]*Member, p string) bool {
 		cur = next
 	}
 	return false
+}
+
+// member describes one entry; a file's contents are read from r and
+// hashed.
+func member(r io.Reader, name string, h *tar.Header) (Member, error) {
+	m := Member{Path: "/" + name, Size: h.Size, Mode: h.Mode, UID: h.Uid, GID: h.Gid, Linkname: h.Linkname}
+	switch h.Typeflag {
+	case tar.TypeReg, tar.TypeRegA:
+		m.Kind = "file"
+		hash := sha256.New()
+		if _, err := io.Copy(hash, r); err != nil {
+			return m, errors.Wrapf(err, "reading %s", m.Path)
+		}
+		m.SHA256 = hex.EncodeToString(hash.Sum(nil))
+	case tar.TypeDir:
+		m.Kind = "dir"
+	case tar.TypeSymlink:
+		m.Kind = "symlink"
+	case tar.TypeLink:
+		m.Kind = "hardlink"
+		m.Linkname = "/" + strings.TrimPrefix(h.Linkname, "/")
+	default:
+		m.Kind = "other"
+	}
+	_, m.Caps = h.PAXRecords["SCHILY.xattr.security.capability"]
+	return m, nil
 }

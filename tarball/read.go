@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"context"
 	"io"
 	"os"
 
@@ -84,4 +85,33 @@ func Open(name string) (*Reader, error) {
 	}
 	r.closers = append([]io.Closer{f}, r.closers...)
 	return r, nil
+}
+
+// Walk calls fn for each entry of the archive, in order, with its clean
+// name (see CleanName; the entry of the root itself is skipped) and its
+// header; fn may read the entry's contents from r. An unsafe name, a
+// broken archive, fn's error or the end of ctx stops the walk.
+func Walk(ctx context.Context, r *Reader, fn func(name string, h *tar.Header) error) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return errors.Wrap(err, "reading the archive")
+		}
+		name, err := CleanName(h.Name)
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			continue
+		}
+		if err := fn(name, h); err != nil {
+			return err
+		}
+	}
 }
