@@ -82,9 +82,11 @@ func FuzzDeflate(f *testing.F) {
 	f.Add([]byte("hello hello hello"), uint16(5))
 	f.Add(bytes.Repeat([]byte{0}, 1000), uint16(300))
 	f.Add([]byte{}, uint16(0))
+	f.Add(bytes.Repeat([]byte("abcabd"), 9000), uint16(0xc123))
 	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
-		s := int(split) % (len(data) + 1)
-		d := newDeflater(zlevels[6])
+		// the low bits split the input, the top three pick a level 4-9
+		s := int(split&0x1fff) % (len(data) + 1)
+		d := newDeflater(zlevels[4+int(split>>13)%6])
 		first := d.compress(nil, nil, data[:s], false)
 		both := d.compress(first, data[:s], data[s:], true)
 		if got := inflate(t, nil, both); !bytes.Equal(got, data) {

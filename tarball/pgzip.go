@@ -86,6 +86,11 @@ func (z *parallelGzip) writer() {
 }
 
 func (z *parallelGzip) Write(p []byte) (int, error) {
+	if z.closed {
+		// Close gave the block buffer back to the shared pool: a late
+		// write would land in another archive's block.
+		return 0, errors.New("gzip: write after close")
+	}
 	if z.err != nil {
 		return 0, z.err
 	}
