@@ -1,7 +1,6 @@
 package tracer
 
 import (
-	"debug/elf"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/scratchpack/scratchpack/collect/elfdeps"
 	"github.com/scratchpack/scratchpack/internal/rootpath"
 )
 
@@ -202,10 +202,10 @@ func waitExit(pid int) {
 	}
 	for {
 		var ws syscall.WaitStatus
-		if wpid, err := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); wpid == pid || err == syscall.ECHILD && isZombieOrGone(pid) {
+		if wpid, _ := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); wpid == pid {
 			return
 		}
-		if isZombieOrGone(pid) {
+		if isZombie(pid) { // true for a gone process too
 			// not our child (yet): its parent reaps it
 			syscall.Wait4(pid, &ws, syscall.WNOHANG, nil)
 			return
@@ -213,8 +213,6 @@ func waitExit(pid int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-
-func isZombieOrGone(pid int) bool { return isZombie(pid) }
 
 // mountNamespace names the mount namespace of pid ("mnt:[4026532]"), or
 // "" when it cannot be read.
@@ -288,15 +286,10 @@ func straceFiles(bin string) []string {
 	var out []string
 	if p, err := filepath.EvalSymlinks(bin); err == nil {
 		out = append(out, p)
-		if f, err := elf.Open(p); err == nil {
-			for _, prog := range f.Progs {
-				if prog.Type == elf.PT_INTERP {
-					data := make([]byte, prog.Filesz)
-					if _, err := prog.ReadAt(data, 0); err == nil {
-						if ip, err := filepath.EvalSymlinks(strings.TrimRight(string(data), "\x00")); err == nil {
-							out = append(out, ip)
-						}
-					}
+		if f, err := os.Open(p); err == nil {
+			if ip, err := elfdeps.Interpreter(f); err == nil && ip != "" {
+				if ip, err := filepath.EvalSymlinks(ip); err == nil {
+					out = append(out, ip)
 				}
 			}
 			f.Close()

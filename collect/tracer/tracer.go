@@ -372,7 +372,9 @@ loop:
 		select {
 		case waitErr = <-done:
 		case <-time.After(10 * time.Second):
-			syscall.Kill(tracerPid, syscall.SIGKILL) // a stuck strace
+			if tracerPid > 0 { // 0 is no strace: kill(0) would be our own group
+				syscall.Kill(tracerPid, syscall.SIGKILL) // a stuck strace
+			}
 			waitErr = <-done
 		}
 	}
