@@ -55,13 +55,11 @@ var RuntimeSyscalls = []RuntimeGroup{
 }
 
 // runtimeNames returns every name of RuntimeSyscalls.
-func runtimeNames() map[string]string {
-	m := map[string]string{}
+func runtimeNames() map[string]bool {
+	m := map[string]bool{}
 	for _, g := range RuntimeSyscalls {
 		for _, s := range g.Syscalls {
-			if _, ok := m[s]; !ok {
-				m[s] = g.Why
-			}
+			m[s] = true
 		}
 	}
 	return m

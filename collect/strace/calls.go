@@ -1,8 +1,10 @@
 package strace
 
 import (
+	"bytes"
 	"io"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/pkg/errors"
@@ -71,13 +73,21 @@ func CountCallsIn(r io.Reader, name string, o CallOptions) (*Calls, error) {
 		cc.skip[s] = true
 	}
 	lr := newLineReader(r, DefaultMaxLineBytes)
-	warnings, parsed := 0, 0
+	warnings, parsed, bad := 0, 0, 0
+	var firstBad *LineError
 	warn := func(err error) {
 		warnings++
 		if o.Warn != nil && warnings <= o.MaxWarnings {
 			o.Warn(&LineError{File: name, Line: lr.n, Err: err})
 		}
 	}
+	badLine := func(err error) { // a line that is not strace output, as Parser counts it
+		bad++
+		if firstBad == nil {
+			firstBad = &LineError{File: name, Line: lr.n, Err: err}
+		}
+	}
+	unknown := map[string]bool{}
 	for {
 		line, ok := lr.next()
 		if !ok {
@@ -92,7 +102,18 @@ func CountCallsIn(r io.Reader, name string, o CallOptions) (*Calls, error) {
 		}
 		rl, err := splitLine(line)
 		if err != nil {
+			badLine(err)
 			warn(err)
+			continue
+		}
+		if n := unknownName(rl); n != "" {
+			// not a syscall: never a name for the profile
+			err := errors.Errorf("unknown syscall %q", n)
+			badLine(err)
+			if !unknown[n] {
+				unknown[n] = true
+				warn(err)
+			}
 			continue
 		}
 		parsed++
@@ -105,11 +126,8 @@ func CountCallsIn(r io.Reader, name string, o CallOptions) (*Calls, error) {
 		o.Warn(errors.Errorf("%s: %d more bad lines not shown", name, warnings-o.MaxWarnings))
 	}
 	c.Lines = lr.n
-	if lr.n == 0 {
-		return nil, errors.Wrap(ErrEmpty, name)
-	}
-	if parsed == 0 {
-		return nil, errors.Wrap(ErrNotStrace, name)
+	if err := logVerdict(name, lr.n, parsed, bad, firstBad); err != nil {
+		return nil, err
 	}
 	cc.finish()
 	return c, nil
@@ -151,7 +169,7 @@ func (cc *callCounter) line(rl rawLine) {
 		name := string(rl.name)
 		if isUnnamed(name) {
 			cc.calls.Unnamed++
-			if len(cc.calls.UnnamedNames) < 20 && !containsString(cc.calls.UnnamedNames, name) {
+			if len(cc.calls.UnnamedNames) < 20 && !slices.Contains(cc.calls.UnnamedNames, name) {
 				cc.calls.UnnamedNames = append(cc.calls.UnnamedNames, name)
 			}
 			return
@@ -276,17 +294,22 @@ func callResult(body []byte) (result, bool) {
 	return parseResult(c.ret), true
 }
 
+// unknownName returns the name of a call line whose name is no syscall
+// strace knows, as Parser tells them (unnamed calls are not unknown).
+func unknownName(rl rawLine) string {
+	switch rl.kind {
+	case kindCall, kindUnfinished, kindResumed, kindPidChanged:
+	default:
+		return ""
+	}
+	if _, listed := lookupName(rl.name); listed || bytes.HasPrefix(rl.name, []byte("syscall_")) || isUnnamed(string(rl.name)) {
+		return ""
+	}
+	return string(rl.name)
+}
+
 // isUnnamed: strace prints a number it has no name for as syscall_0xNNN
 // (and "???" when the process died in the call).
 func isUnnamed(name string) bool {
 	return name == "" || name == "???" || len(name) > 10 && name[:10] == "syscall_0x"
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

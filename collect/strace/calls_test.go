@@ -109,6 +109,18 @@ func TestCountCallsErrors(t *testing.T) {
 	if err != nil || len(warns) != 1 || !strings.HasPrefix(warns[0], "bad.log:2: ") {
 		t.Errorf("bad line: %v %q", err, warns)
 	}
+	// names strace never prints are not syscalls: never counted (they
+	// would become profile entries), warned about once each
+	warns = nil
+	c, err := CountCallsIn(strings.NewReader("1 getpid() = 1\n1 getpid() = 1\n1 getuid() = 0\n1 hello(1) = 0\n1 hello(2) = 0\n"), "names.log", CallOptions{Warn: func(err error) { warns = append(warns, err.Error()) }})
+	if err != nil || c.Counts["hello"] != 0 || c.Counts["getpid"] != 2 || len(warns) != 1 || !strings.Contains(warns[0], `unknown syscall "hello"`) {
+		t.Errorf("unknown names: %v %v %q", err, c, warns)
+	}
+	// the parser's rule for a log that is mostly not strace output
+	junk := "1 getpid() = 1\n" + strings.Repeat("1 foo_bar(2) = 0\n", 10)
+	if _, err := CountCallsIn(strings.NewReader(junk), "junk.log", CallOptions{}); !errors.As(err, new(*JunkError)) {
+		t.Errorf("mostly junk: %v, want a *JunkError", err)
+	}
 	if _, err := CountCalls(filepath.Join(t.TempDir(), "missing.log"), CallOptions{}); err == nil || !strings.Contains(err.Error(), "missing.log") {
 		t.Errorf("missing file: %v", err)
 	}

@@ -340,15 +340,22 @@ func (p *Parser) end(fs *fileState, lines int, readErr error) error {
 	if readErr != nil {
 		return errors.Wrapf(readErr, "reading %s", fs.name)
 	}
+	return logVerdict(fs.name, lines, fs.parsed-fs.unknowns, fs.bad, fs.firstBad)
+}
+
+// logVerdict is the end-of-file rule of every reader of a log (Parser,
+// CountCalls): of its lines, valid were strace output and bad were not
+// (firstBad the first of them); an empty log, one of blank lines and one
+// with too small a share of strace output are refused.
+func logVerdict(name string, lines, valid, bad int, firstBad *LineError) error {
 	if lines == 0 {
-		return errors.Wrap(ErrEmpty, fs.name)
+		return errors.Wrap(ErrEmpty, name)
 	}
-	valid := fs.parsed - fs.unknowns
-	if valid == 0 && fs.firstBad == nil {
-		return errors.Wrap(ErrNotStrace, fs.name) // blank lines only
+	if valid == 0 && firstBad == nil {
+		return errors.Wrap(ErrNotStrace, name) // blank lines only
 	}
-	if valid*minValidShare < valid+fs.bad {
-		return &JunkError{File: fs.name, Lines: valid + fs.bad, Valid: valid, First: fs.firstBad}
+	if valid*minValidShare < valid+bad {
+		return &JunkError{File: name, Lines: valid + bad, Valid: valid, First: firstBad}
 	}
 	return nil
 }
@@ -743,8 +750,12 @@ func (p *Parser) apply(sl *split, defaultPid int) {
 	if !interesting {
 		name := string(rl.name) // no allocation for map lookups below
 		if !sl.listed && !strings.HasPrefix(name, "syscall_") {
-			err := errors.Errorf("unknown syscall %q", name)
 			p.cur.unknowns++
+			if p.cur.firstBad != nil && p.cur.unknown[name] {
+				p.cur.bad++ // counted, as badLine does; the error was made once
+				return
+			}
+			err := errors.Errorf("unknown syscall %q", name)
 			p.badLine(err)
 			if !p.cur.unknown[name] {
 				p.cur.unknown[name] = true
