@@ -135,6 +135,9 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	if !strings.HasPrefix(wd, "/") {
 		return nil, errors.Errorf("--dir %q: expected an absolute path (inside the image)", o.Dir)
 	}
+	// as a runtime takes WORKDIR: lexically clean, so that the directory
+	// made and the one the command runs in are the same
+	wd = filepath.Clean(wd)
 	if err := makeWorkdir(root, wd); err != nil {
 		return nil, err
 	}
@@ -274,7 +277,7 @@ func missing(log, root string) ([]Missing, error) {
 func makeWorkdir(root, dir string) error {
 	p := root
 	for _, c := range strings.Split(strings.Trim(dir, "/"), "/") {
-		if c == "" || c == "." || c == ".." {
+		if c == "" { // dir is clean: only "/" has an empty component
 			continue
 		}
 		p = filepath.Join(p, c)
