@@ -43,7 +43,7 @@ type ImageResult struct {
 // file), and writes it to every destination.
 func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archive string) (*ImageResult, error) {
 	iopts := opts.Image
-	platform, err := platformOf(l, opts.Cmd)
+	platform, err := platformOf(l, opts.Cmd, rootpath.PathOf(opts.Env))
 	if err != nil {
 		return nil, err
 	}
@@ -99,8 +99,9 @@ func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archiv
 }
 
 // platformOf reads the os and architecture from the command's program in
-// the list's root, through "#!" interpreters to the ELF file that runs.
-func platformOf(l *filelist.List, cmd []string) (image.Platform, error) {
+// the list's root, through "#!" interpreters to the ELF file that runs
+// ("#!/usr/bin/env NAME" finds NAME through the image's PATH, path).
+func platformOf(l *filelist.List, cmd, path []string) (image.Platform, error) {
 	res, err := rootpath.New(l.Root)
 	if err != nil {
 		return image.Platform{}, err
@@ -121,7 +122,7 @@ func platformOf(l *filelist.List, cmd []string) (image.Platform, error) {
 		case elfdeps.Script:
 			if filepath.Base(exe.Interp) == "env" {
 				name := envProgramName(exe.Arg)
-				found, err := res.LookPath(name, filepath.SplitList(rootpath.DefaultPath), "/")
+				found, err := res.LookPath(name, path, "/")
 				if name == "" || err != nil {
 					return image.Platform{}, errors.Errorf("%s: cannot find %q (its #! interpreter) to tell the image's architecture", p, exe.Arg)
 				}

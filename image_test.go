@@ -1,6 +1,7 @@
 package scratchpack
 
 import (
+	"github.com/scratchpack/scratchpack/internal/rootpath"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -39,7 +40,7 @@ func TestPlatformOf(t *testing.T) {
 		{name: "missing", cmd: filepath.Join(dir, "missing"), err: "missing"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := platformOf(l, []string{tt.cmd})
+			p, err := platformOf(l, []string{tt.cmd}, rootpath.PathOf(nil))
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("platformOf(%s) = %v, %v; want an error with %q", tt.cmd, p, err, tt.err)

@@ -5,11 +5,12 @@ import (
 	"strings"
 
 	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/internal/rootpath"
 )
 
 // StandardPath is the PATH of Debian's shells and of the usual base
 // images: what an image gets when nothing better is known.
-const StandardPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+const StandardPath = rootpath.DefaultPath
 
 // ImagePath is the PATH an image made of l runs its command with: the
 // directories of the command's PATH (commandPath, in its order) that are
@@ -76,7 +77,9 @@ func resolveIn(l *filelist.List, p string, depth int) *filelist.Entry {
 		if e.Kind == filelist.Symlink {
 			target := e.Target
 			if !strings.HasPrefix(target, "/") {
-				target = path.Join(cur, target)
+				// not path.Join: a ".." in the target is taken after the
+				// links before it, as the kernel does
+				target = cur + "/" + target
 			}
 			if e = resolveIn(l, target, depth+1); e == nil {
 				return nil

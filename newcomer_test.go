@@ -17,7 +17,11 @@ import (
 // none is there.
 func TestImagePath(t *testing.T) {
 	l := &filelist.List{Root: "/", Entries: []*filelist.Entry{
+		{Path: "/a", Kind: filelist.Dir},
+		{Path: "/a/b", Kind: filelist.Dir},
+		{Path: "/a/c", Kind: filelist.Dir},
 		{Path: "/bin", Kind: filelist.Symlink, Target: "usr/bin"},
+		{Path: "/l", Kind: filelist.Symlink, Target: "x/../c"},
 		{Path: "/opt", Kind: filelist.Dir},
 		{Path: "/opt/app", Kind: filelist.Dir},
 		{Path: "/opt/app/bin", Kind: filelist.Symlink, Target: "../../usr/local/bin"},
@@ -27,6 +31,7 @@ func TestImagePath(t *testing.T) {
 		{Path: "/usr/bin/env", Kind: filelist.File},
 		{Path: "/usr/local", Kind: filelist.Dir},
 		{Path: "/usr/local/bin", Kind: filelist.Dir},
+		{Path: "/x", Kind: filelist.Symlink, Target: "a/b"},
 	}}
 	tests := []struct {
 		name string
@@ -36,6 +41,7 @@ func TestImagePath(t *testing.T) {
 		{"builder tools left out", []string{"/usr/local/go/bin", "/root/go/bin", "/root/.cargo/bin", "/usr/bin", "/bin"}, "/usr/bin:/bin"},
 		{"order kept, duplicates once", []string{"/bin", "/usr/bin/", "/bin", "/usr/local/bin"}, "/bin:/usr/bin:/usr/local/bin"},
 		{"relative links", []string{"/opt/app/bin"}, "/opt/app/bin"},
+		{"a .. in a link target, after the links before it", []string{"/l"}, "/l"}, // /x/.. is /a
 		{"a file is not a directory", []string{"/usr/bin/env"}, StandardPath},
 		{"a loop", []string{"/opt/loop"}, StandardPath},
 		{"relative entries", []string{"", ".", "bin"}, StandardPath},
