@@ -85,10 +85,16 @@ func (o BuildOptions) Validate() error {
 	if o.Verify != nil && (o.Pack.Output == "-" || o.Pack.Output == "" || len(o.Trace.Probes) > 0 || o.Trace.Duration > 0) {
 		return errors.New("--verify needs an archive file and a command that exits (no --probe, no --duration)")
 	}
-	if o.KeepLog != "" && o.KeepLog == o.Pack.Output {
-		return errors.Errorf("--keep-log %s is also the archive", o.KeepLog)
+	if err := distinctOutputs(o.outputFiles()); err != nil {
+		return err
 	}
 	return o.validateSeccomp()
+}
+
+// outputFiles are the files a build writes (the output directory is
+// made when its parent is missing, so it is not one of them).
+func (o BuildOptions) outputFiles() []string {
+	return append(o.Pack.outputFiles(), o.KeepLog, o.SeccompProfile)
 }
 
 // Build runs the command under strace, lists what it used with the ELF
@@ -103,7 +109,7 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := rn.checkOutputs(append([]string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.SeccompProfile, o.Pack.SBOM}, imagePaths(o.Pack.Image)...)...); err != nil {
+	if err := rn.checkOutputs(o.outputFiles()...); err != nil {
 		return nil, err
 	}
 	r := &BuildResult{Program: rn.program, Dir: rn.dir, Timings: map[string]time.Duration{}}
@@ -112,13 +118,14 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		return nil, errors.Wrap(err, "creating a directory for the trace")
 	}
 	defer os.RemoveAll(logDir)
+	log := filepath.Join(logDir, "trace.log")
 	for _, phase := range []struct {
 		name string
 		run  func() error
 	}{
-		{"trace", func() error { return r.trace(ctx, o, rn, filepath.Join(logDir, "trace.log")) }},
-		{"seccomp", func() error { return r.seccomp(o, rn, filepath.Join(logDir, "trace.log")) }},
-		{"list", func() error { return r.list(ctx, o, rn, filepath.Join(logDir, "trace.log")) }},
+		{"trace", func() error { return r.trace(ctx, o, rn, log) }},
+		{"seccomp", func() error { return r.seccomp(o, rn, log) }},
+		{"list", func() error { return r.list(ctx, o, rn, log) }},
 		{"pack", func() error { return r.pack(ctx, o, rn) }},
 		{"report", func() error { return r.writeReport(o, rn) }},
 		{"verify", func() error { return r.verify(ctx, o, rn) }},
@@ -143,7 +150,7 @@ func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log st
 		// while the server runs, once the probes succeeded
 		topts.AfterProbes = func(ctx context.Context) error {
 			var err error
-			r.Execs, err = runExecs(ctx, o.Execs, rn.execOptions(o.Trace), filepath.Dir(log), true)
+			r.Execs, err = runExecs(ctx, o.Execs, rn.tracerOptions(o.Trace), filepath.Dir(log), true)
 			return err
 		}
 	}
@@ -158,7 +165,7 @@ func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log st
 		r.ExitWarn = errors.Cause(warned)
 	}
 	if len(o.Execs) > 0 && len(o.Trace.Probes) == 0 {
-		if r.Execs, err = runExecs(execContext(ctx, o.Trace), o.Execs, rn.execOptions(o.Trace), filepath.Dir(log), false); err != nil {
+		if r.Execs, err = runExecs(signalContext(ctx, o.Trace), o.Execs, rn.tracerOptions(o.Trace), filepath.Dir(log), false); err != nil {
 			return err
 		}
 	}
@@ -197,7 +204,7 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 		LddFiles:      o.LddFiles,
 		Cwd:           cwd,
 		IgnoreMissing: o.IgnoreMissing,
-		Outputs:       []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog, o.Pack.OutputDir, o.SeccompProfile, o.Pack.SBOM},
+		Outputs:       append(o.outputFiles(), o.Pack.OutputDir),
 		ResolveDeps:   true,
 		LibraryPath:   filepath.SplitList(envValue(rn.env, "LD_LIBRARY_PATH")),
 		Path:          rn.path,
@@ -237,7 +244,7 @@ func (r *BuildResult) watchedUses(o BuildOptions, rn *run, log string) ([]string
 	// as it was given comes with its links.
 	uses = append(uses,
 		collect.Use{Path: rn.program, Need: collect.NeedFile, Exec: true, Source: collect.SourceFanotify, Detail: "the command"},
-		collect.Use{Path: rn.dir, Need: collect.NeedDir, Source: collect.SourceFanotify, Detail: "the working directory"})
+		workdirUse(rn.dir, collect.SourceFanotify))
 	return logs, uses
 }
 

@@ -2,7 +2,6 @@ package scratchpack
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,16 +34,9 @@ type ExecLog struct {
 // ReadExecFile reads an --exec-file: one shell command a line; blank
 // lines and lines starting with # are skipped.
 func ReadExecFile(name string) ([]string, error) {
-	data, err := os.ReadFile(name)
+	out, err := readLines(name, "the --exec-file")
 	if err != nil {
-		return nil, errors.Wrap(err, "reading the --exec-file")
-	}
-	var out []string
-	for _, l := range strings.Split(string(data), "\n") {
-		l = strings.TrimSpace(l)
-		if l != "" && !strings.HasPrefix(l, "#") {
-			out = append(out, l)
-		}
+		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, errors.Errorf("%s: no command in the --exec-file (one shell command a line)", name)
@@ -183,30 +175,4 @@ func execUses(runs []*ExecRun, root string) ([]collect.Use, []ExecLog) {
 		}
 	}
 	return uses, logs
-}
-
-// execOptions are the tracer options of an --exec run: the command's
-// collector, root, working directory and environment.
-func (rn *run) execOptions(topts tracer.Options) tracer.Options {
-	topts.Env, topts.Dir, topts.Root = rn.env, rn.dir, ""
-	if rn.root != "/" {
-		topts.Root = rn.res.Root()
-	}
-	return topts
-}
-
-// execContext is the context of the --exec runs after the command:
-// signals go to them, which decide, as for the command.
-func execContext(ctx context.Context, topts tracer.Options) context.Context {
-	if topts.Signals != nil {
-		return context.WithoutCancel(ctx)
-	}
-	return ctx
-}
-
-func signalNote(sig string) string {
-	if sig == "" {
-		return ""
-	}
-	return " (killed by " + sig + ")"
 }

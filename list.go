@@ -236,7 +236,7 @@ func makeFilter(opts ListOptions) (*filelist.Filter, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	f := &filelist.Filter{Exclude: pats, Default: defaults, Secrets: secrets, Include: map[string]bool{}, Runtime: runtimeExcludes(opts.NoDefaultExcludes)}
+	f := &filelist.Filter{Exclude: pats, Default: defaults, Secrets: secrets, Include: map[string]bool{}}
 	for i, p := range incl {
 		if !strings.HasPrefix(p, "/") {
 			return nil, nil, errors.Errorf("--include %q: expected an absolute path", p)
@@ -268,7 +268,7 @@ func keptPaths(res *rootpath.Resolver, keep map[string]string) map[string]string
 func withLines(values, files []string) ([]string, error) {
 	out := append([]string{}, values...)
 	for _, f := range files {
-		lines, err := readLines(f)
+		lines, err := readLines(f, "a list of paths")
 		if err != nil {
 			return nil, err
 		}
@@ -277,12 +277,12 @@ func withLines(values, files []string) ([]string, error) {
 	return out, nil
 }
 
-// readLines reads a file of paths or patterns: one a line, blank lines
-// and # comments skipped.
-func readLines(name string) ([]string, error) {
+// readLines reads a file of paths, patterns or commands (what, for the
+// error): one a line, blank lines and # comments skipped.
+func readLines(name, what string) ([]string, error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return nil, errors.Wrap(err, "reading a list of paths")
+		return nil, errors.Wrap(err, "reading "+what)
 	}
 	var out []string
 	for _, l := range strings.Split(string(data), "\n") {
@@ -336,7 +336,7 @@ type dropper struct {
 func newDropper(opts ListOptions, res *rootpath.Resolver) *dropper {
 	d := &dropper{exact: map[string]bool{}}
 	root := res.Root()
-	files := append(append([]string{}, opts.StraceLogs...), append(opts.LddFiles, opts.Outputs...)...)
+	files := append(append(append([]string{}, opts.StraceLogs...), opts.LddFiles...), opts.Outputs...)
 	for _, l := range opts.ExecLogs {
 		files = append(files, l.Log)
 	}

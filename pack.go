@@ -88,7 +88,29 @@ func (o PackOptions) Validate() error {
 	if _, err := ParseSecretsMode(string(o.Secrets)); err != nil {
 		return err
 	}
+	return distinctOutputs(o.outputFiles())
+}
+
+// distinctOutputs refuses two outputs written to the same file.
+func distinctOutputs(files []string) error {
+	seen := map[string]bool{}
+	for _, f := range files {
+		if f == "" || f == "-" {
+			continue
+		}
+		p := filepath.Clean(f)
+		if seen[p] {
+			return errors.Errorf("%s is also another output: each output needs a file of its own", f)
+		}
+		seen[p] = true
+	}
 	return nil
+}
+
+// outputFiles are the files a pack writes: the archive, the Dockerfile,
+// the SBOM and the image files and layouts (not OutputDir).
+func (o PackOptions) outputFiles() []string {
+	return append([]string{o.Output, o.Dockerfile, o.SBOM}, imagePaths(o.Image)...)
 }
 
 // PackFrom lists what the sources name (see List) and packs it (see
@@ -97,7 +119,7 @@ func PackFrom(ctx context.Context, lo ListOptions, po PackOptions) (*filelist.Li
 	if err := po.Validate(); err != nil {
 		return nil, nil, err
 	}
-	lo.Outputs = append(append(lo.Outputs, po.Output, po.Dockerfile, po.OutputDir, po.SBOM), imagePaths(po.Image)...)
+	lo.Outputs = append(append(lo.Outputs, po.OutputDir), po.outputFiles()...)
 	l, err := List(ctx, lo)
 	if err != nil {
 		return nil, nil, err

@@ -13,18 +13,6 @@ import (
 // What a program does to its files while it runs (issue 16): files it
 // removes, directories it makes or writes into.
 
-// runtimeExcludes are the default excludes that runtime directories
-// pass (none when the defaults are off: the user's excludes always hold).
-func runtimeExcludes(noDefaults bool) map[string]bool {
-	m := map[string]bool{}
-	if !noDefaults {
-		for _, p := range filelist.RuntimeExcludes {
-			m[p] = true
-		}
-	}
-	return m
-}
-
 // maxRemovedNamed bounds the paths the note about removed files names.
 const maxRemovedNamed = 8
 
@@ -97,18 +85,9 @@ func (a *adder) runtimeDir(u collect.Use, why filelist.Reason) error {
 // whether err was such an exclusion and the directory is now an entry.
 func (a *adder) usedRuntimeDir(u collect.Use, why filelist.Reason, err error) bool {
 	var ex *filelist.ExcludedError
-	if !errors.As(err, &ex) || ex.Secret || !isRuntimeExclude(ex.Pattern) {
+	if !errors.As(err, &ex) || !ex.Default || !filelist.IsRuntimeExclude(ex.Pattern) {
 		return false
 	}
 	_, err = a.b.AddRuntimeDir(u.Path, false, why)
 	return err == nil
-}
-
-func isRuntimeExclude(pattern string) bool {
-	for _, p := range filelist.RuntimeExcludes {
-		if p == pattern {
-			return true
-		}
-	}
-	return false
 }

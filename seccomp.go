@@ -15,11 +15,6 @@ func (o BuildOptions) validateSeccomp() error {
 	if o.Trace.Collector == tracer.Fanotify {
 		return errors.New("--seccomp-profile needs the strace collector: fanotify does not see syscalls")
 	}
-	for _, other := range []string{o.Pack.Output, o.Pack.Dockerfile, o.KeepLog} {
-		if other == o.SeccompProfile {
-			return errors.Errorf("--seccomp-profile %s is also another output", o.SeccompProfile)
-		}
-	}
 	return nil
 }
 

@@ -43,11 +43,7 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string {
-	s := fmt.Sprintf("%s exited with status %d", e.Command, e.Code)
-	if e.Signal != "" {
-		s += " (killed by " + e.Signal + ")"
-	}
-	return s
+	return fmt.Sprintf("%s exited with status %d%s", e.Command, e.Code, signalNote(e.Signal))
 }
 
 // ExitCode is the command's status when it fits an exit status, else 1.
@@ -138,16 +134,9 @@ func (rn *run) checkOutputs(outputs ...string) error {
 
 // trace runs the command under the collector of topts, writing log.
 func (rn *run) trace(ctx context.Context, topts tracer.Options, log string) (*tracer.Result, error) {
-	topts.Command, topts.Log, topts.Env, topts.Program, topts.Dir = rn.command, log, rn.env, rn.program, rn.dir
-	topts.Root = ""
-	if rn.root != "/" {
-		topts.Root = rn.res.Root()
-	}
-	if topts.Signals != nil {
-		// Signals go to the command, which decides; they do not cut the trace.
-		ctx = context.WithoutCancel(ctx)
-	}
-	res, err := tracer.Run(ctx, topts)
+	topts = rn.tracerOptions(topts)
+	topts.Command, topts.Log, topts.Program = rn.command, log, rn.program
+	res, err := tracer.Run(signalContext(ctx, topts), topts)
 	if err != nil {
 		return res, errors.WithMessage(err, "tracing "+rn.command[0])
 	}
@@ -167,6 +156,34 @@ func (rn *run) exitStatus(res *tracer.Result, failOnExit bool, warn func(error),
 	}
 	warn(errors.WithMessage(err, note))
 	return nil
+}
+
+// tracerOptions are topts with the run's root, working directory and
+// environment: those of the command, and of each --exec.
+func (rn *run) tracerOptions(topts tracer.Options) tracer.Options {
+	topts.Env, topts.Dir, topts.Root = rn.env, rn.dir, ""
+	if rn.root != "/" {
+		topts.Root = rn.res.Root()
+	}
+	return topts
+}
+
+// signalContext is the context of a traced run: when signals are
+// forwarded (topts.Signals), they go to the command, which decides; they
+// do not cut the trace.
+func signalContext(ctx context.Context, topts tracer.Options) context.Context {
+	if topts.Signals != nil {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+// signalNote is what an exit status says of the signal that ended it.
+func signalNote(sig string) string {
+	if sig == "" {
+		return ""
+	}
+	return " (killed by " + sig + ")"
 }
 
 func orDiscard(warn func(error)) func(error) {

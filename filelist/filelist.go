@@ -386,7 +386,7 @@ func (b *Builder) addDir(dir string, why Reason) error {
 // AddRuntimeDir adds a directory the program made (parentOf false: path
 // is the directory) or wrote into (parentOf true: path is what it wrote),
 // as an entry of its own with its owner and mode, even when an exclude
-// of contents such as /run/** (Filter.Runtime) covers it; the files in
+// of contents such as /run/** (RuntimeExcludes) covers it; the files in
 // it stay out. It returns the directory's canonical path.
 func (b *Builder) AddRuntimeDir(path string, parentOf bool, why Reason) (string, error) {
 	if !strings.HasPrefix(path, "/") {
@@ -420,7 +420,7 @@ func (b *Builder) addInfo(p string, info fs.FileInfo, why Reason) error {
 	return b.addInfoAs(p, info, why, false)
 }
 
-// addInfoAs is addInfo; a runtime directory passes Filter.Runtime.
+// addInfoAs is addInfo; a runtime directory passes RuntimeExcludes.
 func (b *Builder) addInfoAs(p string, info fs.FileInfo, why Reason, runtime bool) error {
 	if e, ok := b.entries[p]; ok {
 		e.addReason(why)

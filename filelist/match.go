@@ -122,9 +122,6 @@ type Filter struct {
 	Secrets []Pattern
 	// Include holds the exact paths included by hand.
 	Include map[string]bool
-	// Runtime holds the texts of the Default patterns that runtime
-	// directories pass (RuntimeExcludes, when they are in force).
-	Runtime map[string]bool
 }
 
 // DefaultExcludes are the trees scratchpack never takes from a trace:
@@ -139,6 +136,17 @@ var DefaultExcludes = []string{"/proc", "/sys", "/dev", "/run/**", "/tmp/**", "/
 // server's /run/mysqld or /run/apache2 is kept, empty, with its owner and
 // mode, as the program needs it at start-up.
 var RuntimeExcludes = []string{"/run/**", "/tmp/**", "/var/tmp/**"}
+
+// IsRuntimeExclude reports whether pattern (as written) is one of
+// RuntimeExcludes.
+func IsRuntimeExclude(pattern string) bool {
+	for _, p := range RuntimeExcludes {
+		if p == pattern {
+			return true
+		}
+	}
+	return false
+}
 
 // SecretPatterns are files that must never reach an image by accident.
 var SecretPatterns = []string{
@@ -172,7 +180,8 @@ func (e *ExcludedError) Error() string {
 // excluded returns why p is excluded, or nil.
 func (f *Filter) excluded(p string) *ExcludedError { return f.excludedAs(p, false) }
 
-// excludedAs is excluded; a runtime directory passes the Runtime patterns.
+// excludedAs is excluded; a runtime directory passes the default
+// excludes of contents (RuntimeExcludes), never the user's.
 func (f *Filter) excludedAs(p string, runtime bool) *ExcludedError {
 	if f == nil || f.Include[p] || len(f.Secrets)+len(f.Exclude)+len(f.Default) == 0 {
 		return nil
@@ -192,7 +201,7 @@ func (f *Filter) excludedAs(p string, runtime bool) *ExcludedError {
 		return nil
 	}
 	for _, pat := range f.Default {
-		if runtime && f.Runtime[pat.text] {
+		if runtime && IsRuntimeExclude(pat.text) {
 			continue
 		}
 		if pat.match(comps) {
