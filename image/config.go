@@ -3,7 +3,6 @@ package image
 import (
 	"debug/elf"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -153,14 +152,9 @@ func (c Config) configFile() (*v1.ConfigFile, map[string]string, error) {
 		}
 	}
 	annotations := map[string]string{}
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for k, v := range labels {
 		if strings.HasPrefix(k, annotationPrefix) && k != refNameAnnotation {
-			annotations[k] = labels[k]
+			annotations[k] = v
 		}
 	}
 	return cf, annotations, nil
