@@ -134,7 +134,6 @@ func runExecs(ctx context.Context, execs []string, base tracer.Options, logDir s
 		o.Log = filepath.Join(logDir, "exec-"+strconv.Itoa(i+1)+".log")
 		o.Program = ""
 		o.Probes, o.Duration, o.AfterProbes = nil, 0, nil
-		o.Nested = during
 		o.Stdin = nil
 		er := &ExecRun{Command: c, During: during, log: o.Log}
 		t0 := time.Now()

@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/scratchpack/scratchpack/collect/tracer"
 )
@@ -169,5 +173,38 @@ func TestBuildExecDuringServer(t *testing.T) {
 				t.Errorf("wc in the empty root: %q", out)
 			}
 		})
+	}
+}
+
+// TestBuildSparesCallersChild: a library caller with a child of its own
+// builds a server that detaches a daemon, with an --exec run while it
+// serves: the build's sweeps kill the daemon, and the caller's child
+// keeps running.
+func TestBuildSparesCallersChild(t *testing.T) {
+	needTools(t, "strace", "tar", "sleep")
+	child := exec.Command("sleep", "300")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { child.Process.Kill(); child.Wait() }()
+	data := t.TempDir()
+	// double fork: the daemon's parent exits at once
+	server := "(setsid sh -c 'echo $$ > " + data + "/pid; touch " + data + "/ready; exec sleep 300' &) ; exit 0"
+	_, r := build(t, BuildOptions{
+		Command: []string{"/bin/sh", "-c", server},
+		Execs:   []string{"/usr/bin/wc -c /etc/hostname"},
+		Trace:   tracer.Options{Probes: []string{"test -e " + data + "/ready"}, Grace: time.Second},
+	})
+	if !r.Trace.Stopped || len(r.Execs) != 1 || !r.Execs[0].During {
+		t.Errorf("stopped %v execs %+v", r.Trace.Stopped, r.Execs)
+	}
+	b, _ := os.ReadFile(filepath.Join(data, "pid"))
+	daemon, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if daemon == 0 || syscall.Kill(daemon, 0) == nil {
+		t.Errorf("the daemon (%d) did not start or is still running", daemon)
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(child.Process.Pid) + "/stat")
+	if f := strings.Fields(string(stat)); err != nil || len(f) < 3 || f[2] == "Z" {
+		t.Errorf("the caller's child %d did not survive the build: %v %s", child.Process.Pid, err, stat)
 	}
 }

@@ -24,167 +24,18 @@ func setSubreaper() error {
 	return nil
 }
 
-// procStat is what the sweep reads of a process in /proc/PID/stat.
-type procStat struct {
-	pid, ppid, session int
-}
-
-// procStats reads /proc/*/stat of every process; those that exit while
-// it reads are skipped.
-func procStats() []procStat {
-	var out []procStat
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp session ...: comm may hold spaces
-		// and parentheses
-		s := string(data)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 4 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		session, _ := strconv.Atoi(f[3])
-		out = append(out, procStat{pid: pid, ppid: ppid, session: session})
-	}
-	return out
-}
-
-// children maps each pid to its children.
-func children() map[int][]int {
-	m := map[int][]int{}
-	for _, p := range procStats() {
-		m[p.ppid] = append(m[p.ppid], p.pid)
-	}
-	return m
-}
-
-func descendants(of int, m map[int][]int) []int {
-	var out []int
-	queue := append([]int{}, m[of]...)
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		out = append(out, p)
-		queue = append(queue, m[p]...)
-	}
-	return out
-}
-
-// sweeper signals and kills what a run started: the command (leader of
-// its own session), its descendants, and, unless scoped, every other
-// process below us (orphans that were reparented to us, the subreaper).
-// It never touches keep: strace, which exits once its tracees are gone
-// and must finish its log.
-type sweeper struct {
-	leader, keep int
-	// scoped: only the leader, its descendants and its session (a run
-	// made while another runs must not reach the other's processes).
-	scoped bool
-}
-
-// targets are the live processes the sweep reaches now.
-func (s sweeper) targets() []int {
-	m := children()
-	var out []int
-	seen := map[int]bool{}
-	add := func(p int) {
-		if p != s.keep && p > 0 && !seen[p] && !isZombie(p) {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	add(s.leader)
-	for _, p := range descendants(s.leader, m) {
-		add(p)
-	}
-	if s.scoped {
-		for p := range sessionMembers(s.leader) {
-			add(p)
-		}
-		return out
-	}
-	for _, p := range descendants(os.Getpid(), m) {
-		add(p)
-	}
-	return out
-}
-
-func (s sweeper) signal(sig syscall.Signal) {
-	for _, p := range s.targets() {
-		syscall.Kill(p, sig)
-	}
-}
-
-// kill sends SIGKILL until nothing is left.
-func (s sweeper) kill() {
-	for round := 0; round < 50; round++ {
-		targets := s.targets()
-		if len(targets) == 0 {
-			return
-		}
-		for _, p := range targets {
-			syscall.Kill(p, syscall.SIGKILL)
-		}
-		s.reap()
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// reap waits for exited orphans that were reparented to us (not for the
-// leader, whose exec.Cmd waits for it). A scoped sweep reaps only its
-// own tracer: the other run's processes are waited for by that run.
-func (s sweeper) reap() {
-	if s.scoped {
-		return
-	}
-	m := children()
-	for _, p := range m[os.Getpid()] {
-		if p != s.leader && isZombie(p) {
-			var ws syscall.WaitStatus
-			syscall.Wait4(p, &ws, syscall.WNOHANG, nil)
-		}
-	}
-}
-
-// sessionMembers are the processes of the session sid.
-func sessionMembers(sid int) map[int]bool {
-	out := map[int]bool{}
-	for _, p := range procStats() {
-		if p.session == sid {
-			out[p.pid] = true
-		}
-	}
-	return out
-}
-
 // findTracer returns the pid of the strace that traces pid (strace -D
 // forks it and it attaches before the command runs), or 0 when pid
 // exited first (strace could not start).
 func findTracer(pid int) int {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-		if err != nil {
+		t, ok := tracerOf(pid)
+		if !ok {
 			return 0
 		}
-		for _, l := range strings.Split(string(data), "\n") {
-			if v, ok := strings.CutPrefix(l, "TracerPid:"); ok {
-				if t, _ := strconv.Atoi(strings.TrimSpace(v)); t > 0 {
-					return t
-				}
-			}
+		if t > 0 {
+			return t
 		}
 		if isZombie(pid) {
 			return 0
