@@ -50,6 +50,9 @@ type BuildOptions struct {
 	// (its Archive and Command are filled in).
 	Verify *verify.Options
 	Warn   func(error)
+	// ReportHTML, when set, is where the report goes as one HTML page
+	// (see Report.WriteHTML), with or without an archive file.
+	ReportHTML string
 	// Execs are shell commands traced as the command is (same collector,
 	// root, directory, environment): after it exits, or, with probes,
 	// while the server runs once they succeeded. Their files join the
@@ -94,7 +97,7 @@ func (o BuildOptions) Validate() error {
 // outputFiles are the files a build writes (the output directory is
 // made when its parent is missing, so it is not one of them).
 func (o BuildOptions) outputFiles() []string {
-	return append(o.Pack.outputFiles(), o.KeepLog, o.SeccompProfile)
+	return append(o.Pack.outputFiles(), o.KeepLog, o.SeccompProfile, o.ReportHTML)
 }
 
 // Build runs the command under strace, lists what it used with the ELF
@@ -272,13 +275,24 @@ func (r *BuildResult) pack(ctx context.Context, o BuildOptions, rn *run) error {
 	return nil
 }
 
-// writeReport writes the report beside an archive file.
+// writeReport writes the report beside an archive file, and the HTML
+// page when asked.
 func (r *BuildResult) writeReport(o BuildOptions, rn *run) error {
-	if o.Pack.Output == "-" || o.Pack.Output == "" {
+	toFile := o.Pack.Output != "-" && o.Pack.Output != ""
+	if !toFile && o.ReportHTML == "" {
 		return nil
 	}
-	r.Report = ReportPath(r.Pack.Output)
-	return r.report(o, rn).Write(r.Report)
+	rep := r.report(o, rn)
+	if toFile {
+		r.Report = ReportPath(r.Pack.Output)
+		if err := rep.Write(r.Report); err != nil {
+			return err
+		}
+	}
+	if o.ReportHTML == "" {
+		return nil
+	}
+	return rep.WriteHTML(o.ReportHTML, r.Pack.Packages.OwnerName)
 }
 
 // verify runs the archive with the same command, when asked.
@@ -327,6 +341,9 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 		rep.TimingsMS[k] = v.Milliseconds()
 	}
 	rep.Seccomp = r.seccompReport(o)
+	if rn.root != "/" {
+		rep.RootFiles, rep.RootBytes = treeSize(rn.root)
+	}
 	return rep
 }
 

@@ -23,6 +23,13 @@ func inspectPackages(ctx context.Context, archive string, in *tarball.Inspection
 		}
 		return out, nil
 	}
+	return imagePackages(ctx, archive, in)
+}
+
+// imagePackages reads the package metadata in an archive: its packages,
+// each with the files it owns that the archive holds (those its md5sums
+// or apk R: lines name).
+func imagePackages(ctx context.Context, archive string, in *tarball.Inspection) ([]pkgmeta.Kept, error) {
 	files := map[string]int64{}
 	links := map[string]string{}
 	want := false

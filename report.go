@@ -31,7 +31,11 @@ type Report struct {
 	Compressed  int64             `json:"compressed_bytes"`
 	Files       int               `json:"files"`
 	Bytes       int64             `json:"bytes"`
-	Entries     []*filelist.Entry `json:"entries"`
+	// RootFiles and RootBytes count the regular files under the root and
+	// their bytes, when the root is not the host's (--root).
+	RootFiles int               `json:"root_files,omitempty"`
+	RootBytes int64             `json:"root_bytes,omitempty"`
+	Entries   []*filelist.Entry `json:"entries"`
 	// Seccomp is the profile written by --seccomp-profile.
 	Seccomp *ReportSeccomp `json:"seccomp_profile,omitempty"`
 	// Secrets found in the files: where and what, never the secret.

@@ -14,6 +14,9 @@ type Kept struct {
 	Source  string `json:"source,omitempty"`
 	Files   int    `json:"files"`
 	Bytes   int64  `json:"bytes"`
+	// Paths are the kept files it owns, as the image names them (filled
+	// by FromImage, in the order the metadata lists them).
+	Paths []string `json:"-"`
 }
 
 // IsImageMetadata says whether an image path is package metadata that
@@ -37,9 +40,11 @@ func FromImage(meta map[string][]byte, files map[string]int64, links map[string]
 	db := &DB{aliases: aliases}
 	var out []Kept
 	count := func(k *Kept, listed string) {
-		if size, ok := files[db.Normalize(listed)]; ok {
+		p := db.Normalize(listed)
+		if size, ok := files[p]; ok {
 			k.Files++
 			k.Bytes += size
+			k.Paths = append(k.Paths, p)
 		}
 	}
 	var names []string

@@ -311,6 +311,14 @@ func (r *Result) Apply(ctx context.Context, b *filelist.Builder, modTime time.Ti
 	return nil
 }
 
+// OwnerName names the first kept package that owns a path ("" for none).
+func (r *Result) OwnerName(p string) string {
+	if o := r.Owner(p); len(o) > 0 {
+		return o[0].Name
+	}
+	return ""
+}
+
 // Owner returns the kept packages that own a path.
 func (r *Result) Owner(p string) []*Use {
 	if r == nil {

@@ -22,6 +22,7 @@ func newBuild(g *globals) *cobra.Command {
 	var collector string
 	var seccompProfile string
 	var execs, execFiles []string
+	var reportHTML string
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
 		Short: "Trace a command, resolve everything it needs, and pack it: one command",
@@ -102,6 +103,7 @@ that fails is an error. The image's CMD stays the command.`,
 				Warn:           g.warn,
 				Pack:           popts,
 				Execs:          execs,
+				ReportHTML:     reportHTML,
 			}
 			if verifyAfter {
 				vo := vf.options("", nil)
@@ -134,6 +136,7 @@ that fails is an error. The image's CMD stays the command.`,
 	f.BoolVar(&keepCreated, "keep-created", false, "also pack files the command created while traced")
 	f.BoolVar(&ignoreMissing, "ignore-missing", false, "warn about used paths that no longer exist instead of failing")
 	f.StringArrayVar(&execs, "exec", nil, "also trace this shell command, after the command (or, with --probe, while the server runs); its files join the list (repeatable)")
+	f.StringVar(&reportHTML, "report-html", "", "also write the report as one self-contained HTML page to FILE (treemap, packages, why each file is there, secrets)")
 	f.StringArrayVar(&execFiles, "exec-file", nil, "read --exec commands from this file, one a line (# comments)")
 	return cmd
 }

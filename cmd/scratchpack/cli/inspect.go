@@ -14,20 +14,37 @@ import (
 func newInspect(g *globals) *cobra.Command {
 	var asJSON bool
 	var top int
+	var htmlOut string
 	cmd := &cobra.Command{
-		Use:   "inspect ROOTFS.tar.gz [--json] [--top N]",
+		Use:   "inspect ROOTFS.tar.gz [--json] [--top N] [--html FILE]",
 		Short: "Show what is inside a rootfs archive",
 		Long: `inspect reads the archive (gzip, zstd or plain tar) and shows its totals (files,
 links, directories, bytes uncompressed and compressed), the N largest files,
 duplicate contents (the same bytes at several paths, with the bytes wasted),
 setuid and setgid files, files with capabilities, and dangling symlinks (resolved
 inside the archive, as in the image). When the build report (ROOTFS.report.json,
-written by build beside the archive) is there, each file's reason is shown.`,
+written by build beside the archive) is there, each file's reason is shown.
+
+--html FILE writes one self-contained HTML page instead (it loads nothing from
+the network): a treemap of the image by package and directory, the packages,
+why each file is there, the secret-scan findings and the sizes. Without a
+build report it is made from the archive's entries and package metadata.`,
 		Example: `  scratchpack inspect rootfs.tar.gz
   scratchpack inspect --top 30 rootfs.tar.gz
-  scratchpack inspect --json rootfs.tar.gz | jq .largest`,
+  scratchpack inspect --json rootfs.tar.gz | jq .largest
+  scratchpack inspect --html report.html rootfs.tar.gz`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if htmlOut != "" {
+				if asJSON {
+					return usagef("--html and --json: give one")
+				}
+				if err := scratchpack.WriteInspectHTML(cmd.Context(), args[0], htmlOut); err != nil {
+					return err
+				}
+				g.infof("wrote %s\n", htmlOut)
+				return nil
+			}
 			r, err := scratchpack.Inspect(cmd.Context(), args[0], top)
 			if err != nil {
 				return err
@@ -76,6 +93,7 @@ written by build beside the archive) is there, each file's reason is shown.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().IntVar(&top, "top", 10, "how many of the largest files to show")
+	cmd.Flags().StringVar(&htmlOut, "html", "", "write the inspection as one self-contained HTML page to FILE")
 	return cmd
 }
 

@@ -1,0 +1,213 @@
+package htmlreport
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"path"
+	"sort"
+	"strconv"
+
+	"github.com/pkg/errors"
+)
+
+//go:embed page.html.tmpl
+var pageText string
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"human":   human,
+	"percent": percent,
+	"width":   width,
+	"plural":  plural,
+}).Parse(pageText))
+
+const (
+	// dirRows bounds the rows shown of one directory; the rest are
+	// counted in an "N more" row.
+	dirRows = 200
+	// largestRows is how many of the largest files the page lists.
+	largestRows = 15
+)
+
+// view is what the template reads: the page and what is derived from it.
+type view struct {
+	*Page
+	Map      Treemap
+	Sizes    []sizeBar
+	Classes  []classRow
+	Dirs     []dirGroup
+	Largest  []File
+	Links    int
+	MaxBytes int64 // the largest package's bytes, for the bars
+}
+
+type sizeBar struct {
+	Size
+	Width string // of the largest bar, "62.5%"
+}
+
+// classRow counts the files a reason class brought (a file with several
+// reasons counts once, under its first).
+type classRow struct {
+	Class, Label string
+	Files        int
+	Bytes        int64
+}
+
+// dirGroup is a directory's files, in path order.
+type dirGroup struct {
+	Dir       string
+	Files     []File
+	Count     int
+	Bytes     int64
+	More      int
+	MoreBytes int64
+}
+
+var classLabels = map[string]string{
+	"traced":   "traced: the command opened, ran or looked it up",
+	"elf":      "ELF dependency: a shared library a program needs",
+	"interp":   "interpreter: of an ELF program or a #! script",
+	"set":      "set: brought by --with",
+	"include":  "included by hand (--include)",
+	"complete": "completion (--complete)",
+	"link":     "a link on the way, or a link's target",
+	"metadata": "package metadata and licences",
+	"list":     "read from a file list",
+	"other":    "other",
+	"":         "no reason recorded",
+}
+
+// Render writes the page.
+func Render(w io.Writer, p *Page) error {
+	v := &view{Page: p, Map: buildTreemap(p.Entries)}
+	var maxSize int64
+	for _, s := range p.Sizes {
+		maxSize = max(maxSize, s.Bytes)
+	}
+	for _, s := range p.Sizes {
+		v.Sizes = append(v.Sizes, sizeBar{Size: s, Width: width(s.Bytes, maxSize)})
+	}
+	for _, pk := range p.Packages {
+		v.MaxBytes = max(v.MaxBytes, pk.Bytes)
+	}
+	classes := map[string]*classRow{}
+	groups := map[string]*dirGroup{}
+	var files []File
+	for _, f := range p.Entries {
+		if f.Kind != "file" {
+			v.Links++
+		}
+		d := path.Dir(f.Path)
+		g := groups[d]
+		if g == nil {
+			g = &dirGroup{Dir: d}
+			groups[d] = g
+		}
+		g.Count++
+		g.Bytes += f.Size
+		if len(g.Files) < dirRows {
+			g.Files = append(g.Files, f)
+		} else {
+			g.More++
+			g.MoreBytes += f.Size
+		}
+		if f.Kind != "file" {
+			continue
+		}
+		files = append(files, f)
+		class := ""
+		if len(f.Reasons) > 0 {
+			class = f.Reasons[0].Class
+		}
+		c := classes[class]
+		if c == nil {
+			c = &classRow{Class: class, Label: classLabels[class]}
+			if c.Label == "" {
+				c.Label = class
+			}
+			classes[class] = c
+		}
+		c.Files++
+		c.Bytes += f.Size
+	}
+	for _, c := range classes {
+		v.Classes = append(v.Classes, *c)
+	}
+	sort.Slice(v.Classes, func(i, j int) bool {
+		a, b := v.Classes[i], v.Classes[j]
+		if a.Bytes != b.Bytes {
+			return a.Bytes > b.Bytes
+		}
+		return a.Class < b.Class
+	})
+	for _, g := range groups {
+		v.Dirs = append(v.Dirs, *g)
+	}
+	sort.Slice(v.Dirs, func(i, j int) bool { return v.Dirs[i].Dir < v.Dirs[j].Dir })
+	sort.SliceStable(files, func(i, j int) bool {
+		if files[i].Size != files[j].Size {
+			return files[i].Size > files[j].Size
+		}
+		return files[i].Path < files[j].Path
+	})
+	if len(files) > largestRows {
+		files = files[:largestRows]
+	}
+	v.Largest = files
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, v); err != nil {
+		return errors.Wrap(err, "rendering the HTML report")
+	}
+	_, err := w.Write(buf.Bytes())
+	return errors.Wrap(err, "writing the HTML report")
+}
+
+// human formats bytes as 18.0 MiB.
+func human(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// percent is part of whole as "41%" (one decimal under 10%).
+func percent(part, whole int64) string {
+	if whole <= 0 {
+		return "–"
+	}
+	p := float64(part) * 100 / float64(whole)
+	if p < 10 && p > 0 {
+		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	}
+	return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+}
+
+// width is part of whole as a CSS width ("62.5%"), at least a sliver
+// when part is not 0.
+func width(part, whole int64) string {
+	if whole <= 0 || part <= 0 {
+		return "0%"
+	}
+	p := float64(part) * 100 / float64(whole)
+	if p < 0.5 {
+		p = 0.5
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}
+
+// plural is "1 file" or "3 files".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
