@@ -39,8 +39,13 @@ func FromImage(meta map[string][]byte, files map[string]int64, links map[string]
 	}
 	db := &DB{aliases: aliases}
 	var out []Kept
+	counted := map[string]bool{} // name + path: a file counts once for a package
 	count := func(k *Kept, listed string) {
 		p := db.Normalize(listed)
+		if counted[k.Name+"\x00"+p] {
+			return
+		}
+		counted[k.Name+"\x00"+p] = true
 		if size, ok := files[p]; ok {
 			k.Files++
 			k.Bytes += size
@@ -77,6 +82,12 @@ func FromImage(meta map[string][]byte, files map[string]int64, links map[string]
 			for _, para := range paras {
 				src, _, _ := strings.Cut(para.Get("Source"), " ")
 				k := Kept{Name: para.Get("Package"), Version: para.Get("Version"), Arch: para.Get("Architecture"), Source: src}
+				// conffiles are in the status paragraph, not in md5sums
+				for _, line := range strings.Split(para.Get("Conffiles"), "\n") {
+					if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "/") {
+						count(&k, f[0])
+					}
+				}
 				if sums, ok := meta[p+".md5sums"]; ok {
 					lines, err := ParseMD5Sums(sums, p+".md5sums")
 					if err != nil {

@@ -115,6 +115,7 @@ type Cell struct {
 	Label      string // "" when the cell is too small for one
 	LX, LY     string
 	Bytes      int64
+	Depth      int // 1 packages, 2 directories, 3 files
 }
 
 // Treemap is the laid out picture.
@@ -231,12 +232,9 @@ func sortNodes(ns []*node) {
 
 // place draws n in r, then its children inside it.
 func (tm *Treemap) place(n *node, r rect, depth int) {
-	if r.W < 1 || r.H < 1 {
-		return
-	}
 	inner := r
 	if depth > 0 {
-		c := tm.cell(n, r, depth)
+		c := tm.cell(n, r, depth) // even a sliver: the cells add up to the image
 		if len(n.kids) == 0 {
 			return
 		}
@@ -298,7 +296,7 @@ func (tm *Treemap) merge(n *node, r rect, depth int) []*node {
 
 // cell adds the rectangle of n.
 func (tm *Treemap) cell(n *node, r rect, depth int) Cell {
-	c := Cell{X: num(r.X), Y: num(r.Y), W: num(r.W), H: num(r.H), Tip: n.tip, Bytes: n.bytes}
+	c := Cell{X: num(r.X), Y: num(r.Y), W: num(r.W), H: num(r.H), Tip: n.tip, Bytes: n.bytes, Depth: depth}
 	label := n.name
 	switch {
 	case n.more:

@@ -1,0 +1,241 @@
+package scratchpack
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scratchpack/scratchpack/internal/headless"
+	"github.com/scratchpack/scratchpack/internal/testenv"
+)
+
+// pageNumbers is what the test reads from a rendered page's DOM.
+type pageNumbers struct {
+	Files, Bytes int64
+	Packages     []struct {
+		Name         string
+		Files, Bytes int64
+	}
+	MapBytes     int64 // the treemap's top-level cells, added up
+	MapCells     int
+	ClassFiles   int64 // the files of the reason table, added up
+	Secrets      int
+	UnownedFiles int64
+	Dirs         int
+	Text         string // the page's text, as a person reads it
+}
+
+const readNumbers = `(() => {
+  const num = (e, a) => Number(e.getAttribute(a) || 0);
+  const main = document.getElementById("report");
+  const un = document.getElementById("unowned");
+  let mapBytes = 0, classFiles = 0;
+  document.querySelectorAll("svg.treemap rect[data-depth='1']").forEach(r => mapBytes += num(r, "data-bytes"));
+  document.querySelectorAll("#classes tr[data-class]").forEach(r => classFiles += num(r, "data-files"));
+  return {
+    Files: num(main, "data-files"), Bytes: num(main, "data-bytes"),
+    Packages: Array.from(document.querySelectorAll("tr[data-package]")).map(r => ({Name: r.dataset.package, Files: num(r, "data-files"), Bytes: num(r, "data-bytes")})),
+    MapBytes: mapBytes, MapCells: document.querySelectorAll("svg.treemap rect").length,
+    ClassFiles: classFiles, Secrets: document.querySelectorAll("#secrets tr.secret").length,
+    UnownedFiles: un ? num(un, "data-files") : 0,
+    Dirs: document.querySelectorAll("#why details").length,
+    Text: document.body.innerText,
+  };
+})()`
+
+// TestReportHTMLInChromium builds the python example for real with
+// --report-html, then opens that page, inspect --html's page of the same
+// archive, and the page of the archive without its report in headless
+// Chromium: no request leaves the page, nothing is logged as an error or
+// warning, the screenshot is not blank, and the numbers on the page are
+// the JSON report's.
+func TestReportHTMLInChromium(t *testing.T) {
+	needTools(t, "strace", "tar", "/usr/bin/python3")
+	testenv.Need(t, "chromium")
+	dir := t.TempDir()
+	// a key among the files, for the secret scan to find
+	key := filepath.Join(dir, "deploy.pem")
+	os.WriteFile(key, []byte("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n-----END RSA PRIVATE KEY-----\n"), 0o600)
+	archive := filepath.Join(dir, "py.tar.gz")
+	buildPage := filepath.Join(dir, "build.html")
+	app, err := filepath.Abs("examples/python/app.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, res := build(t, BuildOptions{
+		Command:    []string{"/usr/bin/python3", app},
+		Paths:      PathOptions{Sets: []string{"certs"}, Includes: []string{key}},
+		Pack:       PackOptions{Output: archive},
+		ReportHTML: buildPage,
+	})
+	rep, err := ReadReport(res.Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Secrets) == 0 || rep.Packages == nil || len(rep.Packages.Packages) == 0 {
+		t.Fatalf("the build should find the key and the packages: %d secrets, packages %v", len(rep.Secrets), rep.Packages)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	inspectPage := filepath.Join(dir, "inspect.html")
+	if err := WriteInspectHTML(ctx, archive, inspectPage); err != nil {
+		t.Fatal(err)
+	}
+	// the same archive without its report
+	bare := filepath.Join(t.TempDir(), "bare.tar.gz")
+	if err := os.Link(archive, bare); err != nil {
+		t.Fatal(err)
+	}
+	barePage := filepath.Join(dir, "bare.html")
+	if err := WriteInspectHTML(ctx, bare, barePage); err != nil {
+		t.Fatal(err)
+	}
+	// the same report makes the same page
+	again := filepath.Join(dir, "again.html")
+	if err := WriteInspectHTML(ctx, archive, again); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := readFile(t, inspectPage), readFile(t, again); !bytes.Equal(a, b) {
+		t.Errorf("two pages of the same archive and report differ")
+	}
+
+	exe, err := headless.Find()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := headless.Start(exe, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := b.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	shots := os.Getenv("SCRATCHPACK_SCREENSHOTS") // where to keep the screenshots, to look at them
+	open := func(name string) pageNumbers {
+		t.Helper()
+		p, err := b.NewPage(ctx, 1280, 1000)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, b.Stderr())
+		}
+		url := "file://" + name
+		if err := p.Navigate(ctx, url); err != nil {
+			t.Fatal(err)
+		}
+		var n pageNumbers
+		if err := p.Eval(ctx, readNumbers, &n); err != nil {
+			t.Fatal(err)
+		}
+		shot, err := p.Screenshot(ctx, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkNotBlank(t, name, shot)
+		if shots != "" {
+			os.WriteFile(filepath.Join(shots, strings.TrimSuffix(filepath.Base(name), ".html")+".png"), shot, 0o644)
+		}
+		for _, u := range p.Requests() {
+			if u != url {
+				t.Errorf("%s: the page sent a request for %s", filepath.Base(name), u)
+			}
+		}
+		for _, m := range p.Problems() {
+			t.Errorf("%s: %s", filepath.Base(name), m)
+		}
+		return n
+	}
+	for _, name := range []string{buildPage, inspectPage} {
+		n := open(name)
+		checkNumbers(t, filepath.Base(name), n, rep)
+		if n.ClassFiles != int64(rep.Files) {
+			t.Errorf("%s: the reasons table counts %d files, the report %d", filepath.Base(name), n.ClassFiles, rep.Files)
+		}
+		if n.Secrets != len(rep.Secrets) {
+			t.Errorf("%s: %d secrets shown, the report has %d", filepath.Base(name), n.Secrets, len(rep.Secrets))
+		}
+		for _, s := range rep.Secrets {
+			if !strings.Contains(n.Text, s.Path) {
+				t.Errorf("%s: the finding in %s is not shown", filepath.Base(name), s.Path)
+			}
+		}
+		if !strings.Contains(n.Text, "libc.so.6 needed by /usr/bin/python3.11") && !strings.Contains(n.Text, "needed by") {
+			t.Errorf("%s: no ELF dependency reason on the page", filepath.Base(name))
+		}
+	}
+	n := open(barePage)
+	checkNumbers(t, "bare.html", n, rep)
+	if !strings.Contains(n.Text, "No build report") {
+		t.Errorf("bare.html: the page should say that the reasons are unknown")
+	}
+}
+
+// checkNumbers compares a page's totals, packages and treemap with the
+// report's.
+func checkNumbers(t *testing.T, name string, n pageNumbers, rep *Report) {
+	t.Helper()
+	if n.Files != int64(rep.Files) || n.Bytes != rep.Bytes {
+		t.Errorf("%s: %d files, %d bytes; the report has %d, %d", name, n.Files, n.Bytes, rep.Files, rep.Bytes)
+	}
+	if n.MapBytes != rep.Bytes {
+		t.Errorf("%s: the treemap's cells add up to %d bytes, the report has %d", name, n.MapBytes, rep.Bytes)
+	}
+	if n.MapCells < 20 || n.Dirs < 10 {
+		t.Errorf("%s: %d treemap cells and %d directories: too few for this image", name, n.MapCells, n.Dirs)
+	}
+	var want []string
+	for _, u := range rep.Packages.Packages {
+		want = append(want, fmt.Sprintf("%s %d %d", u.Name, u.Files, u.Bytes))
+	}
+	var got []string
+	for _, p := range n.Packages {
+		got = append(got, fmt.Sprintf("%s %d %d", p.Name, p.Files, p.Bytes))
+	}
+	sort.Strings(want)
+	sort.Strings(got)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s: packages on the page:\n%s\nin the report:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// checkNotBlank decodes a screenshot and wants a picture in it: many
+// colours, and a good part of it not white.
+func checkNotBlank(t *testing.T, name string, shot []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("%s: the screenshot is not a PNG: %v", name, err)
+	}
+	colours := map[[3]uint32]bool{}
+	var white, all int
+	bounds := img.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colours[[3]uint32{r >> 8, g >> 8, b >> 8}] = true
+			all++
+			if r>>8 > 245 && g>>8 > 245 && b>>8 > 245 {
+				white++
+			}
+		}
+	}
+	if len(colours) < 50 || white*10 > all*8 {
+		t.Errorf("%s: the screenshot looks blank: %d colours, %d of %d pixels white", name, len(colours), white, all)
+	}
+}
+
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
