@@ -50,11 +50,16 @@ func (rep *Report) htmlPage(owner func(string) string) *htmlreport.Page {
 	}
 	if p.Title == "" || p.Title == "-" {
 		p.Title = "image"
+	} else {
+		p.Title = filepath.Base(rep.Archive)
 	}
 	fact := func(label, value string) {
 		if value != "" {
 			p.Facts = append(p.Facts, htmlreport.Fact{Label: label, Value: value})
 		}
+	}
+	if rep.Archive != "-" {
+		fact("archive", rep.Archive)
 	}
 	fact("root", rep.Root)
 	fact("directory", rep.Dir)
@@ -268,4 +273,32 @@ func treeSize(root string) (files int, size int64) {
 		return 0, 0
 	}
 	return files, size
+}
+
+// htmlCut puts the cut table on the page and, in the sizes chart, the
+// OS packages the image keeps files of, taken whole. (The report's cut
+// table comes with --complete's work: htmlPage calls this with it.)
+func htmlCut(p *htmlreport.Page, cut []Unit) {
+	var whole int64
+	var files int
+	for _, u := range cut {
+		p.Cut = append(p.Cut, htmlreport.Unit{
+			Kind: u.Kind, Name: u.Name,
+			KeptFiles: u.KeptFiles, TotalFiles: u.TotalFiles, KeptBytes: u.KeptBytes, TotalBytes: u.TotalBytes,
+			UnitName: u.UnitName, KeptUnits: u.KeptUnits, TotalUnits: u.TotalUnits,
+			AddedFiles: u.AddedFiles, AddedBytes: u.AddedBytes,
+		})
+		if u.Kind == "deb" || u.Kind == "apk" {
+			whole += u.TotalBytes
+			files += u.TotalFiles
+		}
+	}
+	if whole == 0 {
+		return
+	}
+	at := 0
+	for at < len(p.Sizes) && !p.Sizes[at].Result {
+		at++
+	}
+	p.Sizes = append(p.Sizes[:at], append([]htmlreport.Size{{Label: "its packages, whole", Bytes: whole, Files: files}}, p.Sizes[at:]...)...)
 }

@@ -1,8 +1,10 @@
 package scratchpack
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"image/png"
 	"os"
@@ -15,6 +17,40 @@ import (
 	"github.com/scratchpack/scratchpack/internal/headless"
 	"github.com/scratchpack/scratchpack/internal/testenv"
 )
+
+var updateGolden = flag.Bool("update", false, "rewrite golden files")
+
+// TestReportHTMLGolden renders the page of a real build's report (fortune,
+// with the owners its package metadata gives) and compares it with the
+// golden page: the same report makes the same bytes.
+func TestReportHTMLGolden(t *testing.T) {
+	rep, err := ReadReport("testdata/html/fortune.report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	owners := map[string]string{}
+	f, err := os.Open("testdata/html/fortune.owners")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		p, pkg, _ := strings.Cut(sc.Text(), "\t")
+		owners[p] = pkg
+	}
+	got := filepath.Join(t.TempDir(), "fortune.html")
+	if err := rep.WriteHTML(got, func(p string) string { return owners[p] }); err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/html/fortune.html"
+	if *updateGolden {
+		os.WriteFile(golden, readFile(t, got), 0o644)
+	}
+	if !bytes.Equal(readFile(t, got), readFile(t, golden)) {
+		t.Errorf("the page differs from %s (go test -run TestReportHTMLGolden -update rewrites it; look at it in a browser first)", golden)
+	}
+}
 
 // pageNumbers is what the test reads from a rendered page's DOM.
 type pageNumbers struct {
@@ -238,4 +274,38 @@ func readFile(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestHTMLCut: the cut table reaches the page, one row a unit with its
+// numbers, and the OS packages taken whole join the sizes chart.
+func TestHTMLCut(t *testing.T) {
+	rep, err := ReadReport("testdata/html/fortune.report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rep.htmlPage(nil)
+	htmlCut(p, []Unit{
+		{Kind: "deb", Name: "fortune-mod", KeptFiles: 1, TotalFiles: 9, KeptBytes: 30000, TotalBytes: 120000},
+		{Kind: "python", Name: "jinja2", KeptFiles: 9, TotalFiles: 25, KeptBytes: 1000, TotalBytes: 5000, UnitName: "modules", KeptUnits: 9, TotalUnits: 25, AddedFiles: 2, AddedBytes: 700},
+		{Kind: "deb", Name: "libc6", KeptFiles: 4, TotalFiles: 300, KeptBytes: 3000000, TotalBytes: 13000000},
+	})
+	if p.Sizes[0].Label != "its packages, whole" || p.Sizes[0].Bytes != 13120000 || p.Sizes[0].Files != 309 || !p.Sizes[1].Result {
+		t.Errorf("sizes: %+v", p.Sizes)
+	}
+	path := filepath.Join(t.TempDir(), "cut.html")
+	if err := writePage(path, p); err != nil {
+		t.Fatal(err)
+	}
+	page := string(readFile(t, path))
+	for _, want := range []string{
+		`<tr data-unit="jinja2" data-kind="python" data-kept-files="9" data-total-files="25" data-kept-bytes="1000" data-total-bytes="5000">`,
+		`9 of 25 modules`,
+		`2 files, 700 B`,
+		`<tr data-unit="libc6" data-kind="deb" data-kept-files="4" data-total-files="300"`,
+		`its packages, whole`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %s", want)
+		}
+	}
 }

@@ -21,6 +21,8 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"percent": percent,
 	"width":   width,
 	"plural":  plural,
+	"head":    head,
+	"rest":    rest,
 }).Parse(pageText))
 
 const (
@@ -163,6 +165,35 @@ func Render(w io.Writer, p *Page) error {
 	}
 	_, err := w.Write(buf.Bytes())
 	return errors.Wrap(err, "writing the HTML report")
+}
+
+// shownReasons is how many reasons a row shows; the rest are counted.
+const shownReasons = 3
+
+// head is the reasons a row shows.
+func head(rs []Reason) []Reason {
+	return rs[:min(len(rs), shownReasons)]
+}
+
+// more is the reasons a row does not show: how many, and their texts.
+type more struct {
+	N   int
+	Tip string
+}
+
+// rest is the reasons past the shown ones (nil when none).
+func rest(rs []Reason) *more {
+	if len(rs) <= shownReasons {
+		return nil
+	}
+	m := &more{N: len(rs) - shownReasons}
+	for i, r := range rs[shownReasons:] {
+		if i > 0 {
+			m.Tip += "\n"
+		}
+		m.Tip += r.Text
+	}
+	return m
 }
 
 // human formats bytes as 18.0 MiB.

@@ -123,6 +123,7 @@ type Treemap struct {
 	Width, Height int
 	Cells         []Cell
 	Legend        []Legend
+	LegendMore    int // packages left out of the legend
 	Hidden        int // files too small to draw, merged into "more" cells
 }
 
@@ -142,6 +143,8 @@ const (
 	minArea = 120
 	// maxKids bounds the cells of one package or directory.
 	maxKids = 400
+	// legendRows bounds the legend; the packages table has them all.
+	legendRows = 20
 	// noPackage names the files no package owns.
 	noPackage = "no package"
 )
@@ -213,6 +216,10 @@ func buildTreemap(files []File) Treemap {
 			for _, f := range d.kids {
 				f.color = p.color
 			}
+		}
+		if len(tm.Legend) == legendRows {
+			tm.LegendMore++
+			continue
 		}
 		tm.Legend = append(tm.Legend, Legend{Name: p.name, Color: color(p.color, 0), Bytes: p.bytes, Share: percent(p.bytes, root.bytes)})
 	}
