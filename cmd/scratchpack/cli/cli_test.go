@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"github.com/scratchpack/scratchpack/internal/testenv"
 	"os"
 	"os/exec"
@@ -323,11 +324,12 @@ func TestTraceAndDepsCommands(t *testing.T) {
 
 // TestInspectAndVerify: build writes a report beside the archive;
 // inspect lists libc.so.6 with its size, largest first, with reasons;
-// --json parses; build --verify passes on a good rootfs.
+// --json parses; --html and build --report-html write the page; build
+// --verify passes on a good rootfs.
 func TestInspectAndVerify(t *testing.T) {
 	need(t, "strace", "/usr/games/fortune")
 	dir := t.TempDir()
-	code, out, stderr := run(t, dir, "build", "-q", "-o", "rootfs.tar.gz", "--verify", "--", "/usr/games/fortune")
+	code, out, stderr := run(t, dir, "build", "-q", "-o", "rootfs.tar.gz", "--report-html", "build.html", "--verify", "--", "/usr/games/fortune")
 	if code != 0 || !strings.Contains(out, "verify: OK") {
 		t.Fatalf("build --verify: %d\n%s\n%s", code, out, stderr)
 	}
@@ -371,6 +373,19 @@ func TestInspectAndVerify(t *testing.T) {
 	}
 	if !found || len(res.Reasons["/usr/lib/x86_64-linux-gnu/libc.so.6"]) == 0 {
 		t.Errorf("libc.so.6 with its size %d and reason: %+v %v", libc.Size(), res.Largest, res.Reasons["/usr/lib/x86_64-linux-gnu/libc.so.6"])
+	}
+	code, out, stderr = run(t, dir, "inspect", "--html", "inspect.html", "rootfs.tar.gz")
+	if code != 0 || !strings.Contains(stderr+out, "wrote inspect.html") {
+		t.Errorf("inspect --html: %d\n%s%s", code, out, stderr)
+	}
+	for _, page := range []string{"build.html", "inspect.html"} {
+		data, err := os.ReadFile(filepath.Join(dir, page))
+		if err != nil || !bytes.Contains(data, []byte(fmt.Sprintf(`data-files="%d"`, res.Files))) || !bytes.Contains(data, []byte("libc.so.6")) {
+			t.Errorf("%s: %v: the page lacks the archive's %d files or libc.so.6", page, err, res.Files)
+		}
+	}
+	if code, _, stderr = run(t, dir, "inspect", "--html", "x.html", "--json", "rootfs.tar.gz"); code != ExitUsage {
+		t.Errorf("inspect --html --json: %d %s", code, stderr)
 	}
 	code, _, stderr = run(t, dir, "verify", "rootfs.tar.gz", "--", "/bin/ls")
 	if code != ExitMismatch || !strings.Contains(stderr, "does not behave") {
