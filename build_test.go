@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -243,6 +244,21 @@ func TestBuildInRoot(t *testing.T) {
 		}
 		if r.List.Lookup("/usr/bin/ls") != nil {
 			t.Errorf("%s: ls was not run inside --root but is listed", c)
+		}
+		// the report counts the root's files, as find does, for the HTML page's sizes
+		rep, err := ReadReport(r.Report)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var files int
+		var bytes int64
+		for _, l := range strings.Fields(host(t, "/", "find", image, "-type", "f", "-printf", "%s\\n")) {
+			n, _ := strconv.ParseInt(l, 10, 64)
+			files++
+			bytes += n
+		}
+		if rep.RootFiles != files || rep.RootBytes != bytes || files == 0 {
+			t.Errorf("%s: the report counts %d files, %d bytes in the root; find counts %d, %d", c, rep.RootFiles, rep.RootBytes, files, bytes)
 		}
 		if got := runIn(t, root, "", r.Program, "-c", "printf 'b\\na\\n' | sort"); got != want || want != "a\nb\n" {
 			t.Errorf("%s: got %q want %q", c, got, want)

@@ -117,3 +117,7 @@ if ! go version -m "$SYFT_DIR/syft" 2>/dev/null | grep -qE "^\s+mod\s+github.com
     echo "deps: go install of syft did not finish; trying once more" >&2
   done
 fi
+
+# The HTML report (issue 24): its test opens the page in headless Chromium
+# over the DevTools pipe; DejaVu gives the screenshot its text.
+install_missing chromium fonts-dejavu-core
