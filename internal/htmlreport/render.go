@@ -3,7 +3,6 @@ package htmlreport
 import (
 	"bytes"
 	_ "embed"
-	"fmt"
 	"html/template"
 	"io"
 	"path"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/internal/humanize"
 )
 
 //go:embed page.html.tmpl
@@ -196,19 +197,8 @@ func rest(rs []Reason) *more {
 	return m
 }
 
-// human formats bytes as 18.0 MiB.
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// human formats a byte count: 18.0 MiB.
+func human(n int64) string { return humanize.Bytes(n) }
 
 // percent is part of whole as "41%" (one decimal under 10%).
 func percent(part, whole int64) string {

@@ -12,6 +12,9 @@ import (
 // rect is an area of the treemap, in SVG user units.
 type rect struct{ X, Y, W, H float64 }
 
+// flip swaps x and y.
+func (r rect) flip() rect { return rect{r.Y, r.X, r.H, r.W} }
+
 // squarify lays out sizes (largest first, all > 0) in r, keeping the
 // cells as close to squares as it can (Bruls, Huizing and van Wijk's
 // squarified treemap): it fills rows along the shorter side of what is
@@ -48,32 +51,30 @@ func squarify(sizes []float64, r rect) []rect {
 		if j == len(areas) {
 			sum = r.W * r.H // the last row takes what is left (no drift)
 		}
-		if r.W >= r.H {
-			w := math.Min(sum/r.H, r.W)
-			y := r.Y
-			for k, a := range row {
-				h := a / w
-				if k == len(row)-1 {
-					h = r.Y + r.H - y
-				}
-				out = append(out, rect{r.X, y, w, h})
-				y += h
+		// lay the row as a column at the left of a wide r; a tall r is
+		// flipped (x for y) to be wide, and its cells flipped back
+		flip := r.W < r.H
+		if flip {
+			r = r.flip()
+		}
+		w := math.Min(sum/r.H, r.W)
+		y := r.Y
+		for k, a := range row {
+			h := a / w
+			if k == len(row)-1 {
+				h = r.Y + r.H - y
 			}
-			r.X += w
-			r.W -= w
-		} else {
-			h := math.Min(sum/r.W, r.H)
-			x := r.X
-			for k, a := range row {
-				w := a / h
-				if k == len(row)-1 {
-					w = r.X + r.W - x
-				}
-				out = append(out, rect{x, r.Y, w, h})
-				x += w
+			c := rect{r.X, y, w, h}
+			if flip {
+				c = c.flip()
 			}
-			r.Y += h
-			r.H -= h
+			out = append(out, c)
+			y += h
+		}
+		r.X += w
+		r.W -= w
+		if flip {
+			r = r.flip()
 		}
 		i = j
 	}

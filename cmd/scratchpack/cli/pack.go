@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scratchpack/scratchpack"
+	"github.com/scratchpack/scratchpack/internal/humanize"
 	"github.com/scratchpack/scratchpack/tarball"
 )
 
@@ -80,15 +81,5 @@ func (g *globals) progress() func(tarball.Progress) {
 	}
 }
 
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+// human formats a byte count: 18.0 MiB.
+func human(n int64) string { return humanize.Bytes(n) }
