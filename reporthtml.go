@@ -291,6 +291,11 @@ func htmlCut(p *htmlreport.Page, cut []Unit) {
 		if u.Kind == "deb" || u.Kind == "apk" {
 			whole += u.TotalBytes
 			files += u.TotalFiles
+			for i := range p.Packages {
+				if p.Packages[i].Name == u.Name {
+					p.Packages[i].TotalFiles, p.Packages[i].TotalBytes = u.TotalFiles, u.TotalBytes
+				}
+			}
 		}
 	}
 	if whole == 0 {

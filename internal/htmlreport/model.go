@@ -43,6 +43,10 @@ type Package struct {
 	Files               int
 	Bytes               int64
 	License             string
+	// TotalFiles and TotalBytes are the whole package's, when the cut
+	// table has it (0: unknown).
+	TotalFiles int
+	TotalBytes int64
 }
 
 // Unit is a row of the cut table: a package or language unit kept in
