@@ -207,6 +207,10 @@ func WriteInspectHTML(ctx context.Context, archive, name string) error {
 		page := rep.htmlPage(owner)
 		page.Title = filepath.Base(archive)
 		page.Packed = st.Size()
+		if rep.Files != in.Files || rep.Bytes != in.Bytes {
+			page.Warnings = append(page.Warnings, fmt.Sprintf("The report %s does not match the archive: it counts %d files of %d bytes, the archive holds %d files of %d bytes. The page shows the report.",
+				filepath.Base(ReportPath(archive)), rep.Files, rep.Bytes, in.Files, in.Bytes))
+		}
 		return writePage(name, page)
 	}
 	if !errors.Is(err, fs.ErrNotExist) {

@@ -313,3 +313,32 @@ func TestHTMLCut(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectHTMLStaleReport: a report beside an archive it does not
+// describe is named on the page, with both counts.
+func TestInspectHTMLStaleReport(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "hello"), []byte("hello\n"), 0o644)
+	lst := filepath.Join(t.TempDir(), "app.lst")
+	os.WriteFile(lst, []byte("/hello\n"), 0o644)
+	ctx := context.Background()
+	l, err := List(ctx, ListOptions{Root: root, Lists: []string{lst}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "app.tar.gz")
+	if _, err := Pack(ctx, l, PackOptions{Output: archive}); err != nil {
+		t.Fatal(err)
+	}
+	// fortune's report, beside an archive of one file
+	if err := os.WriteFile(ReportPath(archive), readFile(t, "testdata/html/fortune.report.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(t.TempDir(), "page.html")
+	if err := WriteInspectHTML(ctx, archive, page); err != nil {
+		t.Fatal(err)
+	}
+	if want := "does not match the archive: it counts 41 files of 4597615 bytes, the archive holds 1 files of 6 bytes"; !strings.Contains(string(readFile(t, page)), want) {
+		t.Errorf("the page does not say %q", want)
+	}
+}

@@ -22,6 +22,9 @@ type Page struct {
 	Secrets   []Secret
 	// Scanned is whether the secret scan ran (false: no findings known).
 	Scanned bool
+	// Warnings are shown above everything (a report that does not match
+	// its archive).
+	Warnings []string
 }
 
 // Fact is one labelled line of the header ("collector: strace").
