@@ -24,6 +24,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"plural":  plural,
 	"head":    head,
 	"rest":    rest,
+	"base":    path.Base,
 }).Parse(pageText))
 
 const (
