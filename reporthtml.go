@@ -77,6 +77,8 @@ func (rep *Report) htmlPage(owner func(string) string) *htmlreport.Page {
 	}
 	if rep.RootBytes > 0 {
 		p.Sizes = append(p.Sizes, htmlreport.Size{Label: "source root " + rep.Root, Bytes: rep.RootBytes, Files: rep.RootFiles})
+	} else if rep.Root == "/" {
+		p.SizesNote = "The command ran on the host's root, whose size says nothing about the image: build from an unpacked image with --root to compare."
 	}
 	p.Sizes = append(p.Sizes,
 		htmlreport.Size{Label: "image", Bytes: rep.Bytes, Files: rep.Files, Result: true},

@@ -2,16 +2,18 @@ package htmlreport
 
 // Page is everything the page shows.
 type Page struct {
-	Title    string // the archive or image the page is about
-	Version  string // scratchpack's version, in the footer
-	Command  string // the traced command, "" when unknown
-	Facts    []Fact // short key/value lines under the title
-	Files    int    // regular files in the image
-	Bytes    int64  // their bytes, uncompressed
-	Links    int    // symlinks and hardlinks
-	Packed   int64  // the compressed archive's size (0: unknown)
-	Sizes    []Size // what the image was made from, against the result
-	Packages []Package
+	Title   string // the archive or image the page is about
+	Version string // scratchpack's version, in the footer
+	Command string // the traced command, "" when unknown
+	Facts   []Fact // short key/value lines under the title
+	Files   int    // regular files in the image
+	Bytes   int64  // their bytes, uncompressed
+	Links   int    // symlinks and hardlinks
+	Packed  int64  // the compressed archive's size (0: unknown)
+	Sizes   []Size // what the image was made from, against the result
+	// SizesNote says what the sizes leave out ("the root was the host's").
+	SizesNote string
+	Packages  []Package
 	// Unowned counts the files and bytes no package owns.
 	UnownedFiles int
 	UnownedBytes int64
