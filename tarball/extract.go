@@ -135,6 +135,9 @@ func create(ctx context.Context, r *Reader, dir, name string, h *tar.Header) err
 		if err := noSymlinkParents(dir, src); err != nil {
 			return err
 		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return errors.Wrap(err, "extracting")
+		}
 		return errors.Wrap(os.Link(filepath.Join(dir, src), target), "extracting")
 	}
 	return &UnsafeEntryError{h.Name, "type " + string(h.Typeflag) + " (devices, FIFOs) is not extracted"}

@@ -81,7 +81,10 @@ var kinds = []byte{tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink,
 // name or link byte below 0x80 picks from words, a byte n from 0x80 is
 // followed by n-0x80 bytes of text. The mode byte gives the permission
 // bits; when odd, a file's body is its name.
-func entries(b []byte) []ent {
+func entries(b []byte) []ent { return entriesOf(b, words) }
+
+// entriesOf is entries with another list of words.
+func entriesOf(b []byte, words []string) []ent {
 	next := func() byte {
 		if len(b) == 0 {
 			return 0
@@ -129,7 +132,10 @@ func entries(b []byte) []ent {
 }
 
 // program encodes entries as a fuzz input for entries().
-func program(ents []ent) []byte {
+func program(ents []ent) []byte { return programOf(ents, words) }
+
+// programOf is program with another list of words.
+func programOf(ents []ent, words []string) []byte {
 	out := []byte{1}
 	text := func(s string) {
 		for i, w := range words {
@@ -143,6 +149,10 @@ func program(ents []ent) []byte {
 		out = append(out, s...)
 	}
 	for _, e := range ents {
+		if e.typ == layerBreak {
+			out = append(out, 0x80|layerBreak)
+			continue
+		}
 		k := byte(0x80 | e.typ)
 		for i, kind := range kinds {
 			if kind == e.typ && e.pax == nil {

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -79,20 +78,6 @@ func fixture(t *testing.T) (string, *filelist.List) {
 	return root, b.List()
 }
 
-// lutimes sets the times of p without following a symlink.
-func lutimes(p string, t time.Time) error {
-	ts := []syscall.Timespec{syscall.NsecToTimespec(t.UnixNano()), syscall.NsecToTimespec(t.UnixNano())}
-	path, err := syscall.BytePtrFromString(p)
-	if err != nil {
-		return err
-	}
-	const atFDCWD, atSymlinkNofollow = -100, 0x100
-	_, _, errno := syscall.Syscall6(syscall.SYS_UTIMENSAT, uintptr(atFDCWD&0xffffffffffffffff), uintptr(unsafe.Pointer(path)), uintptr(unsafe.Pointer(&ts[0])), atSymlinkNofollow, 0, 0)
-	if errno != 0 {
-		return errno
-	}
-	return nil
-}
 
 func write(t *testing.T, root string, l *filelist.List, opts Options) []byte {
 	t.Helper()
