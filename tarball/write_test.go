@@ -78,7 +78,6 @@ func fixture(t *testing.T) (string, *filelist.List) {
 	return root, b.List()
 }
 
-
 func write(t *testing.T, root string, l *filelist.List, opts Options) []byte {
 	t.Helper()
 	var buf bytes.Buffer
