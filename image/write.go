@@ -2,13 +2,10 @@ package image
 
 import (
 	"context"
-	"crypto/tls"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -17,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	ggtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/pkg/errors"
 
@@ -183,18 +179,6 @@ func writeArchive(img *Image, d Dest) error {
 	return f.Commit()
 }
 
-// errPlainHTTP is a request over http without Options.Insecure.
-var errPlainHTTP = errors.New("plain http is not allowed")
-
-type httpsOnly struct{ next http.RoundTripper }
-
-func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" {
-		return nil, errPlainHTTP
-	}
-	return h.next.RoundTrip(req)
-}
-
 // push uploads the layer and the config, then puts the manifest by tag:
 // the tag never points at an image whose blobs are not all there.
 func push(ctx context.Context, img *Image, d Dest, o Options) (string, error) {
@@ -207,28 +191,7 @@ func push(ctx context.Context, img *Image, d Dest, o Options) (string, error) {
 		return "", errors.Wrapf(err, "--image %s", d)
 	}
 	reg := tag.RegistryStr()
-	rt := o.Transport
-	if rt == nil {
-		t := remote.DefaultTransport.(*http.Transport).Clone()
-		if o.Insecure {
-			t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // --insecure-registry asks for it
-		}
-		rt = t
-	}
-	if !o.Insecure {
-		rt = httpsOnly{rt}
-	}
-	kc := o.Keychain
-	if kc == nil {
-		kc = authn.DefaultKeychain
-	}
-	ropts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithTransport(rt),
-		remote.WithAuthFromKeychain(kc),
-		remote.WithUserAgent("scratchpack"),
-		remote.WithRetryBackoff(remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 3}),
-	}
+	ropts := RemoteOptions(ctx, o)
 	var done chan struct{}
 	if o.Progress != nil {
 		updates := make(chan v1.Update, 16)
@@ -260,23 +223,8 @@ func push(ctx context.Context, img *Image, d Dest, o Options) (string, error) {
 
 // registryError says what went wrong with the registry, by name.
 func registryError(d Dest, reg string, err error) error {
-	var te *transport.Error
-	var dns *net.DNSError
-	var what string
-	switch {
-	case errors.Is(err, errPlainHTTP):
-		what = "it answers only over plain http: --insecure-registry allows that"
-	case errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden):
-		what = "authentication failed (credentials come from $DOCKER_CONFIG/config.json or ~/.docker/config.json and its credential helpers, or REGISTRY_AUTH_FILE: docker login, podman login or crane auth login write them)"
-	case errors.As(err, &dns):
-		what = "unknown host " + dns.Name
-	case errors.Is(err, syscall.ECONNREFUSED):
-		what = "connection refused (is the registry running, on this port?)"
-	case errors.Is(err, context.Canceled):
-		what = "interrupted"
-	case strings.Contains(err.Error(), "x509:") || strings.Contains(err.Error(), "tls:"):
-		what = "its TLS certificate did not verify (--insecure-registry skips the check)"
-	default:
+	what := RegistryProblem(err)
+	if what == "" {
 		what = "push failed"
 	}
 	return errors.Wrapf(err, "registry %s: %s; the tag was not changed (--image %s)", reg, what, d)
