@@ -28,7 +28,8 @@ const (
 // directory, as a runtime does: an entry replaces what earlier layers left
 // at its name, .wh.NAME removes NAME, .wh..wh..opq empties its directory
 // of what earlier layers put there, and hardlinks may point to files of
-// earlier layers. Symlinks get their owners and times, files and
+// earlier layers (the hardlink's header sets the file's owner, mode and
+// times, as containers/storage and docker do). Symlinks get their owners and times, files and
 // directories their owners (with Owners), modes, extended attributes and
 // times.
 //
@@ -200,9 +201,15 @@ func (a *Applier) entry(ctx context.Context, r *Reader, name string, h *tar.Head
 			return err
 		}
 	}
+	if h.Typeflag == tar.TypeLink {
+		// As runtimes do, the link's header sets the metadata of the
+		// file it shares; of a symlink (link(2) does not follow it), only
+		// what does not follow it.
+		if st, err := os.Lstat(target); err == nil && st.Mode()&os.ModeSymlink != 0 {
+			h = &tar.Header{Typeflag: tar.TypeSymlink, Uid: h.Uid, Gid: h.Gid, ModTime: h.ModTime}
+		}
+	}
 	switch h.Typeflag {
-	case tar.TypeLink:
-		return nil // the file's own
 	case tar.TypeSymlink:
 		if a.opts.Owners {
 			if err := os.Lchown(target, h.Uid, h.Gid); err != nil {

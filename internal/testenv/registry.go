@@ -3,11 +3,13 @@ package testenv
 import (
 	"encoding/base64"
 	"fmt"
+	"math/rand"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,15 +119,39 @@ func (r *Registry) DockerConfig(t testing.TB) string {
 	return dir
 }
 
-// freePort returns a TCP port nobody listens on now, on 127.0.0.1.
+// freePort returns a TCP port nobody listens on now, on 127.0.0.1: any
+// one, or, when SCRATCHPACK_TEST_PORTS is LOW-HIGH, one in that range (a
+// machine shared by several test runs gives each its own).
 func freePort(t testing.TB) string {
 	t.Helper()
+	if r := os.Getenv("SCRATCHPACK_TEST_PORTS"); r != "" {
+		lo, hi, ok := parseRange(r)
+		if !ok {
+			t.Fatalf("SCRATCHPACK_TEST_PORTS=%q: expected LOW-HIGH", r)
+		}
+		start := lo + rand.Intn(hi-lo+1)
+		for i := 0; i <= hi-lo; i++ {
+			port := strconv.Itoa(lo + (start-lo+i)%(hi-lo+1))
+			if l, err := net.Listen("tcp", "127.0.0.1:"+port); err == nil {
+				l.Close()
+				return port
+			}
+		}
+		t.Fatalf("no free port in SCRATCHPACK_TEST_PORTS=%s", r)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
 	return l.Addr().String()[strings.LastIndex(l.Addr().String(), ":")+1:]
+}
+
+func parseRange(s string) (lo, hi int, ok bool) {
+	a, b, found := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(a)
+	hi, err2 := strconv.Atoi(b)
+	return lo, hi, found && err1 == nil && err2 == nil && 0 < lo && lo <= hi && hi < 65536
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that nothing listens on.
