@@ -149,6 +149,33 @@ func applyLayer(ctx context.Context, a *tarball.Applier, l layer, count func(int
 	defer rc.Close()
 	stored := sha256.New()
 	in := io.TeeReader(io.TeeReader(rc, stored), countWriter(count))
+	// A layer that does not match its digest may fail to decompress or
+	// read as a tar first: the digest is the error to give then.
+	changed := func() error {
+		if l.digest.Hex == "" || ctx.Err() != nil {
+			return nil
+		}
+		if _, err := io.Copy(io.Discard, in); err != nil || sameHash(stored, l.digest) {
+			return nil
+		}
+		return errors.Errorf("its content does not match its digest: it is sha256:%x (the image is damaged or was changed)", stored.Sum(nil))
+	}
+	err = applyTar(ctx, a, in, l.diffID)
+	if err != nil {
+		if cerr := changed(); cerr != nil {
+			return cerr
+		}
+		return err
+	}
+	if _, err := io.Copy(io.Discard, in); err != nil {
+		return errors.Wrap(err, "reading the layer")
+	}
+	return changed()
+}
+
+// applyTar applies the layer's stored bytes in, checking its tar's
+// digest against diffID.
+func applyTar(ctx context.Context, a *tarball.Applier, in io.Reader, diffID v1.Hash) error {
 	un, closeUn, err := decompress(in)
 	if err != nil {
 		return err
@@ -160,23 +187,17 @@ func applyLayer(ctx context.Context, a *tarball.Applier, l layer, count func(int
 	if err != nil {
 		return errors.WithMessage(err, "reading the layer")
 	}
-	if err := a.Apply(ctx, r); err != nil {
-		r.Close()
+	err = a.Apply(ctx, r)
+	r.Close()
+	if err != nil {
 		return err
 	}
-	r.Close()
 	// the digests cover every byte, the tar's padding and what follows
 	if _, err := io.Copy(io.Discard, tarStream); err != nil {
 		return errors.Wrap(err, "reading the layer")
 	}
-	if _, err := io.Copy(io.Discard, in); err != nil {
-		return errors.Wrap(err, "reading the layer")
-	}
-	if l.digest.Hex != "" && !sameHash(stored, l.digest) {
-		return errors.Errorf("its content does not match its digest: it is sha256:%x (the image is damaged or was changed)", stored.Sum(nil))
-	}
-	if !sameHash(diff, l.diffID) {
-		return errors.Errorf("its tar does not match the config's diff ID %s: it is sha256:%x (the image is damaged or was changed)", l.diffID, diff.Sum(nil))
+	if !sameHash(diff, diffID) {
+		return errors.Errorf("its tar does not match the config's diff ID %s: it is sha256:%x (the image is damaged or was changed)", diffID, diff.Sum(nil))
 	}
 	return nil
 }

@@ -58,12 +58,12 @@ func Open(ctx context.Context, ref string, o Options) (*Image, error) {
 	}
 	want, err := parsePlatform(o.Platform)
 	if err != nil {
-		return nil, err
+		return nil, errors.WithMessagef(err, "--from %s", ref)
 	}
 	switch o.Pull {
 	case "", PullMissing, PullAlways, PullNever:
 	default:
-		return nil, errors.Errorf("--pull %q: expected missing, always or never", o.Pull)
+		return nil, errors.Errorf("--from %s: --pull %q: expected missing, always or never", ref, o.Pull)
 	}
 	op := &opener{ref: ref, o: o, want: want, prog: newProgress(ref, o.Progress)}
 	img, err := op.open(ctx, p)

@@ -30,6 +30,9 @@ func parseRef(ref string, insecure bool) (parsed, error) {
 		}
 		return parsed{transport: d.Transport, path: d.Path, tag: d.Tag}, nil
 	}
+	if t, _, ok := strings.Cut(ref, ":"); ok && otherTransports[t] {
+		return parsed{}, errors.Errorf("--from %q: the transport %s: is not read; expected docker://, oci: or docker-archive: (podman push or skopeo copy make one of them)", ref, t)
+	}
 	r := strings.TrimPrefix(ref, string(image.Registry)+"://")
 	if r == "" || strings.Contains(r, "://") {
 		return parsed{}, errors.Errorf("--from %q: expected docker://REGISTRY/REPO[:TAG|@DIGEST], REGISTRY/REPO[:TAG], oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]", ref)
@@ -44,6 +47,10 @@ func parseRef(ref string, insecure bool) (parsed, error) {
 	}
 	return parsed{transport: image.Registry, ref: nr}, nil
 }
+
+// otherTransports are skopeo's transports that Open does not read; a
+// name starting with one is not a registry's.
+var otherTransports = map[string]bool{"containers-storage": true, "docker-daemon": true, "oci-archive": true, "dir": true, "sif": true, "ostree": true, "tarball": true}
 
 // shortName is a registry reference as podman shows it: docker.io for
 // Docker Hub, whose API host go-containerregistry names.
