@@ -51,7 +51,9 @@ func openCache(dir string) (*cache, error) {
 	return c, nil
 }
 
-func (c *cache) path(parts ...string) string { return filepath.Join(append([]string{c.dir}, parts...)...) }
+func (c *cache) path(parts ...string) string {
+	return filepath.Join(append([]string{c.dir}, parts...)...)
+}
 
 // blob is where a compressed layer is kept.
 func (c *cache) blob(d v1.Hash) string { return c.path("blobs", d.Algorithm, d.Hex) }

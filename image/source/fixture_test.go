@@ -116,11 +116,11 @@ func makeTestImage() (*testImage, error) {
 	f.images = append(f.images, base)
 	ctx := filepath.Join(dir, "ctx")
 	files := map[string]string{
-		"files/data/keep":         "keep\n",
-		"files/data/gone":         "gone\n",
-		"files/opq/old/file":      "old\n",
-		"files/opq/old/sub/f":     "old too\n",
-		"files/srv/big":           strings.Repeat("0123456789abcdef", 8192),
+		"files/data/keep":     "keep\n",
+		"files/data/gone":     "gone\n",
+		"files/opq/old/file":  "old\n",
+		"files/opq/old/sub/f": "old too\n",
+		"files/srv/big":       strings.Repeat("0123456789abcdef", 8192),
 		"Containerfile": "FROM " + base + `
 COPY files/ /
 COPY --chown=1000:1000 files/data/keep /srv/owned
