@@ -51,7 +51,7 @@ demo: demo-deps build
 
 # Go benchmarks, then the comparison with tar|gzip, ldd, grep and strace.
 bench: build
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./collect/... ./tarball/... ./secrets/... ./internal/htmlreport/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./collect/... ./tarball/... ./secrets/... ./internal/htmlreport/... ./image/source/
 	@bash scripts/bench.sh
 
 # A short run of the comparison script, to keep it working (CI).

@@ -15,6 +15,9 @@
 // The files: write.go (Write, WriteFile), compress.go and pgzip.go (the
 // compressors; parallel gzip whose bytes do not depend on the cores),
 // progress.go, read.go (Open, NewReader: any of the three compressions),
-// inspect.go (Inspect) and extract.go (Extract, which refuses every entry
-// that would write outside its directory; FuzzExtract checks that).
+// inspect.go (Inspect), extract.go (Extract, which refuses every entry
+// that would write outside its directory; FuzzExtract checks that) and
+// apply.go (Applier: a container image's layers applied in order, with
+// whiteouts and opaque directories, under the same guards;
+// FuzzApplyLayers checks it).
 package tarball
