@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"strings"
 	"testing"
 )
 
@@ -35,13 +34,7 @@ func FuzzApplyLayers(f *testing.F) {
 		f.Add(programOf(ents, layerWords))
 	}
 	owners := os.Geteuid() == 0
-	s := &sandbox{dir: f.TempDir() + "/box"}
-	s.target, s.outside = s.dir+"/target", s.dir+"/outside"
-	if err := s.reset(true); err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { s.unlock(s.dir) })
-	before := snapshot(f, s.outside)
+	s, before := fuzzSandbox(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) == 0 {
 			return
@@ -66,12 +59,6 @@ func FuzzApplyLayers(f *testing.F) {
 			}
 			_, err = s.apply(t, append(layers, cur), true, ExtractOptions{Owners: owners})
 		}
-		bad := s.escapes(t, before)
-		if rerr := s.reset(len(bad) > 0); rerr != nil {
-			t.Fatalf("resetting the sandbox: %v", rerr)
-		}
-		if len(bad) > 0 {
-			t.Fatalf("applying the layers (err = %v) changed things outside the root:\n%s", err, strings.Join(bad, "\n"))
-		}
+		s.checkFuzzed(t, before, "applying the layers", err)
 	})
 }

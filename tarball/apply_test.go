@@ -4,10 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -122,40 +120,8 @@ func TestApplyLayers(t *testing.T) {
 			s := newSandbox(t)
 			before := snapshot(t, s.outside)
 			_, err := s.apply(t, tt.layers, false, ExtractOptions{})
-			var ue *UnsafeEntryError
-			switch {
-			case tt.err == "" && err != nil:
-				t.Fatalf("err = %v", err)
-			case tt.err == refused && !errors.As(err, &ue):
-				t.Errorf("err = %v, want an UnsafeEntryError", err)
-			}
-			if bad := s.escapes(t, before); len(bad) > 0 {
-				t.Errorf("applying the layers changed things outside the root:\n%s", strings.Join(bad, "\n"))
-			}
-			for p, want := range tt.want {
-				full := filepath.Join(s.target, p)
-				st, err := os.Lstat(full)
-				var got string
-				switch {
-				case os.IsNotExist(err):
-					got = "absent"
-				case err != nil:
-					t.Errorf("%s: %v", p, err)
-					continue
-				case st.IsDir():
-					got = "dir"
-				case st.Mode()&os.ModeSymlink != 0:
-					l, _ := os.Readlink(full)
-					got = "-> " + l
-					want = s.expand(want)
-				default:
-					data, _ := os.ReadFile(full)
-					got = string(data)
-				}
-				if got != want {
-					t.Errorf("%s: %q, want %q", p, got, want)
-				}
-			}
+			s.checkResult(t, before, "applying the layers", err, tt.err)
+			s.checkWant(t, tt.want)
 		})
 	}
 }

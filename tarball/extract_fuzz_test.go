@@ -32,15 +32,7 @@ func FuzzExtract(f *testing.F) {
 		f.Add(append([]byte{0}, data...))
 	}
 	owners := os.Geteuid() == 0
-	// One sandbox per fuzzing process, emptied between inputs, made
-	// again after an input that escaped (so that minimizing starts clean).
-	s := &sandbox{dir: filepath.Join(f.TempDir(), "box")}
-	s.target, s.outside = filepath.Join(s.dir, "target"), filepath.Join(s.dir, "outside")
-	if err := s.reset(true); err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { s.unlock(s.dir) })
-	before := snapshot(f, s.outside)
+	s, before := fuzzSandbox(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) == 0 {
 			return
@@ -50,14 +42,34 @@ func FuzzExtract(f *testing.F) {
 			archive = s.tarOf(t, entries(in[1:]), true)
 		}
 		err := s.extract(t, archive, ExtractOptions{Owners: owners})
-		bad := s.escapes(t, before)
-		if rerr := s.reset(len(bad) > 0); rerr != nil {
-			t.Fatalf("resetting the sandbox: %v", rerr)
-		}
-		if len(bad) > 0 {
-			t.Fatalf("extraction (err = %v) changed things outside its directory:\n%s", err, strings.Join(bad, "\n"))
-		}
+		s.checkFuzzed(t, before, "extraction", err)
 	})
+}
+
+// fuzzSandbox is one sandbox per fuzzing process, emptied between
+// inputs, made again after an input that escaped (so that minimizing
+// starts clean); and the canary tree's snapshot.
+func fuzzSandbox(f *testing.F) (*sandbox, map[string]string) {
+	s := &sandbox{dir: filepath.Join(f.TempDir(), "box")}
+	s.target, s.outside = filepath.Join(s.dir, "target"), filepath.Join(s.dir, "outside")
+	if err := s.reset(true); err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.unlock(s.dir) })
+	return s, snapshot(f, s.outside)
+}
+
+// checkFuzzed fails the input when what (which returned err) changed
+// anything outside the target, and resets the sandbox for the next.
+func (s *sandbox) checkFuzzed(t *testing.T, before map[string]string, what string, err error) {
+	t.Helper()
+	bad := s.escapes(t, before)
+	if rerr := s.reset(len(bad) > 0); rerr != nil {
+		t.Fatalf("resetting the sandbox: %v", rerr)
+	}
+	if len(bad) > 0 {
+		t.Fatalf("%s (err = %v) changed things outside its directory:\n%s", what, err, strings.Join(bad, "\n"))
+	}
 }
 
 // words are the names and link targets of entry programs: the same few

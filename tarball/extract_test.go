@@ -332,42 +332,58 @@ func TestExtract(t *testing.T) {
 			s := newSandbox(t)
 			before := snapshot(t, s.outside)
 			err := s.extract(t, s.tarOf(t, tt.ents, false), ExtractOptions{})
-			var ue *UnsafeEntryError
-			switch {
-			case tt.err == "" && err != nil:
-				t.Fatalf("err = %v", err)
-			case tt.err == refused && !errors.As(err, &ue):
-				t.Errorf("err = %v, want an UnsafeEntryError", err)
-			case tt.err != "" && tt.err != refused && (err == nil || !strings.Contains(err.Error(), tt.err)):
-				t.Errorf("err = %v, want %q", err, tt.err)
-			}
-			if bad := s.escapes(t, before); len(bad) > 0 {
-				t.Errorf("the extraction changed things outside its directory:\n%s", strings.Join(bad, "\n"))
-			}
-			for p, want := range tt.want {
-				full := filepath.Join(s.target, p)
-				st, err := os.Lstat(full)
-				if err != nil {
-					t.Errorf("%s: %v", p, err)
-					continue
-				}
-				var got string
-				switch {
-				case st.IsDir():
-					got = "dir"
-				case st.Mode()&os.ModeSymlink != 0:
-					l, _ := os.Readlink(full)
-					got = "-> " + l
-					want = s.expand(want)
-				default:
-					data, _ := os.ReadFile(full)
-					got = string(data)
-				}
-				if got != want {
-					t.Errorf("%s: %q, want %q", p, got, want)
-				}
-			}
+			s.checkResult(t, before, "the extraction", err, tt.err)
+			s.checkWant(t, tt.want)
 		})
+	}
+}
+
+// checkResult checks err against want ("" for success, refused for an
+// UnsafeEntryError, or text the error must hold) and that what (which
+// returned err) changed nothing outside the target.
+func (s *sandbox) checkResult(t *testing.T, before map[string]string, what string, err error, want string) {
+	t.Helper()
+	var ue *UnsafeEntryError
+	switch {
+	case want == "" && err != nil:
+		t.Errorf("err = %v", err)
+	case want == refused && !errors.As(err, &ue):
+		t.Errorf("err = %v, want an UnsafeEntryError", err)
+	case want != "" && want != refused && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Errorf("err = %v, want %q", err, want)
+	}
+	if bad := s.escapes(t, before); len(bad) > 0 {
+		t.Errorf("%s changed things outside its directory:\n%s", what, strings.Join(bad, "\n"))
+	}
+}
+
+// checkWant checks what is at each path of want under the target: "dir",
+// "-> link" (@OUT and @DIR expanded), "absent", or a file's contents.
+func (s *sandbox) checkWant(t *testing.T, want map[string]string) {
+	t.Helper()
+	for p, w := range want {
+		full := filepath.Join(s.target, p)
+		st, err := os.Lstat(full)
+		var got string
+		switch {
+		case os.IsNotExist(err):
+			got = "absent"
+		case err != nil:
+			t.Errorf("%s: %v", p, err)
+			continue
+		case st.IsDir():
+			got = "dir"
+		case st.Mode()&os.ModeSymlink != 0:
+			l, _ := os.Readlink(full)
+			got = "-> " + l
+			w = s.expand(w)
+		default:
+			data, _ := os.ReadFile(full)
+			got = string(data)
+		}
+		if got != w {
+			t.Errorf("%s: %q, want %q", p, got, w)
+		}
 	}
 }
 

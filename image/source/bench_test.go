@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	ggtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -143,19 +142,7 @@ func benchImage(b *testing.B, dir string, max int64) (int, int64) {
 			b.Fatal(err)
 		}
 	}
-	cf, _ := img.ConfigFile()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	img, err := mutate.ConfigFile(img, cf)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := p.AppendImage(img, layout.WithAnnotations(map[string]string{refNameAnnotation: "v1"})); err != nil {
-		b.Fatal(err)
-	}
+	writeOCILayout(b, img, dir, "v1")
 	return len(paths), total
 }
 

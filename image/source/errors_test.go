@@ -148,22 +148,58 @@ func TestOpenErrors(t *testing.T) {
 
 func layoutImage(t *testing.T, dir, tag string) v1.Image {
 	t.Helper()
+	idx, d := layoutDesc(t, dir, tag)
+	img, err := idx.Image(d.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// layoutDesc finds the descriptor of the tag in the layout's index.
+func layoutDesc(t *testing.T, dir, tag string) (v1.ImageIndex, v1.Descriptor) {
+	t.Helper()
 	idx, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, _ := idx.IndexManifest()
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range im.Manifests {
 		if m.Annotations[refNameAnnotation] == tag {
-			img, err := idx.Image(m.Digest)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return img
+			return idx, m
 		}
 	}
 	t.Fatalf("no %s in %s", tag, dir)
-	return nil
+	return nil, v1.Descriptor{}
+}
+
+// writeOCILayout writes img, made for linux/amd64, as the only image of
+// a new layout dir, tagged tag unless "".
+func writeOCILayout(t testing.TB, img v1.Image, dir, tag string) {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		t.Fatal(err)
+	}
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts []layout.Option
+	if tag != "" {
+		opts = append(opts, layout.WithAnnotations(map[string]string{refNameAnnotation: tag}))
+	}
+	if err := p.AppendImage(img, opts...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestOpenHostileLayers: images whose layers try to write outside the
@@ -254,19 +290,7 @@ func hostileLayout(t *testing.T, layers [][]*tar.Header) string {
 			t.Fatal(err)
 		}
 	}
-	cf, _ := img.ConfigFile()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	img, err := mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := filepath.Join(t.TempDir(), "layout")
-	p, err := layout.Write(dir, empty.Index)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.AppendImage(img); err != nil {
-		t.Fatal(err)
-	}
+	writeOCILayout(t, img, dir, "")
 	return dir
 }

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-
 	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
@@ -74,18 +72,8 @@ func TestOpenTransports(t *testing.T) {
 		}
 	}
 	layoutDigest := func(dir, tag string) string {
-		idx, err := layout.ImageIndexFromPath(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		im, _ := idx.IndexManifest()
-		for _, m := range im.Manifests {
-			if m.Annotations[refNameAnnotation] == tag {
-				return m.Digest.String()
-			}
-		}
-		t.Fatalf("no %s in %s", tag, dir)
-		return ""
+		_, d := layoutDesc(t, dir, tag)
+		return d.Digest.String()
 	}
 	ociDigest := layoutDigest(ociDir, "v2")
 	for _, tt := range []struct {
@@ -261,29 +249,13 @@ func TestOpenCache(t *testing.T) {
 // mustLayers lists the hex digests of the layers of the layout's image tag.
 func mustLayers(t *testing.T, dir, tag string) []string {
 	t.Helper()
-	idx, err := layout.ImageIndexFromPath(dir)
+	mf, err := layoutImage(t, dir, tag).Manifest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	im, _ := idx.IndexManifest()
-	for _, m := range im.Manifests {
-		if m.Annotations[refNameAnnotation] != tag {
-			continue
-		}
-		img, err := idx.Image(m.Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		mf, err := img.Manifest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, l := range mf.Layers {
-			out = append(out, l.Digest.Hex)
-		}
-		return out
+	var out []string
+	for _, l := range mf.Layers {
+		out = append(out, l.Digest.Hex)
 	}
-	t.Fatalf("no %s in %s", tag, dir)
-	return nil
+	return out
 }
