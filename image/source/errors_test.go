@@ -135,14 +135,23 @@ func TestOpenErrors(t *testing.T) {
 		}
 	})
 
-	t.Run("cancelled", func(t *testing.T) {
-		cache := t.TempDir()
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		if _, err := Open(ctx, "oci:"+f.layout+":v2", Options{CacheDir: cache}); err == nil {
-			t.Error("no error")
+	t.Run("interrupted", func(t *testing.T) {
+		// cancelled once the pull has started: mid-pull for the registry,
+		// before the first layer is applied for the layout
+		for _, ref := range []string{"oci:" + f.layout + ":v2", "docker://" + host + "/sp/img:v2"} {
+			cache := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			_, err := Open(ctx, ref, Options{CacheDir: cache, Insecure: true, Progress: func(p Progress) {
+				if p.Layers > 0 {
+					cancel()
+				}
+			}})
+			cancel()
+			if err == nil || !strings.Contains(err.Error(), "--from "+ref) {
+				t.Errorf("Open %s, interrupted: %v", ref, err)
+			}
+			cacheHoldsNoEntry(t, cache)
 		}
-		cacheHoldsNoEntry(t, cache)
 	})
 }
 
