@@ -82,8 +82,11 @@ func parsePlatform(s string) (v1.Platform, error) {
 	return p, nil
 }
 
-// platformString is os/arch[/variant].
+// platformString is os/arch[/variant], or "" when p is empty.
 func platformString(p v1.Platform) string {
+	if p.OS == "" && p.Architecture == "" {
+		return "" // the image does not say
+	}
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
 		s += "/" + p.Variant

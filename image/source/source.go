@@ -62,7 +62,7 @@ type Image struct {
 	// digest (the image ID).
 	Digest   string
 	ID       string // the config's digest (the image ID that podman images shows)
-	Platform string // os/arch[/variant] of the image
+	Platform string // os/arch[/variant] of the image, as its config says ("" when it does not)
 	Config   v1.ConfigFile
 	Size     int64 // the layers' compressed size, as stored (the "original size")
 	RootSize int64 // bytes of regular files in the applied root, each inode once
