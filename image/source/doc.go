@@ -7,7 +7,8 @@
 // (.wh.NAME), opaque directories (.wh..wh..opq), hardlinks to earlier
 // layers, symlinks, owners, modes, extended attributes and times. Nothing
 // is written outside that directory, whatever a layer holds
-// (tarball.ApplyLayer; FuzzApplyLayers checks it).
+// (tarball.Applier; FuzzApplyLayers checks it). Device nodes are not
+// made: Image.Skipped lists them.
 //
 // Pulled layers and applied roots are kept in a cache directory, keyed by
 // digest: blobs/sha256/HEX (compressed layers as pulled), roots/sha256/HEX
