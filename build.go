@@ -58,6 +58,10 @@ type BuildOptions struct {
 	// while the server runs once they succeeded. Their files join the
 	// list, tagged with the exec; one that fails is an error.
 	Execs []string
+	// From, when its Ref is set, is the image to shrink (build --from):
+	// the command (by default its ENTRYPOINT and CMD) runs in its root as
+	// a container runtime runs it, and the result keeps its config.
+	From FromOptions
 }
 
 // BuildResult reports a build.
@@ -74,12 +78,14 @@ type BuildResult struct {
 	Seccomp  *seccomp.Result
 	Dir      string     // the command's working directory, inside the root
 	Execs    []*ExecRun // the --exec runs
+	// Source is the image of a build --from.
+	Source *SourceImage
 }
 
 // Validate checks the options that need no files and no trace, so that
 // a build that cannot finish fails before it starts.
 func (o BuildOptions) Validate() error {
-	if len(o.Command) == 0 {
+	if len(o.Command) == 0 && o.From.Ref == "" {
 		return errors.New("no command: give it after --")
 	}
 	if err := o.Pack.Validate(); err != nil {
@@ -108,14 +114,30 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 		return nil, err
 	}
 	o.Warn = orDiscard(o.Warn)
+	var src *SourceImage
+	t0 := time.Now()
+	if o.From.Ref != "" {
+		var done func()
+		var err error
+		if o, src, done, err = o.fromImage(ctx); err != nil {
+			return nil, err
+		}
+		defer done()
+	}
 	rn, err := prepareRun(o.Command, o.Root, o.Dir, o.Env)
 	if err != nil {
+		if src != nil {
+			return nil, errors.WithMessagef(err, "in the image %s", src.Ref)
+		}
 		return nil, err
 	}
 	if err := rn.checkOutputs(o.outputFiles()...); err != nil {
 		return nil, err
 	}
-	r := &BuildResult{Program: rn.program, Dir: rn.dir, Timings: map[string]time.Duration{}}
+	r := &BuildResult{Program: rn.program, Dir: rn.dir, Timings: map[string]time.Duration{}, Source: src}
+	if src != nil {
+		r.Timings["open"] = time.Since(t0)
+	}
 	logDir, err := os.MkdirTemp("", "scratchpack-trace-")
 	if err != nil {
 		return nil, errors.Wrap(err, "creating a directory for the trace")
@@ -255,7 +277,7 @@ func (r *BuildResult) watchedUses(o BuildOptions, rn *run, log string) ([]string
 // command, PATH and WORKDIR from the traced run).
 func (r *BuildResult) pack(ctx context.Context, o BuildOptions, rn *run) error {
 	pk := o.Pack
-	if (pk.Dockerfile != "" || len(pk.Image.Dests) > 0) && len(pk.Cmd) == 0 {
+	if (pk.Dockerfile != "" || len(pk.Image.Dests) > 0) && len(pk.Cmd) == 0 && pk.Image.Base == nil {
 		pk.Cmd = append([]string{rn.program}, o.Command[1:]...)
 		pk.Env = append([]string{"PATH=" + ImagePath(r.List, rn.path)}, pk.Env...)
 		if pk.Workdir == "" && rn.dir != "/" {
@@ -343,6 +365,12 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 	rep.Seccomp = r.seccompReport(o)
 	if rn.root != "/" {
 		rep.RootFiles, rep.RootBytes = treeSize(rn.root)
+	}
+	if s := r.Source; s != nil {
+		rep.Source = &ReportSource{Ref: s.Ref, Name: s.Name, Digest: s.Digest, Size: s.Size, RootSize: s.RootSize}
+		if s.RootSize > 0 {
+			rep.Source.Ratio = float64(bytes) / float64(s.RootSize)
+		}
 	}
 	return rep
 }

@@ -26,6 +26,10 @@ type ImageOptions struct {
 	// Source and Revision become org.opencontainers.image.source and
 	// .revision; created comes from PackOptions' Epoch.
 	Source, Revision string
+	// Base, when set, is the image the result was made from (build
+	// --from): its entrypoint, volumes, stop signal, healthcheck and
+	// platform, and the base.name and base.digest annotations.
+	Base *BaseImage
 	// Insecure, Progress, Keychain: how pushes go.
 	image.Options
 }
@@ -43,8 +47,11 @@ type ImageResult struct {
 // file), and writes it to every destination.
 func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archive string) (*ImageResult, error) {
 	iopts := opts.Image
-	platform, err := platformOf(l, opts.Cmd, rootpath.PathOf(opts.Env))
-	if err != nil {
+	var platform image.Platform
+	var err error
+	if iopts.Base != nil {
+		platform = iopts.Base.Platform
+	} else if platform, err = platformOf(l, opts.Cmd, rootpath.PathOf(opts.Env)); err != nil {
 		return nil, err
 	}
 	labels := map[string]string{}
@@ -72,7 +79,7 @@ func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archiv
 	if err != nil {
 		return nil, err
 	}
-	img, err := image.New(layer, image.Config{
+	cfg := image.Config{
 		Cmd:        opts.Cmd,
 		Env:        opts.Env,
 		WorkingDir: opts.Workdir,
@@ -83,7 +90,12 @@ func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archiv
 		Source:     iopts.Source,
 		Revision:   iopts.Revision,
 		Platform:   platform,
-	})
+	}
+	if b := iopts.Base; b != nil {
+		cfg.Entrypoint, cfg.Volumes, cfg.StopSignal, cfg.Healthcheck = b.Entrypoint, b.Volumes, b.StopSignal, b.Healthcheck
+		cfg.Annotations = map[string]string{image.AnnotationBaseName: b.Name, image.AnnotationBaseDigest: b.Digest}
+	}
+	img, err := image.New(layer, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -134,7 +134,7 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.Dockerfile != "" || len(opts.Image.Dests) > 0 {
+	if (opts.Dockerfile != "" || len(opts.Image.Dests) > 0) && opts.Image.Base == nil { // (--from: the image's own)
 		if err := ValidateCmd(opts.Cmd); err != nil {
 			return nil, err
 		}
@@ -231,6 +231,9 @@ func writeDockerfile(opts PackOptions) error {
 		return errors.Errorf("the archive %s must be inside the Dockerfile's directory (its build context)", opts.Output)
 	}
 	df := Dockerfile(filepath.ToSlash(rel), opts.Cmd, opts.Env, opts.Workdir)
+	if opts.Image.Base != nil {
+		df = baseDockerfile(filepath.ToSlash(rel), opts)
+	}
 	return atomicfile.WriteFile(opts.Dockerfile, []byte(df), 0o644)
 }
 

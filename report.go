@@ -46,6 +46,20 @@ type Report struct {
 	// kept of each), the files no package owns, and what the package
 	// metadata added.
 	Packages *pkgmeta.Result `json:"packages,omitempty"`
+	// Source is the image of a build --from.
+	Source *ReportSource `json:"source,omitempty"`
+}
+
+// ReportSource names the image a build --from shrank: its reference,
+// digest, size (layers as stored) and root's size, and the ratio of the
+// result's bytes to the root's.
+type ReportSource struct {
+	Ref      string  `json:"ref"`
+	Name     string  `json:"name"`
+	Digest   string  `json:"digest"`
+	Size     int64   `json:"size"`
+	RootSize int64   `json:"root_size"`
+	Ratio    float64 `json:"ratio"`
 }
 
 // ReportPath is where the report of an archive goes:

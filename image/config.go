@@ -22,6 +22,9 @@ const (
 	AnnotationCreated  = "org.opencontainers.image.created"
 	AnnotationSource   = "org.opencontainers.image.source"
 	AnnotationRevision = "org.opencontainers.image.revision"
+	// The image a result was made from (build --from).
+	AnnotationBaseName   = "org.opencontainers.image.base.name"
+	AnnotationBaseDigest = "org.opencontainers.image.base.digest"
 	annotationPrefix   = "org.opencontainers.image."
 	refNameAnnotation  = "org.opencontainers.image.ref.name"
 )
@@ -30,6 +33,15 @@ const (
 type Config struct {
 	// Cmd is the command in exec form (the image has no shell).
 	Cmd []string
+	// Entrypoint, Volumes, StopSignal and Healthcheck are those of the
+	// image a result was made from (build --from); Cmd may then be empty.
+	Entrypoint  []string
+	Volumes     []string
+	StopSignal  string
+	Healthcheck *v1.HealthConfig
+	// Annotations are manifest annotations besides those of the labels
+	// (org.opencontainers.image.base.name, base.digest).
+	Annotations map[string]string
 	// Env is KEY=VALUE; PATH is DefaultPath unless one is given.
 	Env        []string
 	WorkingDir string
@@ -92,7 +104,7 @@ func ParseLabel(s string) (string, string, error) {
 // configFile makes the image config (without the rootfs, which
 // mutate fills in) and the manifest annotations.
 func (c Config) configFile() (*v1.ConfigFile, map[string]string, error) {
-	if len(c.Cmd) == 0 {
+	if len(c.Cmd) == 0 && len(c.Entrypoint) == 0 {
 		return nil, nil, errors.New("the image needs a command (--cmd)")
 	}
 	if c.Platform.OS == "" || c.Platform.Architecture == "" {
@@ -132,11 +144,20 @@ func (c Config) configFile() (*v1.ConfigFile, map[string]string, error) {
 		Variant:      c.Platform.Variant,
 		Created:      v1.Time{Time: created},
 		Config: v1.Config{
-			Cmd:        append([]string{}, c.Cmd...),
-			Env:        env,
-			WorkingDir: c.WorkingDir,
-			User:       c.User,
+			Entrypoint:  c.Entrypoint,
+			Cmd:         c.Cmd,
+			Env:         env,
+			WorkingDir:  c.WorkingDir,
+			User:        c.User,
+			StopSignal:  c.StopSignal,
+			Healthcheck: c.Healthcheck,
 		},
+	}
+	if len(c.Volumes) > 0 {
+		cf.Config.Volumes = map[string]struct{}{}
+		for _, v := range c.Volumes {
+			cf.Config.Volumes[v] = struct{}{}
+		}
 	}
 	if len(labels) > 0 {
 		cf.Config.Labels = labels
@@ -152,6 +173,9 @@ func (c Config) configFile() (*v1.ConfigFile, map[string]string, error) {
 		}
 	}
 	annotations := map[string]string{}
+	for k, v := range c.Annotations {
+		annotations[k] = v
+	}
 	for k, v := range labels {
 		if strings.HasPrefix(k, annotationPrefix) && k != refNameAnnotation {
 			annotations[k] = v

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,7 @@ func newBuild(g *globals) *cobra.Command {
 	var seccompProfile string
 	var execs, execFiles []string
 	var reportHTML string
+	var from fromFlags
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
 		Short: "Trace a command, resolve everything it needs, and pack it: one command",
@@ -58,7 +60,20 @@ commands the same way (collector, root, working directory, environment) to reach
 code paths the command alone does not: a test suite, a few invocations. They run
 after the command exits or, for a server (--probe), while it runs, once the probes
 succeeded. Their files join the list, tagged with the exec in the report; an exec
-that fails is an error. The image's CMD stays the command.`,
+that fails is an error. The image's CMD stays the command.
+
+--from IMAGE shrinks an image you already have, with no container engine:
+docker://REGISTRY/REPO:TAG (or REGISTRY/REPO:TAG), oci:DIR[:TAG] or
+docker-archive:FILE[:NAME:TAG]. Its root is cached (--cache-dir). With nothing
+after --, its ENTRYPOINT and CMD are traced; otherwise the command given is. It runs
+as a container runtime runs the image: the image's Env, WorkingDir and User (from
+the image's /etc/passwd and /etc/group), in private mount, PID, IPC and UTS
+namespaces after pivot_root, on an overlay (the cached root is never written), with
+/proc, a minimal /dev, a read-only /sys and the host's /etc/hosts, resolv.conf and
+hostname, on the host's network (--probe reaches it). The result keeps the image's
+config (entrypoint, cmd, env, workdir, user, ports, volumes, labels, stop signal,
+healthcheck; --cmd, --env, --workdir, --user, --port, --label override) and the
+org.opencontainers.image.base.name and base.digest annotations. It needs root.`,
 		Example: `  scratchpack build -o rootfs.tar.gz --dockerfile Dockerfile -- /usr/games/fortune
   scratchpack build -o py.tar.gz -- python3 /app/main.py
   scratchpack build -o nginx.tar.gz --probe 'curl -sf http://127.0.0.1:8080/' -- nginx -g 'daemon off;'
@@ -66,10 +81,18 @@ that fails is an error. The image's CMD stays the command.`,
   scratchpack build -o rootfs.tar.gz --collector fanotify -- python3 /app/batch.py
   scratchpack build -o app.tar.gz --seccomp-profile app.seccomp.json -- /app/server
   scratchpack build -o py.tar.gz --exec 'python3 /app/main.py --export csv' -- python3 /app/main.py
-  scratchpack build --image docker://registry.example/fortune:1.0 --image oci:out/layout:1.0 -- /usr/games/fortune`,
-		Args: needCommand("scratchpack build -o rootfs.tar.gz -- /usr/games/fortune"),
+  scratchpack build --image docker://registry.example/fortune:1.0 --image oci:out/layout:1.0 -- /usr/games/fortune
+  sudo scratchpack build --from registry.example/app:1.0 --image docker://registry.example/app:1.0-slim
+  sudo scratchpack build --from docker-archive:app.tar --probe 'curl -sf http://127.0.0.1:8080/' -o app.tar.gz`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if from.ref != "" {
+				return nil // the image's ENTRYPOINT and CMD
+			}
+			return needCommand("scratchpack build -o rootfs.tar.gz -- /usr/games/fortune")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			af.image.user = paths.user
+			af.image.from = from.ref != ""
 			popts, err := af.options(g, false)
 			if err != nil {
 				return err
@@ -104,6 +127,7 @@ that fails is an error. The image's CMD stays the command.`,
 				Pack:           popts,
 				Execs:          execs,
 				ReportHTML:     reportHTML,
+				From:           from.options(af.image.insecure),
 			}
 			if verifyAfter {
 				vo := vf.options("", nil)
@@ -125,6 +149,7 @@ that fails is an error. The image's CMD stays the command.`,
 	}
 	tf.register(cmd)
 	af.register(cmd)
+	from.register(cmd)
 	paths.register(cmd, false)
 	f := cmd.Flags()
 	f.BoolVar(&verifyAfter, "verify", false, "then run 'scratchpack verify' on the archive with the same command")
@@ -141,10 +166,33 @@ that fails is an error. The image's CMD stays the command.`,
 	return cmd
 }
 
+// fromFlags are build --from's.
+type fromFlags struct {
+	ref, platform, cacheDir string
+}
+
+func (f *fromFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.ref, "from", "", "shrink this image: docker://REGISTRY/REPO:TAG, oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]; with nothing after --, its ENTRYPOINT and CMD are traced (needs root)")
+	fl.StringVar(&f.platform, "platform", "", "with --from: the image of an index to use, os/arch[/variant] (default: the host's)")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "with --from: where pulled layers and image roots are cached (default: $XDG_CACHE_HOME/scratchpack)")
+}
+
+func (f *fromFlags) options(insecure bool) scratchpack.FromOptions {
+	o := scratchpack.FromOptions{Ref: f.ref, Platform: f.platform, CacheDir: f.cacheDir, Insecure: insecure}
+	if exe, err := os.Executable(); err == nil {
+		o.Launcher = []string{exe, containerExecCommand}
+	}
+	return o
+}
+
 // summary prints what build made: counts, bytes, the largest files.
 func (g *globals) summary(r *scratchpack.BuildResult) {
 	if g.quiet {
 		return
+	}
+	if s := r.Source; s != nil {
+		g.infof("from %s (%s): %s stored, %s of files\n", s.Name, s.Digest, human(s.Size), human(s.RootSize))
 	}
 	g.upxSummary(r.Pack.UPX)
 	status := fmt.Sprintf("exit %d", r.Trace.ExitCode)
@@ -162,6 +210,10 @@ func (g *globals) summary(r *scratchpack.BuildResult) {
 	g.packSummary(r.List, r.Pack)
 	if s := r.Seccomp; s != nil {
 		g.infof("seccomp profile: %d syscalls made by the command, %d more for the container runtime\n", s.Traced, s.Runtime)
+	}
+	if s := r.Source; s != nil && s.RootSize > 0 {
+		_, _, _, _, bytes := r.List.Totals()
+		g.infof("result: %s of files, %.1f%% of the image's %s (%.1fx smaller)\n", human(bytes), 100*float64(bytes)/float64(s.RootSize), human(s.RootSize), float64(s.RootSize)/float64(max(bytes, 1)))
 	}
 	if len(r.Largest) > 0 {
 		g.infof("largest files:\n")

@@ -3,6 +3,10 @@ package cli
 import (
 	"os"
 	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scratchpack/scratchpack/internal/sandbox"
 )
 
 // The launcher execs from the main thread: when a Go program execs from
@@ -12,7 +16,33 @@ import (
 // was lost that way. Locking the main goroutine in an init function keeps
 // it on the main thread.
 func init() {
-	if len(os.Args) > 1 && os.Args[1] == chrootExecCommand {
+	if len(os.Args) > 1 && (os.Args[1] == chrootExecCommand || os.Args[1] == containerInitCommand) {
 		runtime.LockOSThread()
+	}
+}
+
+// The container launcher (build --from): __container-exec RUNDIR ROOT
+// DIR -- COMMAND... makes the namespaces, and runs itself again as their
+// first process with __container-init, which mounts, pivots and starts
+// the command. Hidden: users never call them.
+const (
+	containerExecCommand = "__container-exec"
+	containerInitCommand = "__container-init"
+)
+
+func newContainerExec(name string) *cobra.Command {
+	return &cobra.Command{
+		Use:                name + " RUNDIR ROOT DIR -- COMMAND...",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 5 || args[3] != "--" {
+				return usagef("usage: %s RUNDIR ROOT DIR -- COMMAND...", name)
+			}
+			if name == containerInitCommand {
+				return sandbox.Init(args[0], args[1], args[2], args[4:])
+			}
+			return sandbox.Launch([]string{containerInitCommand}, args[0], args[1], args[2], args[4:])
+		},
 	}
 }

@@ -19,6 +19,8 @@ type imageFlags struct {
 	insecure         bool
 	// user is the --user of the path flags (the users set), set by the command.
 	user string
+	// from: build --from (which reads a registry too) was given.
+	from bool
 }
 
 func (i *imageFlags) register(cmd *cobra.Command) {
@@ -34,7 +36,7 @@ func (i *imageFlags) register(cmd *cobra.Command) {
 func (i *imageFlags) options(g *globals) (scratchpack.ImageOptions, error) {
 	var o scratchpack.ImageOptions
 	if len(i.dests) == 0 {
-		if len(i.ports)+len(i.labels) > 0 || i.source != "" || i.revision != "" || i.insecure {
+		if len(i.ports)+len(i.labels) > 0 || i.source != "" || i.revision != "" || i.insecure && !i.from {
 			return o, usagef("--port, --label, --image-source, --image-revision and --insecure-registry go with --image")
 		}
 		return o, nil

@@ -80,7 +80,7 @@ FROM scratch.`,
 	root.PersistentFlags().BoolVar(&g.debug, "debug", false, "print stack traces with errors")
 	root.PersistentFlags().BoolVarP(&g.quiet, "quiet", "q", false, "print only errors")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newFilelist(g), newPack(g), newBuild(g), newTrace(g), newDeps(g), newSets(g), newVerify(g), newInspect(g), newVersion(g), newChrootExec())
+	root.AddCommand(newFilelist(g), newPack(g), newBuild(g), newTrace(g), newDeps(g), newSets(g), newVerify(g), newInspect(g), newVersion(g), newChrootExec(), newContainerExec(containerExecCommand), newContainerExec(containerInitCommand))
 	return root
 }
 
