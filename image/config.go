@@ -25,8 +25,8 @@ const (
 	// The image a result was made from (build --from).
 	AnnotationBaseName   = "org.opencontainers.image.base.name"
 	AnnotationBaseDigest = "org.opencontainers.image.base.digest"
-	annotationPrefix   = "org.opencontainers.image."
-	refNameAnnotation  = "org.opencontainers.image.ref.name"
+	annotationPrefix     = "org.opencontainers.image."
+	refNameAnnotation    = "org.opencontainers.image.ref.name"
 )
 
 // Config is what the image's config says about running it.

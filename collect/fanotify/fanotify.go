@@ -124,13 +124,21 @@ var pseudo = map[string]bool{
 // The namespace must be one of the watched command's own, or the events
 // of every process sharing it are recorded too.
 func (w *Watcher) MarkNamespace(proc string) ([]Mount, error) {
+	w.since = coarseNow()
+	return MarkNamespaceWith(w.fd, proc)
+}
+
+// MarkNamespaceWith is MarkNamespace through the fanotify group fd: a
+// launcher given the group (see Watcher.File) marks the mounts it made
+// in a namespace of its own.
+func MarkNamespaceWith(fd int, proc string) ([]Mount, error) {
+	w := &Watcher{fd: fd}
 	mounts, err := readMountinfo(proc + "/mountinfo")
 	if err != nil {
 		return nil, err
 	}
 	mask := uint64(evOpen | evOpenExec | evCloseWrite | evOnDir)
 	marked := 0
-	w.since = coarseNow()
 	for i := range mounts {
 		m := &mounts[i]
 		if pseudo[m.FSType] {
@@ -161,6 +169,15 @@ func (w *Watcher) mark(mask uint64, path string) error {
 		return errors.Wrapf(errno, "fanotify_mark %s", path)
 	}
 	return nil
+}
+
+// File is a copy of the group's fd, to give a launcher (ExtraFiles).
+func (w *Watcher) File() (*os.File, error) {
+	fd, err := syscall.Dup(w.fd)
+	if err != nil {
+		return nil, errors.Wrap(err, "duplicating the fanotify fd")
+	}
+	return os.NewFile(uintptr(fd), "fanotify"), nil
 }
 
 // dirfd is AT_FDCWD: paths given to fanotify_mark are absolute.

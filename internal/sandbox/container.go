@@ -63,7 +63,9 @@ func loadContainer(runDir string) (Container, error) {
 // starts self (this program, with initArgs before the same arguments:
 // Init's entry) as the first process of new mount, PID, IPC and UTS
 // namespaces, forwards the signals it gets, and exits as it exits.
-func Launch(initArgs []string, runDir, root, dir string, argv []string) error {
+// passFD gives it our fd 3 as its own (a fanotify group, for Init's
+// ready hook).
+func Launch(initArgs []string, runDir, root, dir string, argv []string, passFD bool) error {
 	if len(argv) == 0 {
 		return errors.New("no command")
 	}
@@ -74,6 +76,11 @@ func Launch(initArgs []string, runDir, root, dir string, argv []string) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS,
 		Pdeathsig:  syscall.SIGKILL,
+	}
+	if passFD {
+		f := os.NewFile(3, "passed")
+		defer f.Close()
+		cmd.ExtraFiles = []*os.File{f}
 	}
 	sigs := forwardSignals()
 	if err := cmd.Start(); err != nil {
@@ -121,14 +128,21 @@ func exitLike(err error) {
 // chrooted at root (the overlay, at the same path as on the host), with
 // the working directory dir. It stays as the namespace's init (as
 // docker run --init does): it forwards signals to the command, reaps
-// orphans, and exits as the command exits.
-func Init(runDir, root, dir string, argv []string) error {
+// orphans, and exits as the command exits. ready, when set, runs once
+// the container's mounts are made, before the command starts (a watch
+// marks them).
+func Init(runDir, root, dir string, argv []string, ready func() error) error {
 	c, err := loadContainer(runDir)
 	if err != nil {
 		return err
 	}
 	if err := c.mount(root, dir); err != nil {
 		return err
+	}
+	if ready != nil {
+		if err := ready(); err != nil {
+			return err
+		}
 	}
 	// The command, found inside the overlay (now at root's path).
 	res, err := rootpath.New(root)

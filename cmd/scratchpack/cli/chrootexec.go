@@ -3,9 +3,14 @@ package cli
 import (
 	"os"
 	"runtime"
+	"syscall"
+
+	"github.com/pkg/errors"
 
 	"github.com/spf13/cobra"
 
+	"github.com/scratchpack/scratchpack/collect/fanotify"
+	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/internal/sandbox"
 )
 
@@ -39,10 +44,24 @@ func newContainerExec(name string) *cobra.Command {
 			if len(args) < 5 || args[3] != "--" {
 				return usagef("usage: %s RUNDIR ROOT DIR -- COMMAND...", name)
 			}
-			if name == containerInitCommand {
-				return sandbox.Init(args[0], args[1], args[2], args[4:])
+			watched := os.Getenv(tracer.WatchFDEnv) != ""
+			if name == containerExecCommand {
+				return sandbox.Launch([]string{containerInitCommand}, args[0], args[1], args[2], args[4:], watched)
 			}
-			return sandbox.Launch([]string{containerInitCommand}, args[0], args[1], args[2], args[4:])
+			var ready func() error
+			if watched {
+				// a fanotify watch (build --collector fanotify): the
+				// container's mounts are marked before the command starts
+				ready = func() error {
+					os.Unsetenv(tracer.WatchFDEnv)
+					defer syscall.Close(3)
+					if _, err := fanotify.MarkNamespaceWith(3, "/proc/self"); err != nil {
+						return errors.WithMessage(err, "watching the container's mounts")
+					}
+					return nil
+				}
+			}
+			return sandbox.Init(args[0], args[1], args[2], args[4:], ready)
 		},
 	}
 }

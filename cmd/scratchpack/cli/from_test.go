@@ -1,0 +1,220 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scratchpack/scratchpack/internal/testenv"
+)
+
+// The images of TestBuildFrom (prefix of their names; all removed at its
+// end) and the base they are built from: the e2e's cached builder
+// (Debian 12, made by make -C examples builder; reused, never removed).
+const (
+	fromPrefix  = "localhost/sp-fromrun-"
+	fromBuilder = "localhost/scratchpack-builder:bookworm"
+)
+
+var podmanFlags = []string{"--storage-driver", "vfs", "--runtime", "runc"}
+var podmanLimits = []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}
+
+func podman(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("podman", append(append([]string{}, podmanFlags...), args...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("podman %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+	}
+	return string(out)
+}
+
+// fromConfig is what a runtime reads of an image's config.
+type fromConfig struct {
+	Entrypoint, Cmd, Env []string
+	WorkingDir, User     string
+	ExposedPorts         map[string]any
+	Labels               map[string]string
+	StopSignal           string
+}
+
+func inspectConfig(t *testing.T, img string) (fromConfig, int64) {
+	t.Helper()
+	var out []struct {
+		Size   int64
+		Config fromConfig
+	}
+	if err := json.Unmarshal([]byte(podman(t, "image", "inspect", img)), &out); err != nil || len(out) != 1 {
+		t.Fatalf("podman image inspect %s: %v", img, err)
+	}
+	return out[0].Config, out[0].Size
+}
+
+// TestBuildFrom: real images made with podman build from Debian 12 (layers,
+// a removed file, a replaced directory, a hardlink across layers, USER,
+// WORKDIR, ENV, EXPOSE, LABEL, STOPSIGNAL, ENTRYPOINT and CMD), served by a
+// registry, saved with podman save and copied to an OCI layout with
+// skopeo: build --from with no command, and the result run by podman
+// prints what the original prints, with the same config. The server
+// image (a non-root USER) is traced under --probe. A second build reuses
+// the cache with the registry gone. The sizes and times are logged
+// (go test -v), beside skopeo copy + umoci unpack of the same image.
+func TestBuildFrom(t *testing.T) {
+	testenv.NeedRoot(t)
+	need(t, "podman", "skopeo", "umoci", "docker-registry", "strace", "curl")
+	if err := exec.Command("podman", append(podmanFlags, "image", "exists", fromBuilder)...).Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is missing: make -C examples builder makes it (make e2e does)", fromBuilder)
+		}
+		t.Skipf("%s is missing: make -C examples builder makes it (make e2e does)", fromBuilder)
+	}
+	noCredentials(t)
+	dir := t.TempDir()
+	cache := filepath.Join(dir, "cache")
+	t.Cleanup(func() {
+		for _, img := range []string{"app:test", "server:test", "app:slim-registry", "app:slim-archive", "app:slim-oci", "server:slim"} {
+			exec.Command("podman", append(podmanFlags, "rmi", "-f", fromPrefix+img)...).Run()
+		}
+	})
+	src, _ := filepath.Abs("testdata/from")
+	for _, name := range []string{"app", "server"} {
+		t0 := time.Now()
+		podman(t, append(append([]string{"build", "--layers", "-q"}, podmanLimits...),
+			"--build-arg", "BASE="+fromBuilder, "-t", fromPrefix+name+":test", filepath.Join(src, name))...)
+		t.Logf("podman build %s: %s", name, time.Since(t0).Round(time.Millisecond))
+	}
+	appTar := filepath.Join(dir, "app.tar")
+	podman(t, "save", "-q", "-o", appTar, fromPrefix+"app:test")
+	layout := filepath.Join(dir, "layout")
+	if out, err := exec.Command("skopeo", "copy", "-q", "docker-archive:"+appTar, "oci:"+layout+":test").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v\n%s", err, out)
+	}
+	wantOut := podman(t, append(append([]string{"run", "--rm", "--network", "none"}, podmanLimits...), fromPrefix+"app:test")...)
+	wantCfg, appSize := inspectConfig(t, fromPrefix+"app:test")
+
+	build := func(t *testing.T, ref, slim string, extra ...string) time.Duration {
+		t.Helper()
+		archive := filepath.Join(dir, strings.ReplaceAll(slim, ":", "-")+".tar")
+		args := append([]string{"build", "--from", ref, "--cache-dir", cache, "--insecure-registry",
+			"-o", filepath.Join(dir, strings.ReplaceAll(slim, ":", "-")+".tar.gz"),
+			"--image", "docker-archive:" + archive + ":" + fromPrefix + slim}, extra...)
+		t0 := time.Now()
+		code, stderr := runProcess(t, dir, args...)
+		took := time.Since(t0)
+		if code != 0 {
+			t.Fatalf("build --from %s: exit %d\n%s", ref, code, stderr)
+		}
+		if !strings.Contains(stderr, "from ") || !strings.Contains(stderr, "result: ") {
+			t.Errorf("the summary does not name the source image and the ratio:\n%s", stderr)
+		}
+		podman(t, "load", "-q", "-i", archive)
+		return took
+	}
+	check := func(t *testing.T, slim string) int64 {
+		t.Helper()
+		got := podman(t, append(append([]string{"run", "--rm", "--network", "none"}, podmanLimits...), fromPrefix+slim)...)
+		if got != wantOut {
+			t.Errorf("%s prints\n%s\nthe original prints\n%s", slim, got, wantOut)
+		}
+		cfg, size := inspectConfig(t, fromPrefix+slim)
+		if !reflect.DeepEqual(cfg, wantCfg) {
+			t.Errorf("%s's config:\n%+v\nthe original's:\n%+v", slim, cfg, wantCfg)
+		}
+		return size
+	}
+
+	var firstBuild, cachedBuild time.Duration
+	var slimSize int64
+	t.Run("registry", func(t *testing.T) {
+		port := os.Getenv("SCRATCHPACK_FROM_REGISTRY_PORT")
+		if port == "" {
+			port = "24500"
+		}
+		reg := testenv.StartRegistryAt(t, false, port)
+		podman(t, "push", "-q", "--tls-verify=false", fromPrefix+"app:test", "docker://"+reg.Host+"/app:test")
+		firstBuild = build(t, reg.Host+"/app:test", "app:slim-registry")
+		slimSize = check(t, "app:slim-registry")
+	})
+	t.Run("cached, no registry", func(t *testing.T) {
+		// the registry of the subtest above is stopped: nothing to pull
+		cachedBuild = build(t, "docker://127.0.0.1:"+envOr("SCRATCHPACK_FROM_REGISTRY_PORT", "24500")+"/app:test", "app:slim-registry")
+	})
+	t.Run("docker-archive", func(t *testing.T) {
+		build(t, "docker-archive:"+appTar, "app:slim-archive")
+		check(t, "app:slim-archive")
+	})
+	t.Run("oci", func(t *testing.T) {
+		build(t, "oci:"+layout+":test", "app:slim-oci")
+		check(t, "app:slim-oci")
+	})
+	t.Run("server", func(t *testing.T) {
+		serverTar := filepath.Join(dir, "server.tar")
+		podman(t, "save", "-q", "-o", serverTar, fromPrefix+"server:test")
+		url := "http://127.0.0.1:24082/index.html"
+		took := build(t, "docker-archive:"+serverTar, "server:slim", "--probe", "curl -sf "+url)
+		for _, img := range []string{"server:test", "server:slim"} {
+			id := strings.TrimSpace(podman(t, append(append([]string{"run", "-d", "--rm", "--network", "host"}, podmanLimits...), fromPrefix+img)...))
+			body, err := getRetry(url, 20*time.Second)
+			podman(t, "stop", "-t", "2", id)
+			if err != nil || !strings.Contains(body, "served from the image") {
+				t.Errorf("%s: GET %s: %v %q", img, url, err, body)
+			}
+		}
+		wantServer, orig := inspectConfig(t, fromPrefix+"server:test")
+		got, slim := inspectConfig(t, fromPrefix+"server:slim")
+		if !reflect.DeepEqual(got, wantServer) {
+			t.Errorf("server:slim's config:\n%+v\nthe original's:\n%+v", got, wantServer)
+		}
+		t.Logf("MEASURE server: original %s, slim %s (%.1fx), build --from %s",
+			human(orig), human(slim), float64(orig)/float64(max(slim, 1)), took.Round(time.Millisecond))
+	})
+	// skopeo copy + umoci unpack of the same image, side by side.
+	t0 := time.Now()
+	umoci := filepath.Join(dir, "umoci")
+	if out, err := exec.Command("skopeo", "copy", "-q", "docker-archive:"+appTar, "oci:"+umoci+":test").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("umoci", "unpack", "--image", umoci+":test", filepath.Join(dir, "bundle")).CombinedOutput(); err != nil {
+		t.Fatalf("umoci unpack: %v\n%s", err, out)
+	}
+	unpack := time.Since(t0)
+	t.Logf("MEASURE app: original %s, slim %s (%.1fx); build --from %s (cached: %s); skopeo copy + umoci unpack alone: %s",
+		human(appSize), human(slimSize), float64(appSize)/float64(max(slimSize, 1)),
+		firstBuild.Round(time.Millisecond), cachedBuild.Round(time.Millisecond), unpack.Round(time.Millisecond))
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// getRetry GETs url until it answers or timeout passes.
+func getRetry(url string, timeout time.Duration) (string, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return string(body), err
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("no answer in %s: %w", timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
