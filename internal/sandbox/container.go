@@ -231,6 +231,8 @@ func (c Container) mount(root, dir string) error {
 	// WORKDIR is made when missing, as runtimes do.
 	if w, err := inside(rootfs, dir); err == nil {
 		os.MkdirAll(w, 0o755)
+	} else if err := os.MkdirAll(filepath.Join(rootfs, dir), 0o755); err != nil {
+		return errors.Wrapf(err, "creating the working directory %s", dir)
 	}
 	// The new root: a tmpfs holding the overlay at root's path.
 	nr := d("newroot")
@@ -345,7 +347,12 @@ func inside(rootfs, p string) (string, error) {
 	}
 	canon, err := res.Canonical(p)
 	if err != nil {
-		return "", errors.WithMessagef(err, "finding %s in the container", p)
+		// missing: made in its parent (which must be there)
+		dir, err2 := res.Canonical(filepath.Dir(p))
+		if err2 != nil || p == "/" {
+			return "", errors.WithMessagef(err, "finding %s in the container", p)
+		}
+		return filepath.Join(res.HostPath(dir), filepath.Base(p)), nil
 	}
 	return res.HostPath(canon), nil
 }

@@ -91,7 +91,7 @@ func TestBuildFrom(t *testing.T) {
 	src, _ := filepath.Abs("testdata/from")
 	for _, name := range []string{"app", "server"} {
 		t0 := time.Now()
-		podman(t, append(append([]string{"build", "--layers", "-q"}, podmanLimits...),
+		podman(t, append(append([]string{"build", "--layers=false", "-q"}, podmanLimits...),
 			"--build-arg", "BASE="+fromBuilder, "-t", fromPrefix+name+":test", filepath.Join(src, name))...)
 		t.Logf("podman build %s: %s", name, time.Since(t0).Round(time.Millisecond))
 	}
