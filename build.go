@@ -97,6 +97,9 @@ func (o BuildOptions) Validate() error {
 	if err := distinctOutputs(o.outputFiles()); err != nil {
 		return err
 	}
+	if o.From.Ref != "" && o.Verify != nil && o.Verify.CompareOutput {
+		return errors.New("--verify with --from compares the exit status only (the traced run's output is not kept to compare)")
+	}
 	return o.validateSeccomp()
 }
 
@@ -327,6 +330,14 @@ func (r *BuildResult) verify(ctx context.Context, o BuildOptions, rn *run) error
 	vo.Command = append([]string{rn.program}, o.Command[1:]...)
 	if vo.Dir == "" && rn.root == "/" {
 		vo.Dir = rn.dir // where the command ran: relative names mean the same
+	}
+	if r.Source != nil {
+		// the source image is the reference, not the host
+		vo.Reference = &verify.Run{ExitCode: r.Trace.ExitCode, Signal: r.Trace.Signal}
+		if vo.Dir == "" {
+			vo.Dir = rn.dir
+		}
+		vo.Env = append(append([]string{}, rn.env...), vo.Env...)
 	}
 	var err error
 	r.Verify, err = verify.Verify(ctx, vo)

@@ -44,6 +44,11 @@ type Options struct {
 	// the host (default /): a command that names files relative to it
 	// (jq -c . in.json in /srv/app) runs there in both.
 	Dir string
+	// Reference, when set, is the run the image's is compared with, in
+	// place of a run on the host (build --from: the traced run in the
+	// source image, whose stdout was not kept: CompareOutput needs the
+	// host run).
+	Reference *Run
 	// Launcher, Strace: see tracer.Options.
 	Launcher []string
 	Strace   string
@@ -141,7 +146,11 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	if err := makeWorkdir(root, wd); err != nil {
 		return nil, err
 	}
-	r.Host = runHost(ctx, o.Command, env, o.Timeout, wd)
+	if o.Reference != nil {
+		r.Host = *o.Reference
+	} else {
+		r.Host = runHost(ctx, o.Command, env, o.Timeout, wd)
+	}
 
 	var stdout, stderr bytes.Buffer
 	log := filepath.Join(dir, "image.strace")
