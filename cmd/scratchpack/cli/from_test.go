@@ -27,10 +27,21 @@ const (
 var podmanFlags = []string{"--storage-driver", "vfs", "--runtime", "runc"}
 var podmanLimits = []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"}
 
+func podmanCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command("podman", append(append([]string{}, podmanFlags...), args...)...)
+	// (noCredentials' empty DOCKER_CONFIG is for scratchpack: podman
+	// wants a config.json there)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DOCKER_CONFIG=") && !strings.HasPrefix(kv, "REGISTRY_AUTH_FILE=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	return cmd
+}
+
 func podman(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("podman", append(append([]string{}, podmanFlags...), args...)...)
-	out, err := cmd.Output()
+	out, err := podmanCommand(args...).Output()
 	if err != nil {
 		stderr := ""
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -85,7 +96,7 @@ func TestBuildFrom(t *testing.T) {
 	cache := filepath.Join(dir, "cache")
 	t.Cleanup(func() {
 		for _, img := range []string{"app:test", "server:test", "app:slim-registry", "app:slim-archive", "app:slim-oci", "server:slim"} {
-			exec.Command("podman", append(podmanFlags, "rmi", "-f", fromPrefix+img)...).Run()
+			podmanCommand("rmi", "-f", fromPrefix+img).Run()
 		}
 	})
 	src, _ := filepath.Abs("testdata/from")
