@@ -101,6 +101,10 @@ func (o BuildOptions) fromImage(ctx context.Context) (BuildOptions, *SourceImage
 	if err != nil {
 		return o, src, noop, errors.WithMessagef(err, "the image %s: USER %q", src.Ref, c.User)
 	}
+	if namedUser(c.User) {
+		// the runtime that runs the result looks the names up there
+		o.Paths.Includes = append(append([]string{}, o.Paths.Includes...), "/etc/passwd", "/etc/group")
+	}
 	runDir, err := os.MkdirTemp("", "scratchpack-container-")
 	if err != nil {
 		return o, src, noop, errors.Wrap(err, "creating the container's directory")
@@ -152,6 +156,19 @@ func (p PackOptions) withBase(src *SourceImage) PackOptions {
 		Platform:    image.Platform{OS: src.Config.OS, Architecture: src.Config.Architecture, Variant: src.Config.Variant},
 	}
 	return p
+}
+
+// namedUser reports whether a USER names a user or a group (not only
+// numbers): a runtime then reads /etc/passwd and /etc/group.
+func namedUser(spec string) bool {
+	for _, part := range strings.Split(spec, ":") {
+		for _, c := range part {
+			if c < '0' || c > '9' {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -43,7 +43,7 @@ func openSourceStopGap(ctx context.Context, o FromOptions) (*SourceImage, error)
 		}
 		cache = filepath.Join(base, "scratchpack")
 	}
-	refKey := sha256.Sum256([]byte(o.Ref + "\x00" + o.Platform))
+	refKey := sha256.Sum256([]byte(strings.TrimPrefix(o.Ref, "docker://") + "\x00" + o.Platform))
 	refFile := filepath.Join(cache, "refs", hex.EncodeToString(refKey[:])+".json")
 	if data, err := os.ReadFile(refFile); err == nil {
 		var si SourceImage

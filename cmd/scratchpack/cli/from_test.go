@@ -95,7 +95,7 @@ func TestBuildFrom(t *testing.T) {
 	dir := t.TempDir()
 	cache := filepath.Join(dir, "cache")
 	t.Cleanup(func() {
-		for _, img := range []string{"app:test", "server:test", "app:slim-registry", "app:slim-archive", "app:slim-oci", "server:slim"} {
+		for _, img := range []string{"app:test", "server:test", "app:slim-registry", "app:slim-archive", "app:slim-oci", "app:slim-fanotify", "server:slim"} {
 			podmanCommand("rmi", "-f", fromPrefix+img).Run()
 		}
 	})
@@ -161,6 +161,11 @@ func TestBuildFrom(t *testing.T) {
 	t.Run("cached, no registry", func(t *testing.T) {
 		// the registry of the subtest above is stopped: nothing to pull
 		cachedBuild = build(t, "docker://127.0.0.1:"+envOr("SCRATCHPACK_FROM_REGISTRY_PORT", "24500")+"/app:test", "app:slim-registry")
+	})
+	t.Run("fanotify", func(t *testing.T) {
+		// the other collector, on the cached root
+		build(t, "docker://127.0.0.1:"+envOr("SCRATCHPACK_FROM_REGISTRY_PORT", "24500")+"/app:test", "app:slim-fanotify", "--collector", "fanotify")
+		check(t, "app:slim-fanotify")
 	})
 	t.Run("docker-archive", func(t *testing.T) {
 		build(t, "docker-archive:"+appTar, "app:slim-archive")
