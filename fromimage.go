@@ -11,6 +11,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/image"
+	"github.com/scratchpack/scratchpack/image/source"
 	"github.com/scratchpack/scratchpack/internal/sandbox"
 )
 
@@ -28,25 +29,27 @@ type FromOptions struct {
 	CacheDir string
 	// Insecure allows plain http and unverified TLS for the registry.
 	Insecure bool
+	// Progress, when set, receives the progress of the pull.
+	Progress func(source.Progress)
 	// Launcher starts the command in the image's container (see
 	// sandbox.Launch): LAUNCHER... RUNDIR ROOT DIR -- COMMAND...
 	Launcher []string
 }
 
-// SourceImage is the image opened for build --from: its root (applied,
-// cached, read-only, shared: never written), config, digest and sizes.
-type SourceImage struct {
-	Ref      string // as given
-	Name     string // the reference, in full
-	Digest   string // the manifest's
-	Config   v1.ConfigFile
-	Size     int64 // the layers, as stored (compressed)
-	RootSize int64 // the applied root's files
-	Root     string
-}
+// SourceImage is the image opened for build --from (image/source): its
+// root (applied, cached, read-only, shared: the run never writes it),
+// config, digest and sizes.
+type SourceImage = source.Image
 
-// openSource opens the image (see fromopen.go).
-var openSource = openSourceStopGap
+// openSource opens the image.
+func openSource(ctx context.Context, o FromOptions) (*SourceImage, error) {
+	return source.Open(ctx, o.Ref, source.Options{
+		Platform: o.Platform,
+		CacheDir: o.CacheDir,
+		Insecure: o.Insecure,
+		Progress: o.Progress,
+	})
+}
 
 // BaseImage is what a result keeps of the image it was made from, beyond
 // PackOptions' Cmd, Env and Workdir and ImageOptions' User, Ports and
@@ -79,6 +82,9 @@ func (o BuildOptions) fromImage(ctx context.Context) (BuildOptions, *SourceImage
 	src, err := openSource(ctx, o.From)
 	if err != nil {
 		return o, nil, noop, err
+	}
+	if n := len(src.Skipped); n > 0 {
+		o.Warn(errors.Errorf("the image %s holds %d device node(s) that were not created (the run has its own /dev): %s", src.Ref, n, strings.Join(src.Skipped[:min(n, 3)], "; ")))
 	}
 	c := src.Config.Config
 	if len(o.Command) == 0 {
@@ -146,8 +152,12 @@ func (p PackOptions) withBase(src *SourceImage) PackOptions {
 		labels = append(labels, k+"="+c.Labels[k])
 	}
 	p.Image.Labels = append(labels, p.Image.Labels...) // later ones win
+	baseName := src.Name
+	if baseName == "" {
+		baseName = src.Ref // an untagged layout or archive
+	}
 	p.Image.Base = &BaseImage{
-		Name:        src.Name,
+		Name:        baseName,
 		Digest:      src.Digest,
 		Entrypoint:  c.Entrypoint,
 		Volumes:     sortedKeys(c.Volumes),

@@ -29,15 +29,9 @@ type Registry struct {
 // its end; with auth it requires htpasswd (bcrypt) credentials.
 func StartRegistry(t testing.TB, auth bool) *Registry {
 	t.Helper()
-	return StartRegistryAt(t, auth, freePort(t))
-}
-
-// StartRegistryAt is StartRegistry on a given port (a developer's range).
-func StartRegistryAt(t testing.TB, auth bool, port string) *Registry {
-	t.Helper()
 	Need(t, "docker-registry")
 	dir := t.TempDir()
-	r := &Registry{Dir: dir, Host: "127.0.0.1:" + port}
+	r := &Registry{Dir: dir, Host: "127.0.0.1:" + freePort(t)}
 	authConf := ""
 	if auth {
 		Need(t, "htpasswd")

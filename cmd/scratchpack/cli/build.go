@@ -127,7 +127,7 @@ org.opencontainers.image.base.name and base.digest annotations. It needs root.`,
 				Pack:           popts,
 				Execs:          execs,
 				ReportHTML:     reportHTML,
-				From:           from.options(af.image.insecure),
+				From:           from.options(g, af.image.insecure),
 			}
 			if verifyAfter {
 				vo := vf.options("", nil)
@@ -178,8 +178,8 @@ func (f *fromFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "with --from: where pulled layers and image roots are cached (default: $XDG_CACHE_HOME/scratchpack)")
 }
 
-func (f *fromFlags) options(insecure bool) scratchpack.FromOptions {
-	o := scratchpack.FromOptions{Ref: f.ref, Platform: f.platform, CacheDir: f.cacheDir, Insecure: insecure}
+func (f *fromFlags) options(g *globals, insecure bool) scratchpack.FromOptions {
+	o := scratchpack.FromOptions{Ref: f.ref, Platform: f.platform, CacheDir: f.cacheDir, Insecure: insecure, Progress: g.pullProgress()}
 	if exe, err := os.Executable(); err == nil {
 		o.Launcher = []string{exe, containerExecCommand}
 	}
@@ -192,7 +192,11 @@ func (g *globals) summary(r *scratchpack.BuildResult) {
 		return
 	}
 	if s := r.Source; s != nil {
-		g.infof("from %s (%s): %s stored, %s of files\n", s.Name, s.Digest, human(s.Size), human(s.RootSize))
+		cached := ""
+		if s.Cached {
+			cached = ", from the cache"
+		}
+		g.infof("from %s (%s): %s stored, %s of files%s\n", s.Ref, s.Digest, human(s.Size), human(s.RootSize), cached)
 	}
 	g.upxSummary(r.Pack.UPX)
 	status := fmt.Sprintf("exit %d", r.Trace.ExitCode)

@@ -148,23 +148,24 @@ func TestBuildFrom(t *testing.T) {
 
 	var firstBuild, cachedBuild time.Duration
 	var slimSize int64
+	var host string
 	t.Run("registry", func(t *testing.T) {
-		port := os.Getenv("SCRATCHPACK_FROM_REGISTRY_PORT")
-		if port == "" {
-			port = "24500"
-		}
-		reg := testenv.StartRegistryAt(t, false, port)
+		reg := testenv.StartRegistry(t, false) // (SCRATCHPACK_TEST_PORTS: a range of ports)
+		host = reg.Host
 		podman(t, "push", "-q", "--tls-verify=false", fromPrefix+"app:test", "docker://"+reg.Host+"/app:test")
 		firstBuild = build(t, reg.Host+"/app:test", "app:slim-registry")
 		slimSize = check(t, "app:slim-registry")
 	})
+	if host == "" {
+		t.FailNow()
+	}
 	t.Run("cached, no registry", func(t *testing.T) {
 		// the registry of the subtest above is stopped: nothing to pull
-		cachedBuild = build(t, "docker://127.0.0.1:"+envOr("SCRATCHPACK_FROM_REGISTRY_PORT", "24500")+"/app:test", "app:slim-registry")
+		cachedBuild = build(t, "docker://"+host+"/app:test", "app:slim-registry")
 	})
 	t.Run("fanotify", func(t *testing.T) {
 		// the other collector, on the cached root
-		build(t, "docker://127.0.0.1:"+envOr("SCRATCHPACK_FROM_REGISTRY_PORT", "24500")+"/app:test", "app:slim-fanotify", "--collector", "fanotify")
+		build(t, "docker://"+host+"/app:test", "app:slim-fanotify", "--collector", "fanotify")
 		check(t, "app:slim-fanotify")
 	})
 	t.Run("docker-archive", func(t *testing.T) {
@@ -209,13 +210,6 @@ func TestBuildFrom(t *testing.T) {
 	t.Logf("MEASURE app: original %s, slim %s (%.1fx); build --from %s (cached: %s); skopeo copy + umoci unpack alone: %s",
 		human(appSize), human(slimSize), float64(appSize)/float64(max(slimSize, 1)),
 		firstBuild.Round(time.Millisecond), cachedBuild.Round(time.Millisecond), unpack.Round(time.Millisecond))
-}
-
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // getRetry GETs url until it answers or timeout passes.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/scratchpack/scratchpack"
 	"github.com/scratchpack/scratchpack/image"
+	"github.com/scratchpack/scratchpack/image/source"
 )
 
 // imageFlags are the flags of the container images pack and build write.
@@ -69,6 +70,33 @@ func (i *imageFlags) options(g *globals) (scratchpack.ImageOptions, error) {
 // pushProgress prints a push's progress: on a terminal as one updated
 // line, otherwise (CI logs) a line every 10 seconds.
 func (g *globals) pushProgress() func(image.Progress) {
+	show := g.progressLine()
+	if show == nil {
+		return nil
+	}
+	return func(p image.Progress) {
+		show(fmt.Sprintf("pushing %s: %s/%s", p.Dest, human(p.Complete), human(p.Total)), p.Elapsed, p.Done)
+	}
+}
+
+// pullProgress prints a pull's (build --from) as pushProgress does.
+func (g *globals) pullProgress() func(source.Progress) {
+	show := g.progressLine()
+	if show == nil {
+		return nil
+	}
+	return func(p source.Progress) {
+		line := fmt.Sprintf("pulling %s: %s/%s", p.Ref, human(p.Complete), human(p.Total))
+		if p.Layers > 0 {
+			line += fmt.Sprintf(", %d/%d layers applied", p.Layer, p.Layers)
+		}
+		show(line, p.Elapsed, p.Done)
+	}
+}
+
+// progressLine shows a progress line: on a terminal as one updated line
+// (after a second), otherwise (CI logs) every 10 seconds.
+func (g *globals) progressLine() func(line string, elapsed time.Duration, done bool) {
 	if g.quiet {
 		return nil
 	}
@@ -79,16 +107,15 @@ func (g *globals) pushProgress() func(image.Progress) {
 		}
 	}
 	var last time.Duration
-	return func(p image.Progress) {
-		line := fmt.Sprintf("pushing %s: %s/%s", p.Dest, human(p.Complete), human(p.Total))
+	return func(line string, elapsed time.Duration, done bool) {
 		switch {
-		case tty && p.Elapsed >= time.Second:
+		case tty && elapsed >= time.Second:
 			fmt.Fprintf(g.err, "\r%s   ", line)
-			if p.Done {
+			if done {
 				fmt.Fprintln(g.err)
 			}
-		case !tty && !p.Done && p.Elapsed-last >= 10*time.Second:
-			last = p.Elapsed
+		case !tty && !done && elapsed-last >= 10*time.Second:
+			last = elapsed
 			fmt.Fprintln(g.err, line)
 		}
 	}
