@@ -16,6 +16,7 @@ import (
 	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/internal/sandbox"
 	"github.com/scratchpack/scratchpack/seccomp"
 	"github.com/scratchpack/scratchpack/verify"
 )
@@ -62,6 +63,8 @@ type BuildOptions struct {
 	// the command (by default its ENTRYPOINT and CMD) runs in its root as
 	// a container runtime runs it, and the result keeps its config.
 	From FromOptions
+	// containerDir is the run directory of a build --from's container.
+	containerDir string
 }
 
 // BuildResult reports a build.
@@ -182,7 +185,13 @@ func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log st
 			return err
 		}
 	}
-	if r.Trace, err = rn.trace(ctx, topts, log); err != nil {
+	r.Trace, err = rn.trace(ctx, topts, log)
+	if o.containerDir != "" {
+		if err := sandbox.StartError(o.containerDir); err != nil {
+			return errors.WithMessagef(err, "running %s in the image %s", o.Command[0], r.Source.Ref)
+		}
+	}
+	if err != nil {
 		return err
 	}
 	var warned error

@@ -121,6 +121,7 @@ func (o BuildOptions) fromImage(ctx context.Context) (BuildOptions, *SourceImage
 		return o, src, noop, err
 	}
 	o.Trace.Launcher = append(append([]string{}, o.From.Launcher...), runDir)
+	o.containerDir = runDir
 	o.Trace.LauncherMounts = true
 	o.Pack = o.Pack.withBase(src)
 	return o, src, done, nil

@@ -130,8 +130,28 @@ func exitLike(err error) {
 // docker run --init does): it forwards signals to the command, reaps
 // orphans, and exits as the command exits. ready, when set, runs once
 // the container's mounts are made, before the command starts (a watch
-// marks them).
-func Init(runDir, root, dir string, argv []string, ready func() error) error {
+// marks them), with the /proc/self of the container's /proc.
+func Init(runDir, root, dir string, argv []string, ready func(proc string) error) error {
+	err := initContainer(runDir, root, dir, argv, ready)
+	// (it returns only when the command could not start)
+	os.WriteFile(filepath.Join(runDir, errorFile), []byte(err.Error()), 0o600)
+	return err
+}
+
+// errorFile holds why the container's command did not start, in RunDir.
+const errorFile = "error"
+
+// StartError is why the command of the container in runDir did not
+// start (nil: it did), as Init wrote it.
+func StartError(runDir string) error {
+	data, err := os.ReadFile(filepath.Join(runDir, errorFile))
+	if err != nil {
+		return nil
+	}
+	return errors.Errorf("the container did not start: %s", data)
+}
+
+func initContainer(runDir, root, dir string, argv []string, ready func(proc string) error) error {
 	c, err := loadContainer(runDir)
 	if err != nil {
 		return err
@@ -140,7 +160,8 @@ func Init(runDir, root, dir string, argv []string, ready func() error) error {
 		return err
 	}
 	if ready != nil {
-		if err := ready(); err != nil {
+		// the container's /proc, in its new root
+		if err := ready(filepath.Join(root, "proc/self")); err != nil {
 			return err
 		}
 	}

@@ -48,14 +48,14 @@ func newContainerExec(name string) *cobra.Command {
 			if name == containerExecCommand {
 				return sandbox.Launch([]string{containerInitCommand}, args[0], args[1], args[2], args[4:], watched)
 			}
-			var ready func() error
+			var ready func(string) error
 			if watched {
 				// a fanotify watch (build --collector fanotify): the
 				// container's mounts are marked before the command starts
-				ready = func() error {
+				ready = func(proc string) error {
 					os.Unsetenv(tracer.WatchFDEnv)
 					defer syscall.Close(3)
-					if _, err := fanotify.MarkNamespaceWith(3, "/proc/self"); err != nil {
+					if _, err := fanotify.MarkNamespaceWith(3, proc); err != nil {
 						return errors.WithMessage(err, "watching the container's mounts")
 					}
 					return nil
