@@ -118,5 +118,12 @@ bash scripts/e2e-image.sh || fail=1
 say "== servers (issue 16): postgres twice after an unclean stop, mariadb, apache with mod_php"
 bash scripts/e2e-servers.sh || fail=1
 
+say "== build --from (issue 23): images of the builder through a registry, podman save and skopeo's OCI layout"
+# TestBuildFrom logs its measurements (MEASURE lines); it removes its images
+fromlog=$(mktemp)
+SCRATCHPACK_E2E_FROM=1 go test -count=1 -v -timeout 20m -run '^TestBuildFrom$' ./cmd/scratchpack/cli >"$fromlog" 2>&1 || { cat "$fromlog"; fail=1; }
+grep -aE -- '--- (PASS|FAIL|SKIP)|MEASURE' "$fromlog" || true
+rm -f "$fromlog"
+
 if [ $fail -ne 0 ]; then say "e2e: FAILED"; exit 1; fi
 say "e2e: all images built and ran"
