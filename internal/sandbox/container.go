@@ -63,8 +63,8 @@ func loadContainer(runDir string) (Container, error) {
 // starts self (this program, with initArgs before the same arguments:
 // Init's entry) as the first process of new mount, PID, IPC and UTS
 // namespaces, forwards the signals it gets, and exits as it exits.
-// passFD gives it our fd 3 as its own (a fanotify group, for Init's
-// ready hook).
+// passFD gives it our fds 3 and 4 as its own (a fanotify group and a
+// socket, for Init's ready hook).
 func Launch(initArgs []string, runDir, root, dir string, argv []string, passFD bool) error {
 	if len(argv) == 0 {
 		return errors.New("no command")
@@ -78,9 +78,10 @@ func Launch(initArgs []string, runDir, root, dir string, argv []string, passFD b
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	if passFD {
-		f := os.NewFile(3, "passed")
+		f, h := os.NewFile(3, "passed"), os.NewFile(4, "passed")
 		defer f.Close()
-		cmd.ExtraFiles = []*os.File{f}
+		defer h.Close()
+		cmd.ExtraFiles = []*os.File{f, h}
 	}
 	sigs := forwardSignals()
 	if err := cmd.Start(); err != nil {

@@ -55,10 +55,18 @@ func newContainerExec(name string) *cobra.Command {
 				ready = func(proc string) error {
 					os.Unsetenv(tracer.WatchFDEnv)
 					defer syscall.Close(3)
+					defer syscall.Close(4)
 					if _, err := fanotify.MarkNamespaceWith(3, proc); err != nil {
 						return errors.WithMessage(err, "watching the container's mounts")
 					}
-					return nil
+					// the watch reads the events' paths after we are gone:
+					// it holds our mount namespace until then
+					ns, err := syscall.Open(proc+"/ns/mnt", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+					if err != nil {
+						return errors.Wrap(err, "opening the container's mount namespace")
+					}
+					defer syscall.Close(ns)
+					return errors.Wrap(syscall.Sendmsg(4, []byte{0}, syscall.UnixRights(ns), nil, 0), "handing the mount namespace to the watch")
 				}
 			}
 			return sandbox.Init(args[0], args[1], args[2], args[4:], ready)
