@@ -76,6 +76,9 @@ func (o BuildOptions) fromImage(ctx context.Context) (BuildOptions, *SourceImage
 	if o.KeepCreated {
 		return o, nil, noop, errors.New("--keep-created with --from: the files the command writes stay in the run's overlay, not in the image; they are not packed")
 	}
+	if os.Geteuid() != 0 {
+		return o, nil, noop, errors.Errorf("--from %s needs root (namespaces, mounts, pivot_root): run it with sudo or in a privileged job (see the README)", o.From.Ref)
+	}
 	if len(o.From.Launcher) == 0 {
 		return o, nil, noop, errors.New("--from needs the container launcher (scratchpack provides one)")
 	}

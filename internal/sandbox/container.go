@@ -85,7 +85,9 @@ func Launch(initArgs []string, runDir, root, dir string, argv []string, passFD b
 	}
 	sigs := forwardSignals()
 	if err := cmd.Start(); err != nil {
-		return errors.Wrap(err, "creating the container's namespaces (needs root)")
+		err = errors.Wrap(err, "creating the container's namespaces (needs root)")
+		os.WriteFile(filepath.Join(runDir, errorFile), []byte(err.Error()), 0o600)
+		return err
 	}
 	go relay(sigs, cmd.Process.Pid)
 	err := cmd.Wait()
