@@ -31,6 +31,14 @@ type Options struct {
 	// LAUNCHER... ROOT DIR -- COMMAND... (see ChrootExec). Without it,
 	// chroot(1) is used, which cannot set a working directory.
 	Launcher []string
+	// LauncherMounts says the launcher makes mounts of its own (a
+	// container's, in a namespace of its own: see sandbox.Launch), which
+	// a fanotify watch of our namespace would not see: a watched run then
+	// always starts the launcher and gives it the fanotify group as fd 3
+	// (WatchFDEnv=3 in its environment), and the launcher marks them
+	// (and a socket as fd 4, to which it sends an fd of its mount
+	// namespace: held until the watch is drained).
+	LauncherMounts bool
 	Env      []string // nil: the current environment
 	// Stdin, Stdout, Stderr of the command (nil: /dev/null for stdin,
 	// discard for the others).

@@ -32,6 +32,12 @@ func startWatched(o Options) (*started, error) {
 		// strace follows the few calls fanotify cannot see; its own opens
 		// (it starts in the watched namespace) are left out by pid.
 		cmd = straceCommand(bin, WatchTraceSet, o)
+	} else if o.LauncherMounts && len(o.Launcher) > 0 {
+		args := append(append(append([]string{}, o.Launcher[1:]...), root, dir, "--"), o.Command...)
+		cmd = exec.Command(o.Launcher[0], args...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+		cmd.Env = o.Env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	} else {
 		prog := o.Program
 		if prog == "" {
@@ -51,8 +57,21 @@ func startWatched(o Options) (*started, error) {
 		}
 	}
 	args := cmd.Args
-	if !straced {
+	if !straced && !o.LauncherMounts {
 		args = append([]string{cmd.Path}, o.Command[1:]...) // the file run, not argv[0]
+	}
+	hold := -1
+	if o.LauncherMounts {
+		if hold, err = passWatch(w, cmd); err != nil {
+			w.Close()
+			return nil, err
+		}
+		// (the child has its copies once started)
+		defer func() {
+			for _, f := range cmd.ExtraFiles {
+				f.Close()
+			}
+		}()
 	}
 	st := &started{res: &Result{Args: args, WatchLog: straced}}
 	var ns string // the namespace's name (read here: the command may be gone before it could be read from its pid)
@@ -90,6 +109,9 @@ func startWatched(o Options) (*started, error) {
 	if err != nil {
 		w.Stop()
 		w.Close()
+		if hold >= 0 {
+			syscall.Close(hold)
+		}
 		return nil, err
 	}
 	if straced && st.tracer == 0 {
@@ -113,6 +135,9 @@ func startWatched(o Options) (*started, error) {
 		var err error
 		res.Watch, err = w.Stop()
 		w.Close()
+		if hold >= 0 {
+			syscall.Close(hold) // the launcher's namespace, held until now
+		}
 		if err != nil {
 			return err
 		}
@@ -122,4 +147,32 @@ func startWatched(o Options) (*started, error) {
 		return nil
 	}
 	return st, nil
+}
+
+// WatchFDEnv names the fd of the fanotify group a launcher that makes
+// its own mounts marks them with (Options.LauncherMounts).
+const WatchFDEnv = "SCRATCHPACK_FANOTIFY_FD"
+
+// passWatch gives the launcher cmd the fanotify group (fd 3) and one end
+// of a socket (fd 4) on which its container's init sends an fd of its
+// mount namespace; the other end, returned, holds that namespace (and
+// so its mounts, which the events' paths go through) until closed.
+func passWatch(w *fanotify.Watcher, cmd *exec.Cmd) (int, error) {
+	f, err := w.File()
+	if err != nil {
+		return -1, err
+	}
+	sp, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_DGRAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		f.Close()
+		return -1, errors.Wrap(err, "creating a socket for the launcher")
+	}
+	h := os.NewFile(uintptr(sp[1]), "hold")
+	cmd.ExtraFiles = []*os.File{f, h}
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	cmd.Env = append(append([]string{}, env...), WatchFDEnv+"=3")
+	return sp[0], nil
 }
