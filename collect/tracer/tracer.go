@@ -39,7 +39,7 @@ type Options struct {
 	// (and a socket as fd 4, to which it sends an fd of its mount
 	// namespace: held until the watch is drained).
 	LauncherMounts bool
-	Env      []string // nil: the current environment
+	Env            []string // nil: the current environment
 	// Stdin, Stdout, Stderr of the command (nil: /dev/null for stdin,
 	// discard for the others).
 	Stdin          io.Reader
