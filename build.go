@@ -16,6 +16,7 @@ import (
 	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/pkgmeta/units"
 	"github.com/scratchpack/scratchpack/seccomp"
 	"github.com/scratchpack/scratchpack/verify"
 )
@@ -83,6 +84,9 @@ func (o BuildOptions) Validate() error {
 		return errors.New("no command: give it after --")
 	}
 	if err := o.Pack.Validate(); err != nil {
+		return err
+	}
+	if _, err := units.ParseKinds(o.Paths.Complete); err != nil {
 		return err
 	}
 	if o.Verify != nil && (o.Pack.Output == "-" || o.Pack.Output == "" || len(o.Trace.Probes) > 0 || o.Trace.Duration > 0) {
@@ -336,6 +340,11 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 		Secrets:     r.Pack.Secrets,
 		Execs:       r.Execs,
 		Packages:    r.Pack.Packages,
+		Cut:         r.Pack.Cut,
+	}
+	if r.Pack.Completed.Files > 0 {
+		c := r.Pack.Completed
+		rep.Completed = &c
 	}
 	for k, v := range r.Timings {
 		rep.TimingsMS[k] = v.Milliseconds()
