@@ -2,6 +2,7 @@ package scratchpack
 
 import (
 	"context"
+	"os"
 
 	"github.com/pkg/errors"
 
@@ -60,7 +61,9 @@ func cutTable(ctx context.Context, l *filelist.List, res *rootpath.Resolver, db 
 		}
 		if added && e.Kind == filelist.File {
 			done.Files++
-			done.Bytes += e.Size
+			if info, err := os.Lstat(res.HostPath(e.Path)); err == nil {
+				done.Bytes += info.Size() // as in the root, whatever UPX made of it
+			}
 		}
 		if e.Data == nil { // made by scratchpack: no unit's
 			kept = append(kept, units.Kept{Path: e.Path, Added: added})

@@ -164,9 +164,6 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 	if err != nil {
 		return nil, err
 	}
-	if r.Cut, r.Completed, err = cutTable(ctx, l, res, db); err != nil {
-		return nil, err
-	}
 	if opts.UPX != nil {
 		restore, err := packUPX(ctx, l, *opts.UPX, r)
 		if err != nil {
@@ -179,6 +176,11 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		return nil, err
 	}
 	r.List, r.Packages, r.SBOM = packed, pkgs, opts.SBOM
+	// the image's files, with the copyright files the metadata added;
+	// sizes as in the root, not as UPX packed them
+	if r.Cut, r.Completed, err = cutTable(ctx, packed, res, db); err != nil {
+		return nil, err
+	}
 	if err := writeArchive(ctx, packed, opts, r); err != nil {
 		return nil, err
 	}
