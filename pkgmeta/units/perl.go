@@ -32,15 +32,31 @@ func (f *Finder) perlUnit(p string) (*Unit, error) {
 		for _, d := range f.roots.perl {
 			paths = append(paths, d+"/"+name+".pm", d+"/"+name, d+"/auto/"+name)
 		}
-		return f.unit(Perl, strings.Join(ns, "::"), "perl:"+name, perlModule, nil, paths...)
+		return f.unit(Perl, strings.Join(ns, "::"), "perl:"+name, f.perlModule, nil, paths...)
 	}
 	return nil, nil
 }
 
-func perlModule(p string) string {
-	switch path.Ext(p) {
-	case ".pm", ".so":
-		return strings.TrimSuffix(p, path.Ext(p))
+// perlModule: Foo/Bar.pm and auto/Foo/Bar/Bar.so, in any lib
+// directory, are the module Foo::Bar.
+func (f *Finder) perlModule(p string) string {
+	ext := path.Ext(p)
+	if ext != ".pm" && ext != ".so" {
+		return ""
+	}
+	comps := split(p)
+	for j := len(comps) - 1; j >= 1; j-- {
+		if !f.perl[join(comps[:j])] {
+			continue
+		}
+		rel := comps[j:]
+		if ext == ".so" {
+			if len(rel) < 3 || rel[0] != "auto" {
+				return ""
+			}
+			return strings.Join(rel[1:len(rel)-1], "::")
+		}
+		return strings.TrimSuffix(strings.Join(rel, "::"), ".pm")
 	}
 	return ""
 }
