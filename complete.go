@@ -38,22 +38,30 @@ func (a *adder) complete(ctx context.Context, opts ListOptions) error {
 		}
 	}
 	f := units.NewFinder(res, db)
+	added := 0
 	for _, name := range opts.CompletePackages {
 		us, err := f.Packages(name)
 		if err != nil {
 			return err
 		}
 		for _, u := range us {
-			if _, err := a.addUnit(ctx, u, filelist.Reason{Source: filelist.CompleteSource("package"), Detail: "the package " + name + " (--complete-package)"}); err != nil {
+			n, err := a.addUnit(ctx, u, filelist.Reason{Source: filelist.CompleteSource("package"), Detail: "the package " + name + " (--complete-package)"})
+			if err != nil {
 				return err
 			}
+			added += n
 		}
 	}
 	deps := opts.ResolveDeps || len(opts.Sets) > 0
 	done := map[string]bool{} // units completed
 	seen := map[string]bool{} // kept files looked at
 	for {
-		added := 0
+		if added > 0 && deps {
+			if err := a.resolveDeps(ctx, opts.LibraryPath); err != nil {
+				return err
+			}
+		}
+		added = 0
 		for _, p := range a.b.Files() {
 			if seen[p] {
 				continue
@@ -80,11 +88,6 @@ func (a *adder) complete(ctx context.Context, opts ListOptions) error {
 		if added == 0 {
 			return nil
 		}
-		if deps {
-			if err := a.resolveDeps(ctx, opts.LibraryPath); err != nil {
-				return err
-			}
-		}
 	}
 }
 
@@ -109,8 +112,9 @@ func (a *adder) addUnit(ctx context.Context, u *units.Unit, why filelist.Reason)
 		n++
 		switch {
 		case e.Mode&fs.ModeSymlink != 0:
-			// what the link points to comes along (a dangling one is no error)
-			if _, err := a.b.Add(e.Path, filelist.Follow, filelist.Reason{Source: filelist.SourceLinkTarget, Detail: "of " + e.Path}); err != nil {
+			// what the link points to comes along, for the same reason
+			// (a dangling link is no error)
+			if _, err := a.b.Add(e.Path, filelist.Follow, why); err != nil {
 				if err := a.settle(err, failure{optional: true}); err != nil {
 					return n, err
 				}
