@@ -23,7 +23,16 @@ func (f *Finder) perlUnit(p string) (*Unit, error) {
 		case strings.HasSuffix(last, ".pm"):
 			ns = append(append([]string{}, rel[:len(rel)-1]...), strings.TrimSuffix(last, ".pm"))
 		case len(rel) >= 2:
-			ns = rel[:len(rel)-1] // a file a module keeps beside it
+			// a file a module keeps beside it: the namespace of the
+			// nearest directory with a module of its name, else the
+			// top directory (unicore/lib/Nv/10.pl is unicore's)
+			ns = rel[:1]
+			for k := len(rel) - 1; k > 1; k-- {
+				if f.perlModuleExists(strings.Join(rel[:k], "/") + ".pm") {
+					ns = rel[:k]
+					break
+				}
+			}
 		default:
 			return nil, nil // a top-level .pl or .pod
 		}
@@ -108,4 +117,15 @@ func (f *Finder) perlDirs() map[string]bool {
 	}
 	sort.Strings(f.roots.perl)
 	return f.perl
+}
+
+// perlModuleExists reports whether a lib directory holds the module file
+// rel ("Encode/JP.pm").
+func (f *Finder) perlModuleExists(rel string) bool {
+	for _, d := range f.roots.perl {
+		if f.exists(d + "/" + rel) {
+			return true
+		}
+	}
+	return false
 }

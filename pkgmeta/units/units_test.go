@@ -116,6 +116,9 @@ var langRoot = map[string]string{
 	"/usr/lib/x86_64-linux-gnu/perl/5.36":                        "->5.36.0",
 	"/usr/share/perl/5.36.0/Encode/Guess.pm":                     "x",
 	"/usr/share/perl5/Foo/Bar.pm":                                "x",
+	"/usr/share/perl5/Foo/Bar/data/x.txt":                        "x",
+	"/usr/share/perl/5.36.0/unicore/lib/Nv/10.pl":                "x",
+	"/usr/share/perl/5.36.0/unicore/Name.pm":                     "x",
 }
 
 func TestUnitOf(t *testing.T) {
@@ -177,7 +180,13 @@ func TestUnitOf(t *testing.T) {
 		{Perl, "/usr/lib/x86_64-linux-gnu/perl/5.36.0/auto/Encode/JP/JP.so", "Encode::JP", []string{
 			"/usr/lib/x86_64-linux-gnu/perl/5.36.0/Encode/JP.pm", "/usr/lib/x86_64-linux-gnu/perl/5.36.0/auto/Encode/JP",
 			"/usr/lib/x86_64-linux-gnu/perl/5.36.0/auto/Encode/JP/JP.so"}},
-		{Perl, "/usr/share/perl5/Foo/Bar.pm", "Foo::Bar", []string{"/usr/share/perl5/Foo/Bar.pm"}},
+		{Perl, "/usr/share/perl5/Foo/Bar.pm", "Foo::Bar", []string{"/usr/share/perl5/Foo/Bar", "/usr/share/perl5/Foo/Bar.pm",
+			"/usr/share/perl5/Foo/Bar/data", "/usr/share/perl5/Foo/Bar/data/x.txt"}},
+		{Perl, "/usr/share/perl5/Foo/Bar/data/x.txt", "Foo::Bar", []string{"/usr/share/perl5/Foo/Bar", "/usr/share/perl5/Foo/Bar.pm",
+			"/usr/share/perl5/Foo/Bar/data", "/usr/share/perl5/Foo/Bar/data/x.txt"}},
+		{Perl, "/usr/share/perl/5.36.0/unicore/lib/Nv/10.pl", "unicore", []string{"/usr/share/perl/5.36.0/unicore",
+			"/usr/share/perl/5.36.0/unicore/Name.pm", "/usr/share/perl/5.36.0/unicore/lib", "/usr/share/perl/5.36.0/unicore/lib/Nv",
+			"/usr/share/perl/5.36.0/unicore/lib/Nv/10.pl"}},
 		{Perl, "/app/index.js", "", nil},
 		{OS, "/usr/lib/python3.11/os.py", "", nil}, // no database
 	} {
