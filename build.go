@@ -274,6 +274,7 @@ func (r *BuildResult) pack(ctx context.Context, o BuildOptions, rn *run) error {
 		return err
 	}
 	r.Timings["secrets"] = r.Pack.SecretsScan
+	r.Timings["cut"] = r.Pack.CutScan
 	r.List = r.Pack.List // with the package metadata
 	r.Largest = Largest(r.List, 10)
 	return nil

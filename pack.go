@@ -74,6 +74,7 @@ type PackResult struct {
 	// most-cut first; Completed what --complete added in all.
 	Cut       []Unit
 	Completed Completed
+	CutScan   time.Duration // the time the cut table took
 }
 
 // Validate checks the options that need no files: an output, and a
@@ -178,9 +179,11 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 	r.List, r.Packages, r.SBOM = packed, pkgs, opts.SBOM
 	// the image's files, with the copyright files the metadata added;
 	// sizes as in the root, not as UPX packed them
+	t0 = time.Now()
 	if r.Cut, r.Completed, err = cutTable(ctx, packed, res, db); err != nil {
 		return nil, err
 	}
+	r.CutScan = time.Since(t0)
 	if err := writeArchive(ctx, packed, opts, r); err != nil {
 		return nil, err
 	}
