@@ -288,3 +288,30 @@ func TestOSUnit(t *testing.T) {
 		t.Errorf("Cut: %+v", rows)
 	}
 }
+
+// TestApkUnit: an OS package from Alpine's database.
+func TestApkUnit(t *testing.T) {
+	res := fakeRoot(t, map[string]string{
+		"/lib/apk/db/installed": "P:musl\nV:1.2.4-r2\nA:x86_64\nL:MIT\nF:lib\nR:ld-musl-x86_64.so.1\na:0:0:755\nR:libc.musl-x86_64.so.1\n\n" +
+			"P:busybox\nV:1.36.1-r5\nA:x86_64\nF:bin\nR:busybox\n\n",
+		"/lib/ld-musl-x86_64.so.1":   "musl",
+		"/lib/libc.musl-x86_64.so.1": "->ld-musl-x86_64.so.1",
+		"/bin/busybox":               "bb",
+	})
+	db, err := pkgmeta.Open(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := NewFinder(res, db)
+	rows, err := f.Cut(context.Background(), []Kept{{Path: "/bin/busybox"}}, []Kind{OS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0] != (Row{Kind: OS, Format: "apk", Name: "busybox", KeptFiles: 1, TotalFiles: 1, KeptBytes: 2, TotalBytes: 2}) {
+		t.Errorf("Cut: %+v", rows)
+	}
+	us, err := f.Packages("musl")
+	if err != nil || len(us) != 1 || len(us[0].Entries) != 2 || us[0].Entries[1].Mode&os.ModeSymlink == 0 {
+		t.Errorf("musl: %+v, %v", us, err)
+	}
+}
