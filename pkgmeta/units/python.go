@@ -15,6 +15,20 @@ func isPyVersion(s string) bool {
 	return ok && dot && digits(major) && digits(minor)
 }
 
+// isIdentifier reports whether s can be imported: letters, digits and
+// underscores, not starting with a digit (ASCII: what packages use).
+func isIdentifier(s string) bool {
+	if s == "" || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
 func digits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
 }
@@ -61,8 +75,8 @@ func (f *Finder) python(p string) (*Unit, error) {
 	default:
 		name, single = top, false
 	}
-	if name == "" {
-		return nil, nil
+	if !isIdentifier(name) {
+		return nil, nil // not importable: config-3.11-x86_64-linux-gnu, a data directory
 	}
 	key := "python:" + entry + "/" + name
 	if u := f.units[key]; u != nil {

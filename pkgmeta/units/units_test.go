@@ -84,6 +84,7 @@ var langRoot = map[string]string{
 	"/usr/lib/python3/dist-packages/jinja2/py.typed":                         "",
 	"/usr/lib/python3/dist-packages/Jinja2-3.1.2.egg-info/top_level.txt":     "jinja2\n",
 	"/usr/lib/python3/dist-packages/Jinja2-3.1.2.egg-info/PKG-INFO":          "x",
+	"/usr/lib/python3.11/config-3.11-x86_64-linux-gnu/Makefile":              "x",
 	"/usr/lib/python3/dist-packages/easy.pth":                                "x",
 	"/app/venv/lib/python3.11/site-packages/six.py":                          "x",
 	"/app/venv/lib/python3.11/site-packages/__pycache__/six.cpython-311.pyc": "x",
@@ -147,6 +148,7 @@ func TestUnitOf(t *testing.T) {
 			"/app/venv/lib/python3.11/site-packages/six-1.16.dist-info", "/app/venv/lib/python3.11/site-packages/six-1.16.dist-info/RECORD",
 			"/app/venv/lib/python3.11/site-packages/six.py"}},
 		{Python, "/usr/lib/python3/dist-packages/easy.pth", "", nil},
+		{Python, "/usr/lib/python3.11/config-3.11-x86_64-linux-gnu/Makefile", "", nil},
 		{Python, "/usr/lib/python3/dist-packages/Jinja2-3.1.2.egg-info/PKG-INFO", "", nil},
 		{Python, "/app/index.js", "", nil},
 		{Node, "/app/node_modules/lazy/index.js", "lazy", []string{
