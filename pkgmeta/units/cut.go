@@ -64,8 +64,14 @@ func (f *Finder) Cut(ctx context.Context, kept []Kept, kinds []Kind) ([]Row, err
 			}
 		}
 	}
+	keys := make([]string, 0, len(touched))
+	for key := range touched {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys) // the same rows in the same order, every time
 	var rows []Row
-	for key, u := range touched {
+	for _, key := range keys {
+		u := touched[key]
 		if u.Kind == Perl && insidePerl(key, touched) {
 			continue
 		}
@@ -100,7 +106,7 @@ func (f *Finder) Cut(ctx context.Context, kept []Kept, kinds []Kind) ([]Row, err
 		r.KeptModules, r.TotalModules = len(keptMods), len(allMods)
 		rows = append(rows, r)
 	}
-	sort.Slice(rows, func(i, j int) bool {
+	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
 		// the share of files left out: (T-K)/T, compared without division
 		ca, cb := int64(a.TotalFiles-a.KeptFiles)*int64(b.TotalFiles), int64(b.TotalFiles-b.KeptFiles)*int64(a.TotalFiles)
