@@ -81,6 +81,25 @@ print(env.from_string("{{ x }}").render(x=1))
 					t.Errorf("jinja2 (python): %d of %d modules, expected a part of %d", u.KeptUnits, u.TotalUnits, mods)
 				}
 			}
+			// the report's table reaches the HTML page
+			rep, err := ReadReport(r.Report)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := filepath.Join(t.TempDir(), "report.html")
+			if err := rep.WriteHTML(page, nil); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := os.ReadFile(page)
+			for _, u := range rep.Cut {
+				if u.Name == "jinja2" || u.Name == "python3-jinja2" {
+					row := fmt.Sprintf(`<tr data-unit="%s" data-kind="%s" data-kept-files="%d" data-total-files="%d" data-kept-bytes="%d" data-total-bytes="%d">`,
+						u.Name, u.Kind, u.KeptFiles, u.TotalFiles, u.KeptBytes, u.TotalBytes)
+					if !strings.Contains(string(data), row) {
+						t.Errorf("the HTML page lacks %s", row)
+					}
+				}
+			}
 		},
 	},
 	{
