@@ -17,6 +17,7 @@ import (
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/sandbox"
+	"github.com/scratchpack/scratchpack/pkgmeta/units"
 	"github.com/scratchpack/scratchpack/seccomp"
 	"github.com/scratchpack/scratchpack/verify"
 )
@@ -92,6 +93,9 @@ func (o BuildOptions) Validate() error {
 		return errors.New("no command: give it after --")
 	}
 	if err := o.Pack.Validate(); err != nil {
+		return err
+	}
+	if _, err := units.ParseKinds(o.Paths.Complete); err != nil {
 		return err
 	}
 	if o.Verify != nil && (o.Pack.Output == "-" || o.Pack.Output == "" || len(o.Trace.Probes) > 0 || o.Trace.Duration > 0) {
@@ -304,6 +308,7 @@ func (r *BuildResult) pack(ctx context.Context, o BuildOptions, rn *run) error {
 		return err
 	}
 	r.Timings["secrets"] = r.Pack.SecretsScan
+	r.Timings["cut"] = r.Pack.CutScan
 	r.List = r.Pack.List // with the package metadata
 	r.Largest = Largest(r.List, 10)
 	return nil
@@ -378,6 +383,11 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 		Secrets:     r.Pack.Secrets,
 		Execs:       r.Execs,
 		Packages:    r.Pack.Packages,
+		Cut:         r.Pack.Cut,
+	}
+	if r.Pack.Completed.Files > 0 {
+		c := r.Pack.Completed
+		rep.Completed = &c
 	}
 	for k, v := range r.Timings {
 		rep.TimingsMS[k] = v.Milliseconds()

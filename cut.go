@@ -1,5 +1,17 @@
 package scratchpack
 
+import (
+	"context"
+	"os"
+
+	"github.com/pkg/errors"
+
+	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/internal/rootpath"
+	"github.com/scratchpack/scratchpack/pkgmeta"
+	"github.com/scratchpack/scratchpack/pkgmeta/units"
+)
+
 // Unit is one package or language unit that the image keeps in part or
 // whole: a dpkg or apk package, a Python top-level import package, an npm
 // package, a gem, a Perl namespace. The report's Cut table lists them,
@@ -22,3 +34,56 @@ type Unit struct {
 	AddedFiles int   `json:"added_files,omitempty"`
 	AddedBytes int64 `json:"added_bytes,omitempty"`
 }
+
+// Completed is what --complete and --complete-package added to a list:
+// regular files and their bytes.
+type Completed struct {
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+}
+
+// cutTable is what the list keeps of each unit its files belong to (see
+// package pkgmeta/units), most-cut first, and what completion added. db
+// (nil when the root has none) gives the OS packages.
+func cutTable(ctx context.Context, l *filelist.List, res *rootpath.Resolver, db *pkgmeta.DB) ([]Unit, Completed, error) {
+	var kept []units.Kept
+	var done Completed
+	for _, e := range l.Entries {
+		if e.Kind != filelist.File && e.Kind != filelist.Hardlink {
+			continue
+		}
+		added := false
+		for _, r := range e.Reasons {
+			if _, ok := r.Source.Complete(); ok {
+				added = true
+				break
+			}
+		}
+		if added && e.Kind == filelist.File {
+			done.Files++
+			if info, err := os.Lstat(res.HostPath(e.Path)); err == nil {
+				done.Bytes += info.Size() // as in the root, whatever UPX made of it
+			}
+		}
+		if e.Data == nil { // made by scratchpack: no unit's
+			kept = append(kept, units.Kept{Path: e.Path, Added: added})
+		}
+	}
+	rows, err := units.NewFinder(res, db).Cut(ctx, kept, units.All)
+	if err != nil {
+		return nil, done, errors.WithMessage(err, "finding what the list keeps of each package")
+	}
+	out := make([]Unit, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, Unit{
+			Kind: r.Format, Name: r.Name,
+			KeptFiles: r.KeptFiles, TotalFiles: r.TotalFiles, KeptBytes: r.KeptBytes, TotalBytes: r.TotalBytes,
+			UnitName: r.Kind.ModuleName(), KeptUnits: r.KeptModules, TotalUnits: r.TotalModules,
+			AddedFiles: r.AddedFiles, AddedBytes: r.AddedBytes,
+		})
+	}
+	return out, done, nil
+}
+
+// Partial reports whether the image keeps the unit in part.
+func (u Unit) Partial() bool { return u.KeptFiles < u.TotalFiles }

@@ -4,10 +4,12 @@
 //
 //   - List (list.go): collect what a program used and resolve it into a
 //     file list; the adder (adder.go) brings what each use needs along,
-//     with one policy for what a failed addition means.
+//     with one policy for what a failed addition means; complete.go keeps
+//     whole the units (pkgmeta/units) of the kept files on request.
 //   - Pack (pack.go): write a list as a rootfs archive, a directory tree,
 //     a Dockerfile (dockerfile.go) and images (image.go), with package
-//     metadata and an SBOM (packages.go) and a secret scan (secretscan.go).
+//     metadata and an SBOM (packages.go), a secret scan (secretscan.go) and
+//     the table of what it cut of each package (cut.go).
 //   - Build (build.go): trace a command and its --exec runs (exec.go),
 //     list, pack, and verify: the one command; Trace (trace.go) runs the
 //     trace alone.

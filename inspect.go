@@ -23,6 +23,10 @@ type InspectResult struct {
 	// files and bytes of each (from the report, else from the package
 	// metadata in the archive).
 	Packages []pkgmeta.Kept `json:"packages,omitempty"`
+	// Cut is the report's table of what the archive keeps of each unit
+	// (see Report.Cut), Completed what --complete added.
+	Cut       []Unit     `json:"cut,omitempty"`
+	Completed *Completed `json:"completed,omitempty"`
 }
 
 // Inspect reads an archive and, when present, its report.
@@ -48,6 +52,7 @@ func Inspect(ctx context.Context, archive string, top int) (*InspectResult, erro
 		for _, e := range rep.Entries {
 			res.Reasons[e.Path] = e.Reasons
 		}
+		res.Cut, res.Completed = rep.Cut, rep.Completed
 	} else {
 		rep = nil
 	}

@@ -91,6 +91,13 @@ type PathOptions struct {
 	Excludes          []string
 	ExcludeFrom       []string
 	NoDefaultExcludes bool
+	// Complete names kinds of units (pkgmeta/units: python, node, ruby,
+	// perl, os, all; comma-separated values too) kept whole for every
+	// kept file that belongs to one; CompletePackages are OS packages
+	// kept whole. What they add goes through the same pipeline as the
+	// traced files (excludes, ELF libraries, interpreters).
+	Complete         []string
+	CompletePackages []string
 }
 
 // List collects every use from the sources and resolves them into a
@@ -136,6 +143,7 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 			}
 			return a.resolveDeps(ctx, opts.LibraryPath)
 		},
+		func() error { return a.complete(ctx, opts) },
 	} {
 		if err := phase(); err != nil {
 			return nil, err

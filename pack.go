@@ -14,6 +14,7 @@ import (
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/atomicfile"
 	"github.com/scratchpack/scratchpack/pkgmeta"
+	"github.com/scratchpack/scratchpack/pkgmeta/units"
 	"github.com/scratchpack/scratchpack/secrets"
 	"github.com/scratchpack/scratchpack/tarball"
 	"github.com/scratchpack/scratchpack/upx"
@@ -68,6 +69,12 @@ type PackResult struct {
 	List     *filelist.List
 	Packages *pkgmeta.Result
 	SBOM     string // the SBOM written, when asked
+	// Cut is what the list keeps of each unit (OS package, Python
+	// package, npm package, gem, Perl namespace) its files belong to,
+	// most-cut first; Completed what --complete added in all.
+	Cut       []Unit
+	Completed Completed
+	CutScan   time.Duration // the time the cut table took
 }
 
 // Validate checks the options that need no files: an output, and a
@@ -119,6 +126,9 @@ func PackFrom(ctx context.Context, lo ListOptions, po PackOptions) (*filelist.Li
 	if err := po.Validate(); err != nil {
 		return nil, nil, err
 	}
+	if _, err := units.ParseKinds(lo.Complete); err != nil {
+		return nil, nil, err
+	}
 	lo.Outputs = append(append(lo.Outputs, po.OutputDir), po.outputFiles()...)
 	l, err := List(ctx, lo)
 	if err != nil {
@@ -151,6 +161,10 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 			return nil, err
 		}
 	}
+	res, db, err := openPackages(l, opts)
+	if err != nil {
+		return nil, err
+	}
 	if opts.UPX != nil {
 		restore, err := packUPX(ctx, l, *opts.UPX, r)
 		if err != nil {
@@ -158,11 +172,18 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		}
 		defer restore()
 	}
-	packed, pkgs, err := addPackageMetadata(ctx, l, opts)
+	packed, pkgs, err := addPackageMetadata(ctx, l, res, db, opts)
 	if err != nil {
 		return nil, err
 	}
 	r.List, r.Packages, r.SBOM = packed, pkgs, opts.SBOM
+	// the image's files, with the copyright files the metadata added;
+	// sizes as in the root, not as UPX packed them
+	t0 = time.Now()
+	if r.Cut, r.Completed, err = cutTable(ctx, packed, res, db); err != nil {
+		return nil, err
+	}
+	r.CutScan = time.Since(t0)
 	if err := writeArchive(ctx, packed, opts, r); err != nil {
 		return nil, err
 	}

@@ -31,18 +31,8 @@ type PackageOptions struct {
 // before the archive: it maps the packed files to the root's packages,
 // adds their metadata and licenses, and writes the SBOM. It returns the
 // list to pack (l itself when nothing is added).
-func addPackageMetadata(ctx context.Context, l *filelist.List, opts PackOptions) (*filelist.List, *pkgmeta.Result, error) {
-	res, err := rootpath.New(l.Root)
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err := pkgmeta.Open(res)
-	if err != nil {
-		if !opts.NoPackageMetadata {
-			return nil, nil, errors.WithMessage(err, "reading the package database (--package-metadata=false leaves it out)")
-		}
-		db = nil // not asked for: the packages are only reported
-	}
+func addPackageMetadata(ctx context.Context, l *filelist.List, res *rootpath.Resolver, db *pkgmeta.DB, opts PackOptions) (*filelist.List, *pkgmeta.Result, error) {
+	var err error
 	if db == nil && opts.SBOM == "" {
 		return l, nil, nil
 	}
@@ -98,6 +88,24 @@ func addPackageMetadata(ctx context.Context, l *filelist.List, opts PackOptions)
 		}
 	}
 	return out, result, nil
+}
+
+// openPackages reads the package database of the list's root (nil when
+// it has none, or when it cannot be read and the package metadata is not
+// asked for: the packages are then only left unreported).
+func openPackages(l *filelist.List, opts PackOptions) (*rootpath.Resolver, *pkgmeta.DB, error) {
+	res, err := rootpath.New(l.Root)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := pkgmeta.Open(res)
+	if err != nil {
+		if !opts.NoPackageMetadata {
+			return nil, nil, errors.WithMessage(err, "reading the package database (--package-metadata=false leaves it out)")
+		}
+		db = nil
+	}
+	return res, db, nil
 }
 
 // sbomTime is SOURCE_DATE_EPOCH, else the newest modification time of

@@ -46,6 +46,11 @@ type Report struct {
 	// kept of each), the files no package owns, and what the package
 	// metadata added.
 	Packages *pkgmeta.Result `json:"packages,omitempty"`
+	// Cut is what the image keeps of each unit its files belong to: OS
+	// packages, Python packages, npm packages, gems, Perl namespaces,
+	// most-cut first; Completed is what --complete added in all.
+	Cut       []Unit     `json:"cut,omitempty"`
+	Completed *Completed `json:"completed,omitempty"`
 	// Source is the image of a build --from.
 	Source *ReportSource `json:"source,omitempty"`
 }

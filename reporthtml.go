@@ -103,6 +103,7 @@ func (rep *Report) htmlPage(owner func(string) string) *htmlreport.Page {
 	for _, s := range rep.Secrets {
 		p.Secrets = append(p.Secrets, htmlreport.Secret{Path: s.Path, Line: s.Line, Kind: string(s.Kind), Detail: s.Detail})
 	}
+	htmlCut(p, rep.Cut)
 	sortPackages(p.Packages)
 	return p
 }
@@ -282,8 +283,7 @@ func treeSize(root string) (files int, size int64) {
 }
 
 // htmlCut puts the cut table on the page and, in the sizes chart, the
-// OS packages the image keeps files of, taken whole. (The report's cut
-// table comes with --complete's work: htmlPage calls this with it.)
+// OS packages the image keeps files of, taken whole.
 func htmlCut(p *htmlreport.Page, cut []Unit) {
 	var whole int64
 	var files int

@@ -63,6 +63,7 @@ const (
 	SourceLinkTarget Source = "link-target" // what a listed link points to
 	SourceParent     Source = "parent"      // a directory above an entry
 	setPrefix               = "set:"
+	completePrefix          = "complete:"
 )
 
 // SetSource is the source of the files a named set (collect/sets) adds.
@@ -72,6 +73,19 @@ func SetSource(name string) Source { return Source(setPrefix + name) }
 func (s Source) Set() (string, bool) {
 	if strings.HasPrefix(string(s), setPrefix) {
 		return string(s)[len(setPrefix):], true
+	}
+	return "", false
+}
+
+// CompleteSource is the source of the files --complete KIND adds (the
+// rest of a unit a kept file belongs to): "complete:python",
+// "complete:os"; "complete:package" for --complete-package.
+func CompleteSource(kind string) Source { return Source(completePrefix + kind) }
+
+// Complete returns the kind when s is a CompleteSource.
+func (s Source) Complete() (string, bool) {
+	if strings.HasPrefix(string(s), completePrefix) {
+		return string(s)[len(completePrefix):], true
 	}
 	return "", false
 }

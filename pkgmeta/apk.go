@@ -26,6 +26,7 @@ func (db *DB) readApk(host string) error {
 			listed := "/" + path.Join(f.dir, f.name)
 			n := db.Normalize(listed)
 			db.byPath[n] = append(db.byPath[n], owned{pkg: pkg, listed: listed})
+			pkg.listed = append(pkg.listed, listed)
 			for d := path.Dir(n); d != "/" && !db.dirs[d]; d = path.Dir(d) {
 				db.dirs[d] = true
 			}

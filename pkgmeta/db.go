@@ -54,6 +54,7 @@ type Package struct {
 	// apk: the F:/R: blocks, to write the trimmed database.
 	apkFiles []apkFile
 	md5      map[string]string // dpkg: listed name -> md5sums line; read when needed
+	listed   []string          // the names the database lists (directories too)
 }
 
 type apkFile struct {
@@ -268,6 +269,7 @@ func (db *DB) readList(pkg *Package) error {
 		}
 		n := db.Normalize(p)
 		db.byPath[n] = append(db.byPath[n], owned{pkg: pkg, listed: p})
+		pkg.listed = append(pkg.listed, p)
 		for d := path.Dir(n); d != "/" && !db.dirs[d]; d = path.Dir(d) {
 			db.dirs[d] = true
 		}
@@ -507,6 +509,7 @@ func (db *DB) readStatusD(canon string) error {
 			for listed := range sums {
 				nrm := db.Normalize(listed)
 				db.byPath[nrm] = append(db.byPath[nrm], owned{pkg: pkg, listed: listed})
+				pkg.listed = append(pkg.listed, listed)
 				for d := path.Dir(nrm); d != "/" && !db.dirs[d]; d = path.Dir(d) {
 					db.dirs[d] = true
 				}
@@ -515,4 +518,52 @@ func (db *DB) readStatusD(canon string) error {
 		}
 	}
 	return db.readDiversions()
+}
+
+// Files returns the paths, merged-/usr aliases applied, at which the
+// files of pkg are in the root: every name the database lists for it
+// that is not a directory of the database and that pkg owns (a file
+// another package diverted away is at its new name). Sorted; whether a
+// path is a directory on disk is the caller's to check.
+func (db *DB) Files(pkg *Package) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, listed := range pkg.listed {
+		n := db.Normalize(listed)
+		if db.dirs[n] {
+			continue
+		}
+		if d, ok := db.divFrom[n]; ok && d.by != pkg.Name {
+			n = d.to // put aside: the package's file is there
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Owning returns the packages that own the file at p (see Owners).
+func (db *DB) Owning(p string) []*Package {
+	o, _ := db.owners(p)
+	out := make([]*Package, 0, len(o))
+	for _, x := range o {
+		out = append(out, x.pkg)
+	}
+	return out
+}
+
+// Lookup returns the installed packages named name (one per
+// architecture); "name:arch" names one.
+func (db *DB) Lookup(name string) []*Package {
+	name, arch, _ := strings.Cut(name, ":")
+	var out []*Package
+	for _, p := range db.Packages {
+		if p.Name == name && (arch == "" || p.Arch == arch) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

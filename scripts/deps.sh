@@ -121,3 +121,9 @@ fi
 # The HTML report (issue 24): its test opens the page in headless Chromium
 # over the DevTools pipe; DejaVu gives the screenshot its text.
 install_missing chromium fonts-dejavu-core
+
+# What the trace did not see (issue 24, complete_test.go): a program of
+# each language, traced with one input and run with another, and the
+# packages whose lazily loaded parts they use: jinja2 (dist-packages),
+# iconv-lite (Debian's node packages), pip for a wheel the test makes.
+install_missing ruby perl nodejs node-iconv-lite python3-jinja2 python3-pip

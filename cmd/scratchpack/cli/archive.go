@@ -105,6 +105,7 @@ func (g *globals) packSummary(l *filelist.List, r *scratchpack.PackResult) {
 	g.imageSummary(r.Image)
 	if r.Output != "-" { // stdout holds the archive: stderr stays quiet
 		g.packagesSummary(r.Packages, r.SBOM)
+		g.cutSummary(r.Cut, r.Completed)
 	}
 }
 

@@ -85,6 +85,7 @@ build report it is made from the archive's entries and package metadata.`,
 				}
 			}
 			inspectPackages(w, r.Packages)
+			inspectCut(w, r.Cut, r.Completed)
 			if r.Report != "" {
 				fmt.Fprintf(w, "reasons from %s\n", r.Report)
 			}

@@ -30,6 +30,8 @@ type pathFlags struct {
 	excludeFrom []string
 	noDefaults  bool
 	deps        bool
+	complete    []string
+	completePkg []string
 }
 
 func (p *pathFlags) register(cmd *cobra.Command, deps bool) {
@@ -42,6 +44,8 @@ func (p *pathFlags) register(cmd *cobra.Command, deps bool) {
 	f.StringArrayVar(&p.exclude, "exclude", nil, "leave out paths matching GLOB (** for any depth; repeatable); beats the trace, the sets and included directories")
 	f.StringArrayVar(&p.excludeFrom, "exclude-from", nil, "leave out the globs listed in FILE, one a line")
 	f.BoolVar(&p.noDefaults, "no-default-excludes", false, "do not exclude /proc, /sys, /dev, the contents of /run, /tmp, /var/tmp and apt's caches")
+	f.StringArrayVar(&p.complete, "complete", nil, "keep whole the unit of every kept file: python (its top-level package), node (npm package), ruby (gem or library), perl (namespace), os (dpkg/apk package, without docs), all (comma-separated or repeated)")
+	f.StringArrayVar(&p.completePkg, "complete-package", nil, "keep this OS package whole, docs aside (repeatable)")
 	if deps {
 		f.BoolVar(&p.deps, "deps", false, "also add the shared libraries of every ELF file in the list (as 'scratchpack deps' finds them)")
 	}
@@ -52,6 +56,7 @@ func (p *pathFlags) apply(o *scratchpack.ListOptions) {
 	o.Includes, o.IncludeFrom = p.include, p.includeFrom
 	o.Excludes, o.ExcludeFrom, o.NoDefaultExcludes = p.exclude, p.excludeFrom, p.noDefaults
 	o.ResolveDeps = o.ResolveDeps || p.deps
+	o.Complete, o.CompletePackages = p.complete, p.completePkg
 }
 
 func (s *sources) register(cmd *cobra.Command) {
