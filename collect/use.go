@@ -123,7 +123,7 @@ func Normalize(p string, canonical func(string) string) string {
 	if p == "" || !strings.HasPrefix(p, "/") {
 		return p
 	}
-	if !strings.Contains(p, "/.") && !strings.Contains(p, "//") && !strings.HasSuffix(p, "/") {
+	if isClean(p) {
 		return p // the common case: nothing to do
 	}
 	parts := strings.Split(p, "/")
@@ -139,6 +139,31 @@ func Normalize(p string, canonical func(string) string) string {
 	head := path.Clean("/" + strings.Join(parts[:last], "/"))
 	head = path.Dir(canonical(head)) // ".." of the directory the kernel reaches
 	return path.Clean(head + "/" + strings.Join(parts[last+1:], "/"))
+}
+
+// isClean reports whether the absolute path p has no "." or ".."
+// component, no repeated slash and no trailing slash: path.Clean would
+// return it as it is. Hidden directories ("/root/.pyenv/...") are clean:
+// a test of "/." sent every path under them to the slow path, the
+// parser's largest cost on a python log.
+func isClean(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		rest := p[i+1:]
+		switch {
+		case rest == "":
+			return i == 0 // "/" itself
+		case rest[0] == '/':
+			return false
+		case rest[0] == '.':
+			if len(rest) == 1 || rest[1] == '/' || rest[1] == '.' && (len(rest) == 2 || rest[2] == '/') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (t *Trace) norm(p string) string { return Normalize(p, t.Canonical) }

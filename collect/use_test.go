@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"path"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -221,6 +222,8 @@ func TestNormalize(t *testing.T) {
 		{"/a/b/../c", "/a/c"},
 		{"/l/../share/x", "/usr/share/x"},
 		{"/l/./x/../y", "/usr/lib/y"},
+		{"/root/.pyenv/./x", "/root/.pyenv/x"},
+		{"/root/.pyenv/..x/.y", "/root/.pyenv/..x/.y"},
 		{"/..", "/"},
 		{"/", "/"},
 		{"", ""},
@@ -238,7 +241,7 @@ func TestNormalize(t *testing.T) {
 // FuzzNormalize: an absolute path comes back absolute, without ".", ".."
 // or repeated slashes, and normalising again changes nothing.
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"/srv/db/./postmaster.pid", "/a//b/../c/", "/..", "/./.", "/a/b/c/../../..", "/.hidden/./x"} {
+	for _, s := range []string{"/srv/db/./postmaster.pid", "/a//b/../c/", "/..", "/./.", "/a/b/c/../../..", "/.hidden/./x", "/.hidden/x", "/a/..b/.c", "/a/b/.."} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, p string) {
@@ -248,6 +251,9 @@ func FuzzNormalize(f *testing.F) {
 		n := Normalize(p, nil)
 		if !strings.HasPrefix(n, "/") || strings.Contains(n, "//") || strings.Contains(n+"/", "/./") || strings.Contains(n+"/", "/../") {
 			t.Errorf("Normalize(%q) = %q", p, n)
+		}
+		if isClean(p) != (path.Clean(p) == p) {
+			t.Errorf("isClean(%q) = %v, but path.Clean gives %q", p, isClean(p), path.Clean(p))
 		}
 		if again := Normalize(n, nil); again != n {
 			t.Errorf("Normalize(%q) = %q, then %q", p, n, again)
