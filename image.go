@@ -2,7 +2,6 @@ package scratchpack
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 
 	"github.com/pkg/errors"
@@ -11,7 +10,6 @@ import (
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/image"
 	"github.com/scratchpack/scratchpack/internal/rootpath"
-	"github.com/scratchpack/scratchpack/tarball"
 )
 
 // ImageOptions say which container images to write besides the archive
@@ -42,10 +40,10 @@ type ImageResult struct {
 	Written  []*image.Result
 }
 
-// writeImages makes the image of the packed list, its one layer being the
-// archive itself (or, without one, the same archive in a temporary
-// file), and writes it to every destination.
-func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archive string) (*ImageResult, error) {
+// writeImages makes the image of the packed list, its one layer being
+// the archive as written (see writeArchive), and writes it to every
+// destination.
+func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, lf layerFile) (*ImageResult, error) {
 	iopts := opts.Image
 	var platform image.Platform
 	var err error
@@ -62,20 +60,7 @@ func writeImages(ctx context.Context, l *filelist.List, opts PackOptions, archiv
 		}
 		labels[k] = v
 	}
-	if archive == "" || archive == "-" {
-		dir, err := os.MkdirTemp("", "scratchpack-layer-")
-		if err != nil {
-			return nil, errors.Wrap(err, "creating a directory for the layer")
-		}
-		defer os.RemoveAll(dir)
-		archive = filepath.Join(dir, "layer")
-		o := opts.Options
-		o.Progress = nil
-		if _, err := tarball.WriteFile(ctx, archive, l.Root, l.Entries, o); err != nil {
-			return nil, errors.WithMessage(err, "writing the image layer")
-		}
-	}
-	layer, err := image.LayerFromFile(archive, opts.Compression)
+	layer, err := image.NewLayer(lf.path, opts.Compression, lf.stats)
 	if err != nil {
 		return nil, err
 	}

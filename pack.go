@@ -184,7 +184,9 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		return nil, err
 	}
 	r.CutScan = time.Since(t0)
-	if err := writeArchive(ctx, packed, opts, r); err != nil {
+	layer, err := writeArchive(ctx, packed, opts, r)
+	defer layer.remove()
+	if err != nil {
 		return nil, err
 	}
 	if opts.OutputDir != "" {
@@ -199,7 +201,7 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		r.Dockerfile = opts.Dockerfile
 	}
 	if len(opts.Image.Dests) > 0 {
-		img, err := writeImages(ctx, packed, opts, opts.Output) // with the package metadata
+		img, err := writeImages(ctx, packed, opts, layer) // with the package metadata
 		if err != nil {
 			return nil, err
 		}
@@ -226,22 +228,70 @@ func packUPX(ctx context.Context, l *filelist.List, o upx.Options, r *PackResult
 	}, nil
 }
 
+// layerFile is the archive an image is made of: its path and the stats
+// of its write, hashes included; tmp is the directory to remove when
+// it is a temporary file.
+type layerFile struct {
+	path  string
+	stats tarball.Stats
+	tmp   string
+}
+
+func (l layerFile) remove() {
+	if l.tmp != "" {
+		os.RemoveAll(l.tmp)
+	}
+}
+
 // writeArchive writes the archive to Output (a file, atomically, or
-// Stdout for "-").
-func writeArchive(ctx context.Context, l *filelist.List, opts PackOptions, r *PackResult) error {
-	var err error
+// Stdout for "-"). With images, the archive is their layer, hashed as
+// it is written: without an archive file, it goes to a temporary file
+// as well (for "-", in the same pass as to Stdout).
+func writeArchive(ctx context.Context, l *filelist.List, opts PackOptions, r *PackResult) (layerFile, error) {
+	o := opts.Options
+	o.Hash = len(opts.Image.Dests) > 0
+	var w io.Writer
 	switch opts.Output {
 	case "":
+		if !o.Hash {
+			return layerFile{}, nil
+		}
+		o.Progress = nil
 	case "-":
-		w := opts.Stdout
-		if w == nil {
+		if w = opts.Stdout; w == nil {
 			w = os.Stdout
 		}
-		r.Stats, err = tarball.Write(ctx, w, l.Root, l.Entries, opts.Options)
+		if !o.Hash {
+			var err error
+			r.Stats, err = tarball.Write(ctx, w, l.Root, l.Entries, o)
+			return layerFile{}, err
+		}
 	default:
-		r.Stats, err = tarball.WriteFile(ctx, opts.Output, l.Root, l.Entries, opts.Options)
+		st, err := tarball.WriteFile(ctx, opts.Output, l.Root, l.Entries, o)
+		r.Stats = st
+		return layerFile{path: opts.Output, stats: st}, err
 	}
-	return err
+	dir, err := os.MkdirTemp("", "scratchpack-layer-")
+	if err != nil {
+		return layerFile{}, errors.Wrap(err, "creating a directory for the image layer")
+	}
+	lf := layerFile{path: filepath.Join(dir, "layer"), tmp: dir}
+	f, err := os.Create(lf.path)
+	if err != nil {
+		return lf, errors.Wrap(err, "creating the image layer")
+	}
+	defer f.Close()
+	out := io.Writer(f)
+	if w != nil {
+		out = io.MultiWriter(w, f)
+	}
+	if lf.stats, err = tarball.Write(ctx, out, l.Root, l.Entries, o); err != nil {
+		return lf, errors.WithMessage(err, "writing the image layer")
+	}
+	if w != nil {
+		r.Stats = lf.stats
+	}
+	return lf, errors.Wrap(f.Close(), "writing the image layer")
 }
 
 // writeDockerfile writes the Dockerfile, which ADDs the archive by its

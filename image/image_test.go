@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -62,11 +63,16 @@ func rootfs(t *testing.T, parent string, c tarball.Compression, withProgram bool
 	}
 	l := b.List()
 	archive := filepath.Join(parent, "rootfs.tar"+map[tarball.Compression]string{tarball.Gzip: ".gz", tarball.Zstd: ".zst", tarball.None: ""}[c])
-	if _, err := tarball.WriteFile(context.Background(), archive, l.Root, l.Entries, tarball.Options{Compression: c, Epoch: &epoch}); err != nil {
+	st, err := tarball.WriteFile(context.Background(), archive, l.Root, l.Entries, tarball.Options{Compression: c, Epoch: &epoch, Hash: true})
+	if err != nil {
 		t.Fatal(err)
 	}
+	written.Store(archive, st)
 	return archive
 }
+
+// written holds the stats of each archive rootfs wrote: its hashes.
+var written sync.Map
 
 func testConfig() Config {
 	return Config{
@@ -85,7 +91,8 @@ func testConfig() Config {
 
 func newImage(t *testing.T, archive string, c tarball.Compression, cfg Config) *Image {
 	t.Helper()
-	l, err := LayerFromFile(archive, c)
+	st, _ := written.Load(archive)
+	l, err := NewLayer(archive, c, st.(tarball.Stats))
 	if err != nil {
 		t.Fatal(err)
 	}

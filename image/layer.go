@@ -1,7 +1,6 @@
 package image
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -10,8 +9,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/tarball"
@@ -41,10 +38,11 @@ func (l *Layer) Size() int64 { return l.l.size }
 // MediaType is the OCI layer media type of its compression.
 func (l *Layer) MediaType() string { return string(l.l.mediaType) }
 
-// LayerFromFile reads a rootfs archive written by the tarball stage with
-// compression c and hashes it, compressed and not.
-func LayerFromFile(path string, c tarball.Compression) (*Layer, error) {
-	l := &fileLayer{path: path}
+// NewLayer is the rootfs archive at path, written by the tarball stage
+// with compression c, as a layer: st are the stats of that write, made
+// with tarball.Options.Hash, so the archive is not read back to hash it.
+func NewLayer(path string, c tarball.Compression, st tarball.Stats) (*Layer, error) {
+	l := &fileLayer{path: path, size: st.Compressed}
 	switch c {
 	case "", tarball.Gzip:
 		l.mediaType = types.OCILayer
@@ -55,54 +53,12 @@ func LayerFromFile(path string, c tarball.Compression) (*Layer, error) {
 	default:
 		return nil, errors.Errorf("layer %s: unknown compression %q", path, c)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, errors.Wrap(err, "reading the layer")
+	if st.Digest == "" || st.DiffID == "" {
+		return nil, errors.Errorf("layer %s: the archive was written without its hashes (tarball.Options.Hash)", path)
 	}
-	defer f.Close()
-	// One read: the compressed bytes are hashed as they are decompressed.
-	outer := sha256.New()
-	cr := &countReader{r: io.TeeReader(bufio.NewReaderSize(f, 1<<20), outer)}
-	var plain io.Reader = cr
-	switch c {
-	case "", tarball.Gzip:
-		zr, err := gzip.NewReader(cr)
-		if err != nil {
-			return nil, errors.Wrapf(err, "reading the layer %s as gzip", path)
-		}
-		zr.Multistream(false)
-		plain = zr
-	case tarball.Zstd:
-		zr, err := zstd.NewReader(cr, zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, errors.Wrapf(err, "reading the layer %s as zstd", path)
-		}
-		defer zr.Close()
-		plain = zr
-	}
-	inner := sha256.New()
-	if _, err := io.Copy(inner, plain); err != nil {
-		return nil, errors.Wrapf(err, "reading the layer %s", path)
-	}
-	// Whatever follows the compressed stream is part of the blob too.
-	if _, err := io.Copy(io.Discard, cr); err != nil {
-		return nil, errors.Wrapf(err, "reading the layer %s", path)
-	}
-	l.size = cr.n
-	l.digest = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(outer.Sum(nil))}
-	l.diffID = v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(inner.Sum(nil))}
+	l.digest = v1.Hash{Algorithm: "sha256", Hex: st.Digest}
+	l.diffID = v1.Hash{Algorithm: "sha256", Hex: st.DiffID}
 	return &Layer{l}, nil
-}
-
-type countReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // The partial.CompressedLayer methods (and DiffID).

@@ -4,6 +4,9 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"hash"
 	"io"
 	"os"
 	"strings"
@@ -28,6 +31,9 @@ type Options struct {
 	// at the end with Done set.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
+	// Hash: Stats gets the sha256 of the archive and of its tar stream,
+	// taken as they are written (an image layer's digest and diffID).
+	Hash bool
 }
 
 // Stats of a finished write.
@@ -36,6 +42,9 @@ type Stats struct {
 	Files      int
 	Bytes      int64 // bytes of file contents
 	Compressed int64 // bytes written
+	// Digest and DiffID (with Options.Hash): the sha256 of the bytes
+	// written and of the uncompressed tar stream, in hex.
+	Digest, DiffID string
 }
 
 // Write writes the entries (sorted, parents first, as in a filelist.List)
@@ -54,7 +63,16 @@ func Write(ctx context.Context, w io.Writer, root string, entries []*filelist.En
 			zw.Close() // stop the compressor's workers
 		}
 	}()
-	tw := tar.NewWriter(zw)
+	var plain io.Writer = zw
+	var inner hash.Hash
+	if opts.Hash {
+		cw.h = sha256.New()
+		if opts.Compression != None {
+			inner = sha256.New()
+			plain = io.MultiWriter(zw, inner)
+		}
+	}
+	tw := tar.NewWriter(plain)
 	p := newProgress(entries, opts)
 	buf := make([]byte, 1<<20)
 	for _, e := range entries {
@@ -88,6 +106,13 @@ func Write(ctx context.Context, w io.Writer, root string, entries []*filelist.En
 	}
 	ok = true
 	st.Compressed = cw.n
+	if opts.Hash {
+		st.Digest = hex.EncodeToString(cw.h.Sum(nil))
+		st.DiffID = st.Digest // uncompressed: the same stream
+		if inner != nil {
+			st.DiffID = hex.EncodeToString(inner.Sum(nil))
+		}
+	}
 	p.done()
 	return st, nil
 }
@@ -282,13 +307,18 @@ func clamp(t time.Time, epoch *time.Time) time.Time {
 	return t.UTC()
 }
 
+// countWriter counts the bytes written and, with h, hashes them.
 type countWriter struct {
 	w io.Writer
 	n int64
+	h hash.Hash
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
 	return n, err
 }

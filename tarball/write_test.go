@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"flag"
 	"io"
 	"os"
@@ -300,5 +302,51 @@ func TestProgress(t *testing.T) {
 	last := calls[len(calls)-1]
 	if !last.Done || last.Files != 3 || last.TotalFiles != 3 || last.Bytes != last.TotalBytes {
 		t.Errorf("last progress %+v", last)
+	}
+}
+
+// TestHashWhileWriting: with Hash, the stats carry the sha256 of the
+// bytes written and of the tar stream inside them, as a reader that
+// decompresses the archive finds them (an image layer's digest and
+// diffID, taken without reading the archive back).
+func TestHashWhileWriting(t *testing.T) {
+	root, l := fixture(t)
+	for _, c := range []Compression{Gzip, Zstd, None} {
+		var buf bytes.Buffer
+		st, err := Write(context.Background(), &buf, root, l.Entries, Options{Compression: c, Hash: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(buf.Bytes())
+		if st.Digest != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: digest %s, the bytes written hash to %x", c, st.Digest, sum)
+		}
+		var r io.Reader = bytes.NewReader(buf.Bytes())
+		switch c {
+		case Gzip:
+			if r, err = gzip.NewReader(r); err != nil {
+				t.Fatal(err)
+			}
+		case Zstd:
+			zr, err := zstd.NewReader(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer zr.Close()
+			r = zr
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, r); err != nil {
+			t.Fatal(err)
+		}
+		if st.DiffID != hex.EncodeToString(h.Sum(nil)) {
+			t.Errorf("%s: diffID %s, the tar stream hashes to %x", c, st.DiffID, h.Sum(nil))
+		}
+		if st.Compressed != int64(buf.Len()) {
+			t.Errorf("%s: %d bytes counted, %d written", c, st.Compressed, buf.Len())
+		}
+		if plain, _ := Write(context.Background(), io.Discard, root, l.Entries, Options{Compression: c}); plain.Digest != "" || plain.DiffID != "" {
+			t.Errorf("%s: hashes without Hash: %+v", c, plain)
+		}
 	}
 }
