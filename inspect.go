@@ -40,7 +40,8 @@ func Inspect(ctx context.Context, archive string, top int) (*InspectResult, erro
 		return nil, err
 	}
 	defer r.Close()
-	in, err := tarball.Inspect(ctx, r, top)
+	// the package metadata is kept in the same pass (inspectPackages)
+	in, err := tarball.InspectKeeping(ctx, r, top, pkgmeta.IsImageMetadata)
 	if err != nil {
 		return nil, errors.WithMessagef(err, "inspecting %s", archive)
 	}
@@ -56,7 +57,7 @@ func Inspect(ctx context.Context, archive string, top int) (*InspectResult, erro
 	} else {
 		rep = nil
 	}
-	if res.Packages, err = inspectPackages(ctx, archive, in, rep); err != nil {
+	if res.Packages, err = inspectPackages(archive, in, rep); err != nil {
 		return nil, err
 	}
 	return res, nil

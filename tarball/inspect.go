@@ -2,6 +2,7 @@ package tarball
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -55,17 +56,37 @@ type Inspection struct {
 	Setgid       []string    `json:"setgid"`
 	Capabilities []string    `json:"capabilities"`
 	Dangling     []Dangling  `json:"dangling"`
+	// Kept holds the contents of the files InspectKeeping was asked to
+	// keep, by path.
+	Kept map[string][]byte `json:"-"`
 }
 
 // Inspect reads an archive whole (hashing every file) and summarizes it;
 // top bounds Largest.
 func Inspect(ctx context.Context, r *Reader, top int) (*Inspection, error) {
-	in := &Inspection{Compression: r.Compression, Setuid: []string{}, Setgid: []string{}, Capabilities: []string{}, Dangling: []Dangling{}, Duplicates: []Duplicate{}}
+	return InspectKeeping(ctx, r, top, nil)
+}
+
+// maxKept bounds the size of a file InspectKeeping keeps.
+const maxKept = 64 << 20
+
+// InspectKeeping is Inspect that also keeps, in Kept, the contents of
+// the regular files (up to 64 MiB) for which keep returns true: what a
+// caller needs of them is read in the same pass.
+func InspectKeeping(ctx context.Context, r *Reader, top int, keep func(path string) bool) (*Inspection, error) {
+	in := &Inspection{Compression: r.Compression, Setuid: []string{}, Setgid: []string{}, Capabilities: []string{}, Dangling: []Dangling{}, Duplicates: []Duplicate{}, Kept: map[string][]byte{}}
 	byHash := map[string][]int{}
 	err := Walk(ctx, r, func(name string, h *tar.Header) error {
-		m, err := member(r, name, h)
+		var kept *bytes.Buffer
+		if keep != nil && (h.Typeflag == tar.TypeReg || h.Typeflag == tar.TypeRegA) && h.Size <= maxKept && keep("/"+name) {
+			kept = bytes.NewBuffer(make([]byte, 0, h.Size))
+		}
+		m, err := member(r, name, h, kept)
 		if err != nil {
 			return err
+		}
+		if kept != nil {
+			in.Kept[m.Path] = kept.Bytes()
 		}
 		switch m.Kind {
 		case "file":
@@ -199,14 +220,18 @@ func resolves(byPath map[string]*Member, p string) bool {
 }
 
 // member describes one entry; a file's contents are read from r and
-// hashed.
-func member(r io.Reader, name string, h *tar.Header) (Member, error) {
+// hashed, and copied to kept when it is not nil.
+func member(r io.Reader, name string, h *tar.Header, kept *bytes.Buffer) (Member, error) {
 	m := Member{Path: "/" + name, Size: h.Size, Mode: h.Mode, UID: h.Uid, GID: h.Gid, Linkname: h.Linkname}
 	switch h.Typeflag {
 	case tar.TypeReg, tar.TypeRegA:
 		m.Kind = "file"
 		hash := sha256.New()
-		if _, err := io.Copy(hash, r); err != nil {
+		var w io.Writer = hash
+		if kept != nil {
+			w = io.MultiWriter(hash, kept)
+		}
+		if _, err := io.Copy(w, r); err != nil {
 			return m, errors.Wrapf(err, "reading %s", m.Path)
 		}
 		m.SHA256 = hex.EncodeToString(hash.Sum(nil))

@@ -83,3 +83,29 @@ func TestInspectDuplicatesAndDangling(t *testing.T) {
 		t.Error("a text file was inspected as an archive")
 	}
 }
+
+// TestInspectKeeping: the files keep asks for come back whole, with the
+// inspection of the same pass; the others (and links, directories) are
+// not kept.
+func TestInspectKeeping(t *testing.T) {
+	root, l := fixture(t)
+	raw := write(t, root, l, Options{})
+	r, err := NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	in, err := InspectKeeping(context.Background(), r, 2, func(p string) bool {
+		asked = append(asked, p)
+		return p == "/usr/lib/libx.so.1.0"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Files != 3 || len(in.Kept) != 1 || string(in.Kept["/usr/lib/libx.so.1.0"]) != "library" {
+		t.Errorf("files %d, kept %q", in.Files, in.Kept)
+	}
+	if len(asked) != 3 {
+		t.Errorf("keep asked about %q: want the 3 regular files only", asked)
+	}
+}
