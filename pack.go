@@ -150,9 +150,14 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		}
 	}
 	r := &PackResult{Output: opts.Output}
+	// the package database: the files packages installed for the secret
+	// scan, then the metadata and the cut table
+	res, db, err := openPackages(l, opts)
+	if err != nil {
+		return nil, err
+	}
 	t0 := time.Now()
-	var err error
-	if r.Secrets, err = scanSecrets(ctx, l, opts.Secrets, orDiscard(opts.Warn)); err != nil {
+	if r.Secrets, err = scanSecrets(ctx, l, opts.Secrets, orDiscard(opts.Warn), packagedFiles(db)); err != nil {
 		return nil, err
 	}
 	r.SecretsScan = time.Since(t0)
@@ -160,10 +165,6 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		if err := checkNotEmpty(l); err != nil {
 			return nil, err
 		}
-	}
-	res, db, err := openPackages(l, opts)
-	if err != nil {
-		return nil, err
 	}
 	if opts.UPX != nil {
 		restore, err := packUPX(ctx, l, *opts.UPX, r)

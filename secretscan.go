@@ -13,6 +13,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/pkgmeta"
 	"github.com/scratchpack/scratchpack/secrets"
 )
 
@@ -54,9 +55,10 @@ func (e *SecretsError) Error() string {
 }
 
 // scanSecrets scans the regular files of the list and does what mode
-// says with what it finds; it returns the findings. Files that a Debian
-// package installed unmodified are public, whatever they hold.
-func scanSecrets(ctx context.Context, l *filelist.List, mode SecretsMode, warn func(error)) ([]secrets.Finding, error) {
+// says with what it finds; it returns the findings. Files that a
+// package installed unmodified (pkgs, from the package database) are
+// public, whatever they hold.
+func scanSecrets(ctx context.Context, l *filelist.List, mode SecretsMode, warn func(error), pkgs *secrets.Packaged) ([]secrets.Finding, error) {
 	switch mode {
 	case SecretsOff:
 		return nil, nil
@@ -71,7 +73,6 @@ func scanSecrets(ctx context.Context, l *filelist.List, mode SecretsMode, warn f
 	}
 	found := make([][]secrets.Finding, len(files))
 	errs := make([]error, len(files))
-	pkgs := secrets.NewPackaged(l.Root)
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range min(runtime.GOMAXPROCS(0), 4) {
@@ -133,6 +134,15 @@ func scanSecrets(ctx context.Context, l *filelist.List, mode SecretsMode, warn f
 		l.Entries = kept
 	}
 	return all, nil
+}
+
+// packagedFiles tells the files the packages of db installed, unmodified
+// (none without a database).
+func packagedFiles(db *pkgmeta.DB) *secrets.Packaged {
+	if db == nil {
+		return secrets.NewPackaged(nil)
+	}
+	return secrets.NewPackaged(db.PackagedMD5)
 }
 
 // scanEntry scans one file of the list: its data, or the file under

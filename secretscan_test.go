@@ -2,7 +2,9 @@ package scratchpack
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -11,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/scratchpack/scratchpack/filelist"
+	"github.com/scratchpack/scratchpack/internal/rootpath"
+	"github.com/scratchpack/scratchpack/pkgmeta"
 	"github.com/scratchpack/scratchpack/secrets"
 )
 
@@ -139,7 +143,7 @@ func TestSecretsPackagedFiles(t *testing.T) {
 	l := &filelist.List{Root: "/", Entries: []*filelist.Entry{
 		{Path: lib, Kind: filelist.File}, {Path: copyOf, Kind: filelist.File},
 	}}
-	got, err := scanSecrets(context.Background(), l, SecretsWarn, func(error) {})
+	got, err := scanSecrets(context.Background(), l, SecretsWarn, func(error) {}, packagedIn(t, "/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,4 +159,88 @@ func containsPrefix(lines []string, prefix string) bool {
 		}
 	}
 	return false
+}
+
+// TestSecretsPackagedDatabase: whether a file is a package's, unmodified,
+// is the package database's answer (pkgmeta): a diverted file is its
+// package's, a distroless status.d root counts, and a database reached
+// by a link out of the root is not the root's.
+func TestSecretsPackagedDatabase(t *testing.T) {
+	token := "ghp_" + strings.Repeat("aB3", 12)
+	text := "TOKEN=" + token + "\n"
+	sum := fmt.Sprintf("%x", md5.Sum([]byte(text)))
+	write := func(root, p, data string) {
+		t.Helper()
+		os.MkdirAll(filepath.Dir(filepath.Join(root, p)), 0o755)
+		if err := os.WriteFile(filepath.Join(root, p), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stanza := func(name string) string {
+		return "Package: " + name + "\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n"
+	}
+	// dpkg's status and info, with a diversion of /usr/lib/app/div.txt by b
+	dpkg := t.TempDir()
+	write(dpkg, "var/lib/dpkg/status", stanza("a")+"\n"+stanza("b"))
+	write(dpkg, "var/lib/dpkg/info/a.list", "/usr/lib/app/token.txt\n/usr/lib/app/changed.txt\n/usr/lib/app/div.txt\n")
+	write(dpkg, "var/lib/dpkg/info/a.md5sums", sum+"  usr/lib/app/token.txt\n"+sum+"  usr/lib/app/changed.txt\n"+sum+"  usr/lib/app/div.txt\n")
+	write(dpkg, "var/lib/dpkg/info/b.list", "/usr/lib/app/div.txt\n")
+	write(dpkg, "var/lib/dpkg/diversions", "/usr/lib/app/div.txt\n/usr/lib/app/div.txt.distrib\nb\n")
+	write(dpkg, "usr/lib/app/token.txt", text)
+	write(dpkg, "usr/lib/app/changed.txt", text+"changed\n")
+	write(dpkg, "usr/lib/app/div.txt.distrib", text) // a's file, put aside
+	// a distroless root: status.d
+	distroless := t.TempDir()
+	write(distroless, "var/lib/dpkg/status.d/a", stanza("a"))
+	write(distroless, "var/lib/dpkg/status.d/a.md5sums", sum+"  usr/lib/app/token.txt\n")
+	write(distroless, "usr/lib/app/token.txt", text)
+	// a root whose /var/lib/dpkg is a link to another root's database
+	linked := t.TempDir()
+	os.MkdirAll(filepath.Join(linked, "var/lib"), 0o755)
+	if err := os.Symlink(filepath.Join(dpkg, "var/lib/dpkg"), filepath.Join(linked, "var/lib/dpkg")); err != nil {
+		t.Fatal(err)
+	}
+	write(linked, "usr/lib/app/token.txt", text)
+
+	for _, tt := range []struct {
+		name, root string
+		files      []string
+		want       []string // the files with findings
+	}{
+		{"dpkg", dpkg, []string{"/usr/lib/app/token.txt", "/usr/lib/app/changed.txt", "/usr/lib/app/div.txt.distrib"}, []string{"/usr/lib/app/changed.txt"}},
+		{"status.d", distroless, []string{"/usr/lib/app/token.txt"}, nil},
+		{"link out of the root", linked, []string{"/usr/lib/app/token.txt"}, []string{"/usr/lib/app/token.txt"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := &filelist.List{Root: tt.root}
+			for _, p := range tt.files {
+				l.Entries = append(l.Entries, &filelist.Entry{Path: p, Kind: filelist.File})
+			}
+			found, err := scanSecrets(context.Background(), l, SecretsWarn, func(error) {}, packagedIn(t, tt.root))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range found {
+				got = append(got, f.Path)
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("findings in %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// packagedIn is what Pack asks about the files of root's packages.
+func packagedIn(t *testing.T, root string) *secrets.Packaged {
+	t.Helper()
+	res, err := rootpath.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := pkgmeta.Open(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return packagedFiles(db)
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/pkg/errors"
 
@@ -87,7 +88,8 @@ type DB struct {
 	// diversions as read, for the kept ones to go into the image
 	diversions []diversion
 	divTo      map[string]diversion
-	infoDir    string // host path of /var/lib/dpkg/info
+	infoDir    string     // host path of /var/lib/dpkg/info
+	mu         sync.Mutex // PackagedMD5's reads of md5sums
 }
 
 // Open reads the package database of a root: dpkg's when
@@ -382,6 +384,28 @@ func (db *DB) Owners(p string) ([]string, string) {
 		names = append(names, x.pkg.Name)
 	}
 	return names, why
+}
+
+// PackagedMD5 returns the md5 sum, in hex, that the package owning p
+// (a path inside the root) gave its file: dpkg's md5sums, read through
+// the database, so the merged-/usr aliases, diversions and status.d
+// roots count as they do for the owners. It is false when no package
+// owns p, or its package lists no sum for it. Safe for concurrent use.
+func (db *DB) PackagedMD5(p string) (string, bool) {
+	owners, _ := db.owners(p)
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	for _, o := range owners {
+		sums, err := db.md5sums(o.pkg)
+		if err != nil {
+			continue
+		}
+		if line, ok := sums[o.listed]; ok {
+			sum, _, _ := strings.Cut(line, "  ")
+			return sum, true
+		}
+	}
+	return "", false
 }
 
 // md5sums returns pkg's md5sums lines keyed by the listed name (with a
