@@ -169,6 +169,23 @@ func TestPackageMetadataSyft(t *testing.T) {
 				t.Errorf("syft reports %v\nwant exactly %v", scan.Debs, want)
 			}
 			checkSBOM(t, sbomFile, r.Pack.Output, want)
+			// the metadata's own files have their packages: base-files
+			// for os-release and debian_version, each copyright file its
+			// package (through doc-directory links too)
+			if _, ok := want["base-files"]; !ok {
+				t.Errorf("base-files (os-release, debian_version) is not listed: %v", names)
+			}
+			owners := sbomOwners(t, sbomFile)
+			for _, p := range []string{"/usr/lib/os-release", "/etc/debian_version"} {
+				if fmt.Sprint(owners[p]) != "[base-files]" {
+					t.Errorf("the SBOM gives %s to %v, want base-files", p, owners[p])
+				}
+			}
+			for p, o := range owners {
+				if strings.HasPrefix(p, "/usr/share/doc/") && len(o) == 0 {
+					t.Errorf("the SBOM gives %s to no package", p)
+				}
+			}
 			inImage, err := os.ReadFile(filepath.Join(root, pkgmeta.ImagePath(pkgmeta.SPDX)))
 			sbom, _ := os.ReadFile(sbomFile)
 			if err != nil || !bytes.Equal(inImage, sbom) {
@@ -272,4 +289,51 @@ func checkSBOM(t *testing.T, sbomFile, archive string, want map[string]string) {
 	if len(missing) > 0 || n != len(files) {
 		t.Errorf("SBOM files (%d) against the archive's (%d):\n%s", len(files), n, strings.Join(missing, "\n"))
 	}
+}
+
+// sbomOwners reads the packages an SPDX SBOM gives each file to (by
+// CONTAINS relationships); a file of no package maps to none.
+func sbomOwners(t *testing.T, sbomFile string) map[string][]string {
+	t.Helper()
+	data, err := os.ReadFile(sbomFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Packages []struct {
+			Name string `json:"name"`
+			ID   string `json:"SPDXID"`
+		} `json:"packages"`
+		Files []struct {
+			Name string `json:"fileName"`
+			ID   string `json:"SPDXID"`
+		} `json:"files"`
+		Relationships []struct {
+			From string `json:"spdxElementId"`
+			To   string `json:"relatedSpdxElement"`
+			Type string `json:"relationshipType"`
+		} `json:"relationships"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	pkgs := map[string]string{}
+	for _, p := range doc.Packages {
+		if p.ID != "SPDXRef-rootfs" {
+			pkgs[p.ID] = p.Name
+		}
+	}
+	files := map[string]string{}
+	out := map[string][]string{}
+	for _, f := range doc.Files {
+		p := strings.TrimPrefix(f.Name, ".")
+		files[f.ID] = p
+		out[p] = nil
+	}
+	for _, r := range doc.Relationships {
+		if p, ok := files[r.To]; ok && r.Type == "CONTAINS" && pkgs[r.From] != "" {
+			out[p] = append(out[p], pkgs[r.From])
+		}
+	}
+	return out
 }

@@ -239,8 +239,9 @@ func TestApply(t *testing.T) {
 	if got := content("/var/lib/dpkg/status.d/libc6"); got != libc6Stanza {
 		t.Errorf("status.d/libc6:\n%s\nwant the stanza as it is in status:\n%s", got, libc6Stanza)
 	}
-	// libm is not kept: its line is not there
-	if got, want := content("/var/lib/dpkg/status.d/libc6.md5sums"), "0123456789abcdef0123456789abcdef  lib/x86_64-linux-gnu/libc.so.6\n"; got != want {
+	// libm is not kept: its line is not there; the copyright file the
+	// metadata brought is libc6's, its line is
+	if got, want := content("/var/lib/dpkg/status.d/libc6.md5sums"), "0123456789abcdef0123456789abcdef  lib/x86_64-linux-gnu/libc.so.6\n00000000000000000000000000000000  usr/share/doc/libc6/copyright\n"; got != want {
 		t.Errorf("libc6.md5sums %q, want %q", got, want)
 	}
 	if got := content("/var/lib/dpkg/status.d/tool.md5sums"); got != "11111111111111111111111111111111  usr/bin/tool\n" {
@@ -527,5 +528,90 @@ func TestStatusD(t *testing.T) {
 	}
 	if e := b2.List().Lookup("/var/lib/dpkg/status.d/libc6"); e == nil || string(e.Data) != libc6Stanza {
 		t.Errorf("the stanza does not survive a second pass: %+v", e)
+	}
+}
+
+// TestApplyOwnsMetadata: the files the metadata brings from the root
+// have owners too. os-release and debian_version make base-files a kept
+// package, and the copyright file that libgcc-s1's doc link leads to
+// makes gcc-12-base one: each gets its status.d entry, with the md5sums
+// of what the image holds of it, and its own copyright file; the link is
+// libgcc-s1's. A package that owns only a link reached on the way is not
+// kept.
+func TestApplyOwnsMetadata(t *testing.T) {
+	stanza := func(name string) string {
+		return "Package: " + name + "\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1\n"
+	}
+	root := fakeRoot(t, map[string]string{
+		"var/lib/dpkg/status":                   stanza("libgcc-s1") + "\n" + stanza("gcc-12-base") + "\n" + stanza("base-files") + "\n" + stanza("linker"),
+		"var/lib/dpkg/info/libgcc-s1.list":      "/.\n/usr/lib/libgcc_s.so.1\n/usr/share/doc/libgcc-s1\n",
+		"var/lib/dpkg/info/libgcc-s1.md5sums":   "11111111111111111111111111111111  usr/lib/libgcc_s.so.1\n",
+		"var/lib/dpkg/info/gcc-12-base.list":    "/.\n/usr/share/doc/gcc-12-base\n/usr/share/doc/gcc-12-base/copyright\n",
+		"var/lib/dpkg/info/gcc-12-base.md5sums": "22222222222222222222222222222222  usr/share/doc/gcc-12-base/copyright\n",
+		"var/lib/dpkg/info/base-files.list":     "/.\n/etc/os-release\n/etc/debian_version\n/usr/lib/os-release\n/usr/share/doc/base-files/copyright\n",
+		"var/lib/dpkg/info/base-files.md5sums":  "33333333333333333333333333333333  etc/debian_version\n44444444444444444444444444444444  usr/lib/os-release\n55555555555555555555555555555555  usr/share/doc/base-files/copyright\n",
+		"var/lib/dpkg/info/linker.list":         "/.\n/etc/lnk\n",
+		"usr/lib/libgcc_s.so.1":                 "libgcc",
+		"usr/share/doc/gcc-12-base/copyright":   "gcc copyright\n",
+		"usr/share/doc/base-files/copyright":    "base-files copyright\n",
+		"usr/lib/os-release":                    "ID=debian\nVERSION_ID=\"12\"\n",
+		"etc/debian_version":                    "12.10\n",
+	}, map[string]string{
+		"etc/os-release":          "../usr/lib/os-release",
+		"usr/share/doc/libgcc-s1": "gcc-12-base",
+	})
+	db, res := open(t, root)
+	l := keptList(t, res, "/usr/lib/libgcc_s.so.1")
+	r, err := Analyze(context.Background(), db, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := l.Extend(res)
+	if err := r.Apply(context.Background(), b, l.Entries[0].ModTime); err != nil {
+		t.Fatal(err)
+	}
+	out := b.List()
+	var names []string
+	for _, u := range r.Packages {
+		names = append(names, u.Name)
+	}
+	if want := []string{"base-files", "gcc-12-base", "libgcc-s1"}; !reflect.DeepEqual(names, want) {
+		t.Errorf("packages %v, want %v", names, want)
+	}
+	for p, want := range map[string]string{
+		"/etc/os-release":                      "base-files",
+		"/usr/lib/os-release":                  "base-files",
+		"/etc/debian_version":                  "base-files",
+		"/usr/share/doc/base-files/copyright":  "base-files",
+		"/usr/share/doc/gcc-12-base/copyright": "gcc-12-base",
+		"/usr/share/doc/libgcc-s1":             "libgcc-s1",
+		"/usr/lib/libgcc_s.so.1":               "libgcc-s1",
+	} {
+		if out.Lookup(p) == nil {
+			t.Errorf("%s is not in the list", p)
+		}
+		var got []string
+		for _, u := range r.Owner(p) {
+			got = append(got, u.Name)
+		}
+		if strings.Join(got, " ") != want {
+			t.Errorf("owner of %s: %v, want %s", p, got, want)
+		}
+	}
+	for p, want := range map[string]string{
+		"/var/lib/dpkg/status.d/base-files.md5sums":  "33333333333333333333333333333333  etc/debian_version\n44444444444444444444444444444444  usr/lib/os-release\n55555555555555555555555555555555  usr/share/doc/base-files/copyright\n",
+		"/var/lib/dpkg/status.d/gcc-12-base.md5sums": "22222222222222222222222222222222  usr/share/doc/gcc-12-base/copyright\n",
+		"/var/lib/dpkg/status.d/gcc-12-base":         stanza("gcc-12-base"),
+	} {
+		e := out.Lookup(p)
+		if e == nil || string(e.Data) != want {
+			t.Errorf("%s: %+v, want %q", p, e, want)
+		}
+	}
+	if len(r.Unowned) != 0 {
+		t.Errorf("unowned %+v: every file the metadata brought has its package", r.Unowned)
+	}
+	if r.LicenseFiles != 2 || r.MetadataFiles != 8 {
+		t.Errorf("%d license files, %d metadata files; want 2 (gcc-12-base's, base-files') and 8 (3 stanzas, 3 md5sums, os-release, debian_version)", r.LicenseFiles, r.MetadataFiles)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -132,25 +133,86 @@ func Analyze(ctx context.Context, db *DB, l *filelist.List) (*Result, error) {
 		r.Unowned = append(r.Unowned, Unowned{Path: e.Path, Kind: string(e.Kind), Why: why})
 	}
 	sort.Slice(r.Unowned, func(i, j int) bool { return r.Unowned[i].Path < r.Unowned[j].Path })
-	sort.Slice(r.Packages, func(i, j int) bool {
-		a, b := r.Packages[i], r.Packages[j]
+	sortUses(r.Packages)
+	for _, u := range r.Packages {
+		db.copyright(u)
+	}
+	return r, nil
+}
+
+// copyright finds a dpkg package's copyright file and reads its license.
+func (db *DB) copyright(u *Use) {
+	if db.Kind != Dpkg {
+		return
+	}
+	p := docDir + u.Name + "/" + copyrightName
+	if host, ok := db.file(p); ok {
+		u.Copyright = p
+		if data, err := os.ReadFile(host); err == nil {
+			u.License, u.refs = DEP5License(data)
+		}
+	}
+}
+
+// claim gives a path that Apply brought from the root (a file, or a
+// symlink on the way to one) to the packages that own it, as Analyze
+// does for the list: a file to all its owners, which are listed from
+// then on when they were not (base-files for /etc/os-release,
+// gcc-12-base for the copyright file that /usr/share/doc/libgcc-s1
+// leads to); a symlink to its owners that are listed. It returns the
+// packages it listed.
+func (r *Result) claim(p string, file bool, size int64, uses map[*Package]*Use) []*Use {
+	if _, done := r.owner[p]; done {
+		return nil
+	}
+	owners, why := r.db.owners(p)
+	var added []*Use
+	for _, o := range owners {
+		u := uses[o.pkg]
+		if u == nil {
+			if !file {
+				continue // links alone do not keep a package
+			}
+			pk := o.pkg
+			u = &Use{Name: pk.Name, Version: pk.Version, Arch: pk.Arch, Source: pk.Source, SourceVersion: pk.SourceVersion, License: pk.License, pkg: pk, listed: map[string]bool{}}
+			uses[pk] = u
+			r.Packages = append(r.Packages, u)
+			added = append(added, u)
+		}
+		u.listed[o.listed] = true
+		if file {
+			u.Files++
+			u.Bytes += size
+		} else {
+			u.Links++
+		}
+		r.owner[p] = append(r.owner[p], u)
+	}
+	if len(r.owner[p]) == 0 {
+		kind := string(filelist.File)
+		if !file {
+			kind = string(filelist.Symlink)
+			if len(owners) > 0 {
+				why = "a symlink of " + owners[0].pkg.Name + ", which owns no kept file"
+			}
+		}
+		i := sort.Search(len(r.Unowned), func(i int) bool { return r.Unowned[i].Path >= p })
+		if i == len(r.Unowned) || r.Unowned[i].Path != p {
+			r.Unowned = slices.Insert(r.Unowned, i, Unowned{Path: p, Kind: kind, Why: why})
+		}
+	}
+	return added
+}
+
+// sortUses sorts packages by name, then architecture.
+func sortUses(uses []*Use) {
+	sort.Slice(uses, func(i, j int) bool {
+		a, b := uses[i], uses[j]
 		if a.Name != b.Name {
 			return a.Name < b.Name
 		}
 		return a.Arch < b.Arch
 	})
-	if db.Kind == Dpkg {
-		for _, u := range r.Packages {
-			p := docDir + u.Name + "/" + copyrightName
-			if host, ok := db.file(p); ok {
-				u.Copyright = p
-				if data, err := os.ReadFile(host); err == nil {
-					u.License, u.refs = DEP5License(data)
-				}
-			}
-		}
-	}
-	return r, nil
 }
 
 // osName is what the OS calls itself.
@@ -177,22 +239,102 @@ func (r *Result) Apply(ctx context.Context, b *filelist.Builder, modTime time.Ti
 		r.Added = append(r.Added, p)
 		return nil
 	}
-	// fromRoot adds a file of the root with its links, and returns the
-	// bytes it added (0 when it was already kept).
-	fromRoot := func(p string, reason filelist.Reason) (added bool, size int64, err error) {
-		rr, err := res.Resolve(p, true)
+	if len(r.Packages) == 0 {
+		return nil
+	}
+	uses := map[*Package]*Use{}
+	for _, u := range r.Packages {
+		uses[u.pkg] = u
+	}
+	// The files of the root that the metadata needs: os-release and the
+	// copyright files, with the links on the way to them. Each is given
+	// to the packages that own it; a package listed that way brings its
+	// own copyright file in turn.
+	type rootFile struct {
+		path    string
+		why     filelist.Reason
+		license bool
+	}
+	var queue []rootFile
+	release := []string{"/etc/os-release", "/etc/debian_version"}
+	if db.Kind == Apk {
+		release = []string{"/etc/os-release", "/etc/alpine-release"}
+	}
+	for _, p := range release {
+		queue = append(queue, rootFile{path: p, why: why})
+	}
+	license := func(u *Use) rootFile {
+		return rootFile{path: u.Copyright, why: filelist.Reason{Source: "license", Detail: "of " + u.Name}, license: true}
+	}
+	for _, u := range r.Packages {
+		if u.Copyright != "" {
+			queue = append(queue, license(u))
+		}
+	}
+	// the same license text in several packages (libc6, libc-bin and
+	// locales share glibc's) is stored once: the others are hardlinks
+	bySum := map[[32]byte][]string{}
+	for i := 0; i < len(queue); i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f := queue[i]
+		rr, err := res.Resolve(f.path, true)
 		if err != nil || !rr.Info.Mode().IsRegular() {
-			return false, 0, nil // not in this root: nothing to add
+			continue // not in this root: nothing to add
 		}
-		if b.Has(rr.Path) {
-			return false, 0, nil
+		added := !b.Has(rr.Path)
+		fresh := added
+		for _, ln := range rr.Links {
+			fresh = fresh || !b.Has(ln.Path)
 		}
-		if _, err := b.Add(p, filelist.Follow, reason); err != nil {
-			return false, 0, errors.WithMessagef(err, "adding %s", p)
+		if fresh {
+			if _, err := b.Add(f.path, filelist.Follow, f.why); err != nil {
+				return errors.WithMessagef(err, "adding %s", f.path)
+			}
+		}
+		// the file first: the package it keeps may own the links too
+		for _, u := range r.claim(rr.Path, true, rr.Info.Size(), uses) {
+			if db.copyright(u); u.Copyright != "" {
+				queue = append(queue, license(u))
+			}
+		}
+		for _, ln := range rr.Links {
+			r.claim(ln.Path, false, 0, uses)
+		}
+		if !added {
+			continue
 		}
 		r.Added = append(r.Added, rr.Path)
-		return true, rr.Info.Size(), nil
+		if !f.license {
+			r.MetadataFiles++
+			r.MetadataBytes += rr.Info.Size()
+			continue
+		}
+		r.LicenseFiles++
+		r.LicenseBytes += rr.Info.Size()
+		if data, err := os.ReadFile(res.HostPath(rr.Path)); err == nil {
+			sum := sha256.Sum256(data)
+			bySum[sum] = append(bySum[sum], rr.Path)
+		}
 	}
+	for _, paths := range bySum {
+		sort.Strings(paths)
+		for _, p := range paths[1:] {
+			if p == paths[0] {
+				continue
+			}
+			if err := b.Hardlink(p, paths[0]); err != nil {
+				return err
+			}
+			if info, _, err := res.Lstat(p); err == nil {
+				r.LicenseBytes -= info.Size()
+			}
+		}
+	}
+	sortUses(r.Packages)
+	// The database of the packages listed, those the root files brought
+	// included.
 	switch db.Kind {
 	case Dpkg:
 		names := map[string]int{}
@@ -248,62 +390,6 @@ func (r *Result) Apply(ctx context.Context, b *filelist.Builder, modTime time.Ti
 		if len(r.Packages) > 0 {
 			if err := gen(ApkInstalled, data); err != nil {
 				return err
-			}
-		}
-	}
-	if len(r.Packages) == 0 {
-		return nil
-	}
-	release := []string{"/etc/os-release", "/etc/debian_version"}
-	if db.Kind == Apk {
-		release = []string{"/etc/os-release", "/etc/alpine-release"}
-	}
-	for _, p := range release {
-		added, size, err := fromRoot(p, why)
-		if err != nil {
-			return err
-		}
-		if added {
-			r.MetadataFiles++
-			r.MetadataBytes += size
-		}
-	}
-	// the same license text in several packages (libc6, libc-bin and
-	// locales share glibc's) is stored once: the others are hardlinks
-	bySum := map[[32]byte][]string{}
-	for _, u := range r.Packages {
-		if u.Copyright == "" {
-			continue
-		}
-		added, size, err := fromRoot(u.Copyright, filelist.Reason{Source: "license", Detail: "of " + u.Name})
-		if err != nil {
-			return err
-		}
-		if !added {
-			continue
-		}
-		r.LicenseFiles++
-		r.LicenseBytes += size
-		canon, err := res.Canonical(u.Copyright)
-		if err != nil {
-			continue
-		}
-		if data, err := os.ReadFile(res.HostPath(canon)); err == nil {
-			sum := sha256.Sum256(data)
-			bySum[sum] = append(bySum[sum], canon)
-		}
-	}
-	for _, paths := range bySum {
-		sort.Strings(paths)
-		for _, p := range paths[1:] {
-			if p == paths[0] {
-				continue
-			}
-			if err := b.Hardlink(p, paths[0]); err != nil {
-				return err
-			}
-			if info, _, err := res.Lstat(p); err == nil {
-				r.LicenseBytes -= info.Size()
 			}
 		}
 	}

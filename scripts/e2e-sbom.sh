@@ -57,6 +57,8 @@ PY
   case "$(printf '%s\n' "$got" | head -1)" in "distro debian 12"*) distro_ok=1 ;; *) distro_ok=0 ;; esac
   if [ $distro_ok = 0 ]; then
     say "   FAIL syft on $ex: $(printf '%s\n' "$got" | head -1), want debian 12"; fail=1
+  elif ! printf '%s\n' "$debs" | grep -q '^base-files '; then
+    say "   FAIL syft on $ex: no base-files (the owner of os-release and debian_version): $names"; fail=1
   elif [ "$debs" != "$(printf '%s\n' "$want" | sort)" ] || [ "$debs" != "$builder" ]; then
     say "   FAIL syft on $ex: got"; say "$debs"; say "   want (report)"; say "$want"; say "   builder"; say "$builder"; fail=1
   else

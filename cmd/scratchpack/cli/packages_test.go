@@ -51,15 +51,18 @@ func TestPackPackageFlags(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &in); err != nil || code != 0 {
 		t.Fatalf("inspect --json: %v\n%s", err, js)
 	}
+	// fortune-mod's files in the image: the program and its copyright
+	// file (the metadata's files are their packages' too)
 	fortune, _ := os.Stat("/usr/games/fortune")
+	copyright, _ := os.Stat("/usr/share/doc/fortune-mod/copyright")
 	found := false
 	for _, p := range in.Packages {
-		if p.Name == "fortune-mod" && p.Files == 1 && p.Bytes == fortune.Size() {
+		if p.Name == "fortune-mod" && p.Files == 2 && p.Bytes == fortune.Size()+copyright.Size() {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("inspect: fortune-mod with 1 file of %d bytes not in %+v", fortune.Size(), in.Packages)
+		t.Errorf("inspect: fortune-mod with 2 files of %d bytes not in %+v", fortune.Size()+copyright.Size(), in.Packages)
 	}
 	if code, out, _ := run(t, dir, "inspect", "on.tar.gz"); code != 0 || !strings.Contains(out, "packages (") || !strings.Contains(out, "fortune-mod") {
 		t.Errorf("inspect: %d\n%s", code, out)
