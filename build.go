@@ -14,6 +14,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/collect"
+	"github.com/scratchpack/scratchpack/collect/strace"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/sandbox"
@@ -154,13 +155,14 @@ func Build(ctx context.Context, o BuildOptions) (*BuildResult, error) {
 	}
 	defer os.RemoveAll(logDir)
 	log := filepath.Join(logDir, "trace.log")
+	count := o.seccompCount(rn) // the list phase counts the syscalls
 	for _, phase := range []struct {
 		name string
 		run  func() error
 	}{
 		{"trace", func() error { return r.trace(ctx, o, rn, log) }},
-		{"seccomp", func() error { return r.seccomp(o, rn, log) }},
-		{"list", func() error { return r.list(ctx, o, rn, log) }},
+		{"list", func() error { return r.list(ctx, o, rn, log, count) }},
+		{"seccomp", func() error { return r.seccomp(o, count) }},
 		{"pack", func() error { return r.pack(ctx, o, rn) }},
 		{"report", func() error { return r.writeReport(o, rn) }},
 		{"verify", func() error { return r.verify(ctx, o, rn) }},
@@ -219,8 +221,9 @@ func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log st
 	return copyFile(log, o.KeepLog)
 }
 
-// list resolves what the trace saw into the file list.
-func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log string) error {
+// list resolves what the trace saw into the file list; with count, it
+// counts the trace's syscalls in the same pass.
+func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log string, count *strace.Counting) error {
 	logs := []string{log}
 	var uses []collect.Use
 	watched := o.Trace.Collector == tracer.Fanotify
@@ -237,6 +240,7 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 	}
 	var err error
 	r.List, err = List(ctx, ListOptions{
+		Count:         count,
 		Root:          rn.root,
 		StraceLogs:    logs,
 		ExecLogs:      xlogs,

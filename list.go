@@ -25,6 +25,10 @@ type ListOptions struct {
 	// StraceLogs are `strace -o` files; the files of one -ff run share a
 	// prefix (FILE.PID).
 	StraceLogs []string
+	// Count, when set, also counts the syscalls of StraceLogs (one -f
+	// log, made with every syscall traced) in the same pass as the paths
+	// are read: Count.Calls holds them once List returns.
+	Count *strace.Counting
 	// ExecLogs are strace logs of --exec runs: their uses are tagged.
 	ExecLogs []ExecLog
 	// LddFiles are files holding ldd output.
@@ -165,7 +169,7 @@ func collectUses(opts ListOptions, res *rootpath.Resolver) ([]collect.Use, error
 	}
 	for _, l := range opts.ExecLogs {
 		o := opts
-		o.StraceLogs = []string{l.Log}
+		o.StraceLogs, o.Count = []string{l.Log}, nil
 		u, err := fromStrace(o, res)
 		if err != nil {
 			return nil, errors.WithMessagef(err, "--exec %q", l.Exec)
@@ -215,6 +219,7 @@ func fromStrace(opts ListOptions, res *rootpath.Resolver) ([]collect.Use, error)
 			}
 			return filepath.Clean(dir)
 		},
+		Count: opts.Count,
 	})
 	if err != nil {
 		return nil, errors.Wrap(err, "reading strace logs")

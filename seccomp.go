@@ -3,6 +3,7 @@ package scratchpack
 import (
 	"github.com/pkg/errors"
 
+	"github.com/scratchpack/scratchpack/collect/strace"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/seccomp"
 )
@@ -18,11 +19,10 @@ func (o BuildOptions) validateSeccomp() error {
 	return nil
 }
 
-// seccomp writes the seccomp profile of a run traced with every syscall
-// (BuildOptions.SeccompProfile): what the command's processes made, not
-// the launcher that chrooted into the root, plus what the container
-// runtime needs to start it.
-func (r *BuildResult) seccomp(o BuildOptions, rn *run, log string) error {
+// seccompCount is what the list phase counts for --seccomp-profile:
+// every syscall of the trace, in the pass that reads its paths, but for
+// the launcher that chrooted into the root.
+func (o BuildOptions) seccompCount(rn *run) *strace.Counting {
 	if o.SeccompProfile == "" {
 		return nil
 	}
@@ -34,8 +34,22 @@ func (r *BuildResult) seccomp(o BuildOptions, rn *run, log string) error {
 	if l := tracer.LauncherProgram(topts); l != "" {
 		skip = append(skip, l)
 	}
+	return &strace.Counting{CallOptions: strace.CallOptions{Skip: skip}}
+}
+
+// seccomp writes the seccomp profile of a run traced with every syscall
+// (BuildOptions.SeccompProfile) from the calls the list phase counted:
+// what the command's processes made, not the launcher, plus what the
+// container runtime needs to start it.
+func (r *BuildResult) seccomp(o BuildOptions, count *strace.Counting) error {
+	if count == nil {
+		return nil
+	}
+	if count.Calls == nil {
+		return errors.New("--seccomp-profile: the trace's syscalls were not counted")
+	}
 	var err error
-	if r.Seccomp, err = seccomp.FromLog(log, seccomp.Options{Skip: skip, Warn: o.Warn}); err != nil {
+	if r.Seccomp, err = seccomp.FromCalls(count.Calls, seccomp.Options{Warn: o.Warn}); err != nil {
 		return errors.WithMessage(err, "--seccomp-profile")
 	}
 	return r.Seccomp.Profile.Write(o.SeccompProfile)

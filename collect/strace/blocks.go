@@ -111,13 +111,17 @@ func (b *batch) cut(r *rules, max int, in interner) {
 		if !checkNUL && splitCall(line, &rl) {
 			sp, listed := lookupName(rl.name)
 			if sp == nil && listed || rl.kind == kindCall && sp != nil && r.quiet(sp, rl.body) {
-				b.parsed++
+				if r.count { // the parser counts it, and does nothing else
+					b.recs = append(b.recs, split{n: n, rl: rl, sp: sp, listed: listed, known: sp != nil, quiet: true})
+				} else {
+					b.parsed++
+				}
 				continue
 			}
 			b.recs = append(b.recs, split{n: n, rl: rl, sp: sp, listed: listed, known: sp != nil})
 			sl := &b.recs[len(b.recs)-1]
 			sl.readArgs(&b.args, in)
-			if !sl.needed() {
+			if !r.count && !sl.needed() {
 				b.recs = b.recs[:len(b.recs)-1]
 				b.parsed++
 			}
@@ -125,7 +129,7 @@ func (b *batch) cut(r *rules, max int, in interner) {
 		}
 		sl := split{n: n}
 		sl.prepare(line, &b.args, r, checkNUL, in)
-		if sl.needed() {
+		if sl.needed() || r.count && !sl.skip {
 			b.recs = append(b.recs, sl)
 		} else if !sl.skip {
 			b.parsed++

@@ -50,6 +50,15 @@ type CallOptions struct {
 	MaxWarnings int
 }
 
+// Counting asks a Parser to count the syscalls of the log it parses
+// (Options.Count): one pass over the log gives the path events and the
+// counts.
+type Counting struct {
+	CallOptions
+	// Calls is set by ParseFiles once the logs are parsed.
+	Calls *Calls
+}
+
 // CountCalls reads a log written by strace -f -o FILE and counts the
 // syscalls made, by name. A call is counted once: on its complete line, or
 // on its "<unfinished ...>" line (not again when it resumes).
@@ -63,74 +72,42 @@ func CountCalls(name string, o CallOptions) (*Calls, error) {
 }
 
 // CountCallsIn is CountCalls on a log read from r; name is used in errors.
+// It is the parser with counting on and the events dropped.
 func CountCallsIn(r io.Reader, name string, o CallOptions) (*Calls, error) {
-	if o.MaxWarnings <= 0 {
-		o.MaxWarnings = 20
+	p := NewParser(Options{Count: &Counting{CallOptions: o}, Warn: o.Warn, MaxWarnings: o.MaxWarnings}, func(Event) {})
+	if err := p.Parse(r, name, -1); err != nil {
+		return nil, err
 	}
-	c := &Calls{Counts: map[string]int{}}
-	cc := &callCounter{calls: c, cur: map[int]int{}, skip: map[string]bool{}}
+	return p.Calls(), nil
+}
+
+// Calls returns what the parser counted (Options.Count), the calls given
+// to their programs; nil without counting. Call it once the logs are
+// parsed.
+func (p *Parser) Calls() *Calls {
+	if p.counter == nil {
+		return nil
+	}
+	p.counter.finish()
+	return p.counter.calls
+}
+
+// count counts one strace line of pid, unless its name is no syscall's
+// (the parser warns about those: they are bad lines).
+func (p *Parser) count(rl rawLine, pid int) {
+	if unknownName(rl) != "" {
+		return
+	}
+	rl.pid = pid
+	p.counter.line(rl)
+}
+
+func newCallCounter(o CallOptions) *callCounter {
+	cc := &callCounter{calls: &Calls{Counts: map[string]int{}}, cur: map[int]int{}, skip: map[string]bool{}}
 	for _, s := range o.Skip {
 		cc.skip[s] = true
 	}
-	lr := newLineReader(r, DefaultMaxLineBytes)
-	warnings, parsed, bad := 0, 0, 0
-	var firstBad *LineError
-	warn := func(err error) {
-		warnings++
-		if o.Warn != nil && warnings <= o.MaxWarnings {
-			o.Warn(&LineError{File: name, Line: lr.n, Err: err})
-		}
-	}
-	badLine := func(err error) { // a line that is not strace output, as Parser counts it
-		bad++
-		if firstBad == nil {
-			firstBad = &LineError{File: name, Line: lr.n, Err: err}
-		}
-	}
-	unknown := map[string]bool{}
-	for {
-		line, ok := lr.next()
-		if !ok {
-			break
-		}
-		if lr.tooLong {
-			warn(errors.Errorf("line longer than %d bytes skipped", DefaultMaxLineBytes))
-			continue
-		}
-		if blank(line) {
-			continue
-		}
-		rl, err := splitLine(line)
-		if err != nil {
-			badLine(err)
-			warn(err)
-			continue
-		}
-		if n := unknownName(rl); n != "" {
-			// not a syscall: never a name for the profile
-			err := errors.Errorf("unknown syscall %q", n)
-			badLine(err)
-			if !unknown[n] {
-				unknown[n] = true
-				warn(err)
-			}
-			continue
-		}
-		parsed++
-		cc.line(rl)
-	}
-	if lr.err != nil {
-		return nil, errors.Wrapf(lr.err, "reading %s", name)
-	}
-	if warnings > o.MaxWarnings && o.Warn != nil {
-		o.Warn(errors.Errorf("%s: %d more bad lines not shown", name, warnings-o.MaxWarnings))
-	}
-	c.Lines = lr.n
-	if err := logVerdict(name, lr.n, parsed, bad, firstBad); err != nil {
-		return nil, err
-	}
-	cc.finish()
-	return c, nil
+	return cc
 }
 
 // callCounter follows which program each process runs: the calls are
@@ -144,6 +121,7 @@ type callCounter struct {
 	skip   map[string]bool
 	// execs: the path of each pid's unfinished execve
 	execs map[int]string
+	done  bool // finish ran
 }
 
 type image struct {
@@ -246,8 +224,12 @@ func (cc *callCounter) forked(pid int, ret result) {
 	}
 }
 
-// finish gives each image's calls to its program.
+// finish gives each image's calls to its program (once).
 func (cc *callCounter) finish() {
+	if cc.done {
+		return
+	}
+	cc.done = true
 	for _, im := range cc.images {
 		exe := im.exe
 		seen := 0

@@ -54,6 +54,9 @@ func ParseFiles(names []string, opts Options, emit func(Event)) error {
 				return err
 			}
 			if merged {
+				if opts.Count != nil {
+					opts.Count.Calls = p.Calls()
+				}
 				continue
 			}
 		}
@@ -61,6 +64,9 @@ func ParseFiles(names []string, opts Options, emit func(Event)) error {
 			if err := p.ParseFile(m.name, m.pid); err != nil {
 				return err
 			}
+		}
+		if opts.Count != nil {
+			opts.Count.Calls = p.Calls()
 		}
 	}
 	return nil

@@ -74,6 +74,9 @@ func both(data []byte, opts Options) (pipelined, serial string) {
 		p := NewParser(o, func(e Event) { fmt.Fprintf(&b, "%+v\n", e) })
 		err := parse(p)
 		fmt.Fprintf(&b, "err %v\n", err)
+		if c := p.Calls(); c != nil {
+			fmt.Fprintf(&b, "calls %v unnamed %d skipped %d\n", c.Counts, c.Unnamed, c.Skipped)
+		}
 		return b.String()
 	}
 	serial = run(func(p *Parser) error { return parseSerial(p, bytes.NewReader(data), "f.log", -1) })
@@ -171,4 +174,34 @@ func FuzzTrimSpace(f *testing.F) {
 			t.Fatalf("%q: %q, want %q", s, got, want)
 		}
 	})
+}
+
+// TestCountingKeepsEvents: counting the calls in the parse (one pass for
+// the paths and a seccomp profile) keeps every line from the early drop;
+// the events, warnings and verdict stay those of a parse without it, the
+// counts are CountCalls' on the same log, and the pipelined parser (with
+// blocks cut inside lines) agrees with the serial one.
+func TestCountingKeepsEvents(t *testing.T) {
+	logs, _ := filepath.Glob(filepath.Join(samples, "*.log"))
+	for _, l := range logs {
+		data, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := Options{Cwd: "/cwd", FailedCalls: []string{"mkdir"}}
+		plain, _ := both(data, o)
+		o.Count = &Counting{}
+		counted, serial := both(data, o)
+		if counted != serial {
+			t.Errorf("%s: counting, the pipelined parser differs from the serial one", l)
+		}
+		events, counts, _ := strings.Cut(counted, "calls ")
+		if events != plain {
+			t.Errorf("%s: counting changes the events", l)
+		}
+		c, err := CountCallsIn(bytes.NewReader(data), "f.log", CallOptions{})
+		if err == nil && !strings.HasPrefix(counts, fmt.Sprint(c.Counts)) {
+			t.Errorf("%s: counted %s, CountCalls %v", l, counts, c.Counts)
+		}
+	}
 }

@@ -62,6 +62,11 @@ const DefaultMaxLineBytes = 1 << 20
 
 // Options configure a Parser.
 type Options struct {
+	// Count, when set, makes the parser also count every syscall of the
+	// log by the program that made it, as CountCalls does, in the same
+	// pass: Count.Calls holds the counts once ParseFiles returns (see
+	// Parser.Calls).
+	Count *Counting
 	// Cwd is the working directory of the first traced process, for
 	// relative paths in logs made without -y. Default "/".
 	Cwd string
@@ -123,6 +128,8 @@ type Parser struct {
 	block   int // bytes read at a time by Parse (tests make it small)
 
 	cur *fileState // the file the current line comes from
+
+	counter *callCounter // Options.Count
 }
 
 // fileState is what the parser knows of one file.
@@ -151,7 +158,7 @@ func NewParser(opts Options, emit func(Event)) *Parser {
 		opts.MaxWarnings = 20
 	}
 	initial := &proc{fs: &fsState{cwd: opts.Cwd, root: "/"}, fds: fdTable{}}
-	return &Parser{
+	p := &Parser{
 		opts:    opts,
 		emit:    emit,
 		procs:   map[int]*proc{},
@@ -160,6 +167,11 @@ func NewParser(opts Options, emit func(Event)) *Parser {
 		strs:    interner{},
 		rules:   newRules(opts),
 	}
+	if opts.Count != nil {
+		p.counter = newCallCounter(opts.Count.CallOptions)
+		p.rules.count = true
+	}
+	return p
 }
 
 // ErrNotStrace is returned for a file in which no line is a strace line.
@@ -248,6 +260,9 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 			lines += b.lines
 		}
 		pool.put(b)
+	}
+	if p.counter != nil {
+		p.counter.calls.Lines += lines
 	}
 	return p.end(fs, lines, br.err)
 }
@@ -482,6 +497,8 @@ func (p *Parser) warn(err error) {
 
 // rules say which lines can be dropped before their arguments are split.
 type rules struct {
+	count bool // every call is counted (Options.Count): none is dropped
+
 	failed      bool     // failed calls are reported
 	failedCalls []string // few: a map lookup costs more
 }
@@ -717,15 +734,18 @@ func (p *Parser) apply(sl *split, defaultPid int) {
 	}
 	rl := &sl.rl
 	p.cur.parsed++
-	if sl.quiet {
-		return
-	}
 	pid := rl.pid
 	if pid < 0 {
 		pid = defaultPid
 	}
 	if pid < 0 {
 		pid = 0 // a log without -f: one process
+	}
+	if p.counter != nil {
+		p.count(*rl, pid)
+	}
+	if sl.quiet {
+		return
 	}
 	switch rl.kind {
 	case kindSignal, kindInfo:
