@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"path"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -252,8 +251,8 @@ func FuzzNormalize(f *testing.F) {
 		if !strings.HasPrefix(n, "/") || strings.Contains(n, "//") || strings.Contains(n+"/", "/./") || strings.Contains(n+"/", "/../") {
 			t.Errorf("Normalize(%q) = %q", p, n)
 		}
-		if isClean(p) != (path.Clean(p) == p) {
-			t.Errorf("isClean(%q) = %v, but path.Clean gives %q", p, isClean(p), path.Clean(p))
+		if isClean(p) != (filepath.Clean(p) == p) {
+			t.Errorf("isClean(%q) = %v, but filepath.Clean gives %q", p, isClean(p), filepath.Clean(p))
 		}
 		if again := Normalize(n, nil); again != n {
 			t.Errorf("Normalize(%q) = %q, then %q", p, n, again)

@@ -158,7 +158,7 @@ func NewParser(opts Options, emit func(Event)) *Parser {
 		opts.MaxWarnings = 20
 	}
 	initial := &proc{fs: &fsState{cwd: opts.Cwd, root: "/"}, fds: fdTable{}}
-	p := &Parser{
+	return &Parser{
 		opts:    opts,
 		emit:    emit,
 		procs:   map[int]*proc{},
@@ -167,11 +167,6 @@ func NewParser(opts Options, emit func(Event)) *Parser {
 		strs:    interner{},
 		rules:   newRules(opts),
 	}
-	if opts.Count != nil {
-		p.counter = newCallCounter(opts.Count.CallOptions)
-		p.rules.count = true
-	}
-	return p
 }
 
 // ErrNotStrace is returned for a file in which no line is a strace line.
@@ -316,6 +311,10 @@ func (b *batch) reset() {
 }
 
 func (p *Parser) begin(name string) *fileState {
+	if p.opts.Count != nil && p.counter == nil {
+		p.counter = newCallCounter(p.opts.Count.CallOptions)
+		p.rules.count = true
+	}
 	p.cur = &fileState{name: name, unknown: map[string]bool{}}
 	return p.cur
 }
