@@ -19,19 +19,24 @@ func inspectPackages(archive string, in *tarball.Inspection, rep *Report) ([]pkg
 		}
 		return out, nil
 	}
-	return imagePackages(ctx, archive, in)
+	return imagePackages(archive, in)
 }
 
-// imagePackages reads the package metadata in an archive: its packages,
-// each with the files it owns that the archive holds (those its md5sums
-// or apk R: lines name).
-func imagePackages(ctx context.Context, archive string, in *tarball.Inspection) ([]pkgmeta.Kept, error) {
+// imagePackages reads the package metadata in an archive, kept by its
+// inspection (tarball.InspectKeeping with pkgmeta.IsImageMetadata): its
+// packages, each with the files it owns that the archive holds (those
+// its md5sums or apk R: lines name).
+func imagePackages(archive string, in *tarball.Inspection) ([]pkgmeta.Kept, error) {
 	files := map[string]int64{}
 	links := map[string]string{}
 	for _, m := range in.Members {
 		switch m.Kind {
 		case "file":
 			files[m.Path] = m.Size
+		case "hardlink": // another name of a file before it (the same license text in several packages)
+			if size, ok := files[m.Linkname]; ok {
+				files[m.Path] = size
+			}
 		case "symlink":
 			links[m.Path] = m.Linkname
 		}

@@ -188,11 +188,11 @@ func WriteInspectHTML(ctx context.Context, archive, name string) error {
 		return err
 	}
 	defer r.Close()
-	in, err := tarball.Inspect(ctx, r, 0)
+	in, err := tarball.InspectKeeping(ctx, r, 0, pkgmeta.IsImageMetadata) // the package metadata in the same pass
 	if err != nil {
 		return errors.WithMessagef(err, "inspecting %s", archive)
 	}
-	kept, err := imagePackages(ctx, archive, in)
+	kept, err := imagePackages(archive, in)
 	if err != nil {
 		return err
 	}
