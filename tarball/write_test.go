@@ -144,27 +144,33 @@ func readTar(t *testing.T, r io.Reader) []entry {
 
 // TestRoundTrip reads the archive back: names, order, types, modes,
 // owners, links, capabilities and every byte of every file.
+// decompressed is the tar stream of an archive written with compression c.
+func decompressed(t *testing.T, c Compression, raw []byte) io.Reader {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(raw)
+	switch c {
+	case Gzip:
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = zr
+	case Zstd:
+		zr, err := zstd.NewReader(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(zr.Close)
+		r = zr
+	}
+	return r
+}
+
 func TestRoundTrip(t *testing.T) {
 	root, l := fixture(t)
 	for _, c := range []Compression{Gzip, Zstd, None} {
 		raw := write(t, root, l, Options{Compression: c})
-		var r io.Reader = bytes.NewReader(raw)
-		switch c {
-		case Gzip:
-			zr, err := gzip.NewReader(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			r = zr
-		case Zstd:
-			zr, err := zstd.NewReader(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer zr.Close()
-			r = zr
-		}
-		got := readTar(t, r)
+		got := readTar(t, decompressed(t, c, raw))
 		if len(got) != len(l.Entries) {
 			t.Fatalf("%s: %d entries, want %d", c, len(got), len(l.Entries))
 		}
@@ -321,22 +327,8 @@ func TestHashWhileWriting(t *testing.T) {
 		if st.Digest != hex.EncodeToString(sum[:]) {
 			t.Errorf("%s: digest %s, the bytes written hash to %x", c, st.Digest, sum)
 		}
-		var r io.Reader = bytes.NewReader(buf.Bytes())
-		switch c {
-		case Gzip:
-			if r, err = gzip.NewReader(r); err != nil {
-				t.Fatal(err)
-			}
-		case Zstd:
-			zr, err := zstd.NewReader(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer zr.Close()
-			r = zr
-		}
 		h := sha256.New()
-		if _, err := io.Copy(h, r); err != nil {
+		if _, err := io.Copy(h, decompressed(t, c, buf.Bytes())); err != nil {
 			t.Fatal(err)
 		}
 		if st.DiffID != hex.EncodeToString(h.Sum(nil)) {
