@@ -5,7 +5,9 @@
 // The profile refuses every syscall with EPERM (defaultAction
 // SCMP_ACT_ERRNO, defaultErrnoRet 1) except the syscalls the traced
 // processes made (read from a log of every syscall: see
-// collect/strace.CountCalls) and those the container runtime makes
+// collect/strace.CountCalls, or strace.Options.Count when the parser that
+// reads the log's paths counts them in the same pass, and FromCalls) and
+// those the container runtime makes
 // between loading the filter and exec'ing the program (see
 // RuntimeSyscalls). Names are those of the architecture the trace ran on
 // (archMap); a profile is written for that architecture only.
