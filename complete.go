@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"slices"
+	"strings"
 
 	"github.com/pkg/errors"
 
@@ -12,13 +13,17 @@ import (
 	"github.com/scratchpack/scratchpack/pkgmeta/units"
 )
 
-// complete keeps whole the units of the kept files (ListOptions.Complete)
-// and the packages of CompletePackages. Each added path's reason names
-// the kind (filelist.CompleteSource) and the kept file whose unit brought
-// it. Added programs and scripts get their interpreters; when the list's
-// ELF libraries are resolved, those of added libraries are too, and the
-// units of what that brings are completed in turn, until nothing new
-// comes. Excludes still win.
+// complete keeps whole the units of the files the list keeps before
+// completion (ListOptions.Complete) and the packages of
+// CompletePackages. Each added path's reason names the kind
+// (filelist.CompleteSource) and the kept file whose unit brought it.
+// Added programs and scripts get their interpreters and, when the list's
+// ELF libraries are resolved, added files get their libraries; but what
+// completion adds does not bring its own units in turn: a script of a
+// completed package brings its interpreter, not the interpreter's whole
+// package. A kept file under /etc (a package's configuration, which
+// glibc and the like read in every program) does not bring its OS
+// package. Excludes still win.
 func (a *adder) complete(ctx context.Context, opts ListOptions) error {
 	kinds, err := units.ParseKinds(opts.Complete)
 	if err != nil {
@@ -37,6 +42,7 @@ func (a *adder) complete(ctx context.Context, opts ListOptions) error {
 			a.warn(errors.New("--complete os: the root has no dpkg or apk database: no OS package is completed"))
 		}
 	}
+	kept := a.b.Files() // before completion: only their units are completed
 	f := units.NewFinder(res, db)
 	added := 0
 	for _, name := range opts.CompletePackages {
@@ -52,44 +58,40 @@ func (a *adder) complete(ctx context.Context, opts ListOptions) error {
 			added += n
 		}
 	}
-	deps := opts.ResolveDeps || len(opts.Sets) > 0
 	done := map[string]bool{} // units completed
-	seen := map[string]bool{} // kept files looked at
-	for {
-		if added > 0 && deps {
-			if err := a.resolveDeps(ctx, opts.LibraryPath); err != nil {
-				return err
-			}
-		}
-		added = 0
-		for _, p := range a.b.Files() {
-			if seen[p] {
+	for _, p := range kept {
+		for _, k := range kinds {
+			if k == units.OS && isConfig(p) {
 				continue
 			}
-			seen[p] = true
-			for _, k := range kinds {
-				us, err := f.Of(k, p)
+			us, err := f.Of(k, p)
+			if err != nil {
+				return errors.WithMessagef(err, "--complete %s", k)
+			}
+			for _, u := range us {
+				if done[u.Key] {
+					continue
+				}
+				done[u.Key] = true
+				n, err := a.addUnit(ctx, u, filelist.Reason{Source: filelist.CompleteSource(string(k)), Detail: u.Name + ", the unit of " + p})
 				if err != nil {
-					return errors.WithMessagef(err, "--complete %s", k)
+					return err
 				}
-				for _, u := range us {
-					if done[u.Key] {
-						continue
-					}
-					done[u.Key] = true
-					n, err := a.addUnit(ctx, u, filelist.Reason{Source: filelist.CompleteSource(string(k)), Detail: u.Name + ", the unit of " + p})
-					if err != nil {
-						return err
-					}
-					added += n
-				}
+				added += n
 			}
 		}
-		if added == 0 {
-			return nil
-		}
 	}
+	if added > 0 && (opts.ResolveDeps || len(opts.Sets) > 0) {
+		return a.resolveDeps(ctx, opts.LibraryPath)
+	}
+	return nil
 }
+
+// isConfig reports whether p is configuration (under /etc), which does
+// not bring its OS package into --complete os: /etc/locale.alias, read by
+// every program that sets its locale, is no reason to keep the 15 MiB of
+// locales.
+func isConfig(p string) bool { return strings.HasPrefix(p, "/etc/") }
 
 // addUnit adds what the list lacks of a unit (an OS package's
 // documentation left out) and returns how many paths it added.

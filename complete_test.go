@@ -187,6 +187,7 @@ func TestCompleteOtherPath(t *testing.T) {
 				t.Fatalf("the second input fails on the host: %v\n%s", err, out)
 			}
 			var sizes [2]string
+			var traced *filelist.List // the image without --complete
 			for i, complete := range []bool{false, true} {
 				o := BuildOptions{Command: subst(c.traced), Env: env, Dir: dir}
 				o.Pack.Options = tarball.Options{Compression: tarball.None} // the test reads it once
@@ -208,6 +209,7 @@ func TestCompleteOtherPath(t *testing.T) {
 						t.Errorf("the image of the traced run holds %s", lacks)
 					}
 					checkCutRow(t, r, c)
+					traced = r.List
 					continue
 				}
 				if err != nil {
@@ -224,6 +226,7 @@ func TestCompleteOtherPath(t *testing.T) {
 				if r.Pack.Completed.Files == 0 {
 					t.Errorf("Completed: %+v", r.Pack.Completed)
 				}
+				checkCompletedOnce(t, r.List, traced)
 				rep, err := ReadReport(r.Report)
 				if err != nil {
 					t.Fatal(err)
@@ -234,6 +237,32 @@ func TestCompleteOtherPath(t *testing.T) {
 			}
 			t.Logf("image size: without --complete %s: %s; with: %s", c.kind, sizes[0], sizes[1])
 		})
+	}
+}
+
+// checkCompletedOnce: every unit completion added was brought by a file
+// the image without --complete (traced) keeps, and none by a file under
+// /etc. For os: completing libc-bin must not bring, through its scripts'
+// interpreters, bash and perl-base whole; /etc/locale.alias must not
+// bring the 15 MiB of locales.
+func checkCompletedOnce(t *testing.T, l, traced *filelist.List) {
+	t.Helper()
+	for _, e := range l.Entries {
+		for _, r := range e.Reasons {
+			if _, ok := r.Source.Complete(); !ok {
+				continue
+			}
+			_, by, ok := strings.Cut(r.Detail, ", the unit of ")
+			if !ok {
+				continue // --complete-package
+			}
+			if strings.HasPrefix(by, "/etc/") && r.Source == filelist.CompleteSource("os") {
+				t.Errorf("%s: %s %s: a configuration file brought its package", e.Path, r.Source, r.Detail)
+			}
+			if traced.Lookup(by) == nil {
+				t.Errorf("%s: %s %s: brought by %s, which the traced image lacks (completion added it)", e.Path, r.Source, r.Detail, by)
+			}
+		}
 	}
 }
 
