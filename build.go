@@ -397,6 +397,7 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 		rep.TimingsMS[k] = v.Milliseconds()
 	}
 	rep.Seccomp = r.seccompReport(o)
+	rep.SecretsScan, _ = ParseSecretsMode(string(o.Pack.Secrets)) // "" is warn
 	if rn.root != "/" {
 		rep.RootFiles, rep.RootBytes = treeSize(rn.root)
 	}

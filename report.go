@@ -38,8 +38,11 @@ type Report struct {
 	Entries   []*filelist.Entry `json:"entries"`
 	// Seccomp is the profile written by --seccomp-profile.
 	Seccomp *ReportSeccomp `json:"seccomp_profile,omitempty"`
-	// Secrets found in the files: where and what, never the secret.
-	Secrets []secrets.Finding `json:"secrets,omitempty"`
+	// SecretsScan is the --secrets mode (warn, fail, exclude, or off: no
+	// scan); Secrets the findings: where and what, never the secret
+	// (with exclude, their files were left out).
+	SecretsScan SecretsMode       `json:"secrets_scan,omitempty"`
+	Secrets     []secrets.Finding `json:"secrets,omitempty"`
 	// Execs are the --exec runs; the reasons of what they used name them.
 	Execs []*ExecRun `json:"execs,omitempty"`
 	// Packages: the packages that own the packed files (files and bytes

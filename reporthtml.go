@@ -46,7 +46,17 @@ func (rep *Report) htmlPage(owner func(string) string) *htmlreport.Page {
 		Files:   rep.Files,
 		Bytes:   rep.Bytes,
 		Packed:  rep.Compressed,
-		Scanned: true,
+	}
+	switch rep.SecretsScan {
+	case SecretsOff:
+		p.SecretsNote = "The secret scan was off (--secrets off): the image's files were not searched for secrets."
+	case "":
+		// a report from before secrets_scan: findings show it ran
+		p.Scanned = len(rep.Secrets) > 0
+		p.SecretsNote = "The report does not say whether the secret scan ran (it predates secrets_scan)."
+	default:
+		p.Scanned = true
+		p.SecretsExcluded = rep.SecretsScan == SecretsExclude
 	}
 	if p.Title == "" || p.Title == "-" {
 		p.Title = "image"
@@ -225,13 +235,14 @@ func WriteInspectHTML(ctx context.Context, archive, name string) error {
 // archivePage is the page of an archive without its build report.
 func archivePage(archive string, packed int64, in *tarball.Inspection, kept []pkgmeta.Kept, owner func(string) string) *htmlreport.Page {
 	p := &htmlreport.Page{
-		Title:     filepath.Base(archive),
-		Version:   Version,
-		Files:     in.Files,
-		Bytes:     in.Bytes,
-		Packed:    packed,
-		NoReasons: "No build report beside the archive (" + filepath.Base(ReportPath(archive)) + "): the reasons of the files are not known.",
-		Facts:     []htmlreport.Fact{{Label: "archive", Value: archive}, {Label: "compression", Value: string(in.Compression)}},
+		Title:       filepath.Base(archive),
+		Version:     Version,
+		Files:       in.Files,
+		Bytes:       in.Bytes,
+		Packed:      packed,
+		NoReasons:   "No build report beside the archive (" + filepath.Base(ReportPath(archive)) + "): the reasons of the files are not known.",
+		SecretsNote: "No build report beside the archive: whether the secret scan ran, and what it found, is not known.",
+		Facts:       []htmlreport.Fact{{Label: "archive", Value: archive}, {Label: "compression", Value: string(in.Compression)}},
 		Sizes: []htmlreport.Size{
 			{Label: "image", Bytes: in.Bytes, Files: in.Files, Result: true},
 			{Label: "compressed archive", Bytes: packed, Result: true},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/internal/headless"
 	"github.com/scratchpack/scratchpack/internal/testenv"
+	"github.com/scratchpack/scratchpack/secrets"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite golden files")
@@ -118,6 +119,9 @@ func TestReportHTMLInChromium(t *testing.T) {
 	}
 	if len(rep.Secrets) == 0 || rep.Packages == nil || len(rep.Packages.Packages) == 0 {
 		t.Fatalf("the build should find the key and the packages: %d secrets, packages %v", len(rep.Secrets), rep.Packages)
+	}
+	if rep.SecretsScan != SecretsWarn {
+		t.Errorf("the report's secrets_scan is %q, expected warn (the default)", rep.SecretsScan)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -340,5 +344,42 @@ func TestInspectHTMLStaleReport(t *testing.T) {
 	}
 	if want := "does not match the archive: it counts 41 files of 4597615 bytes, the archive holds 1 files of 6 bytes"; !strings.Contains(string(readFile(t, page)), want) {
 		t.Errorf("the page does not say %q", want)
+	}
+}
+
+// TestHTMLSecretsScan: the page says the secret scan was off when it
+// was, that it is not known for a report or archive that does not say,
+// and that excluded findings are not in the image; never "no secrets
+// found" without a scan.
+func TestHTMLSecretsScan(t *testing.T) {
+	key := secrets.Finding{Path: "/app/deploy.pem", Line: 1, Kind: "private-key", Detail: "RSA"}
+	for _, c := range []struct {
+		mode     SecretsMode
+		findings []secrets.Finding
+		want     string
+	}{
+		{SecretsOff, nil, "The secret scan was off (--secrets off)"},
+		{"", nil, "The report does not say whether the secret scan ran"},
+		{"", []secrets.Finding{key}, "the image carries what looks like a secret"},
+		{SecretsWarn, nil, "No secrets found in the image"},
+		{SecretsWarn, []secrets.Finding{key}, "the image carries what looks like a secret"},
+		{SecretsExclude, []secrets.Finding{key}, "the files that hold them were left out of the image"},
+	} {
+		rep, err := ReadReport("testdata/html/fortune.report.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep.SecretsScan, rep.Secrets = c.mode, c.findings
+		name := filepath.Join(t.TempDir(), "page.html")
+		if err := rep.WriteHTML(name, nil); err != nil {
+			t.Fatal(err)
+		}
+		page := string(readFile(t, name))
+		if !strings.Contains(page, c.want) {
+			t.Errorf("--secrets %q with %d findings: the page does not say %q", c.mode, len(c.findings), c.want)
+		}
+		if scanned := c.mode == SecretsWarn || len(c.findings) > 0; !scanned && strings.Contains(page, "No secrets found") {
+			t.Errorf("--secrets %q: the page says no secrets were found", c.mode)
+		}
 	}
 }

@@ -22,8 +22,12 @@ type Page struct {
 	// NoReasons says why the entries have no reasons (no build report).
 	NoReasons string
 	Secrets   []Secret
-	// Scanned is whether the secret scan ran (false: no findings known).
-	Scanned bool
+	// Scanned is whether the secret scan ran (false: no findings known,
+	// and SecretsNote says why); SecretsExcluded that the files of the
+	// findings were left out of the image (--secrets exclude).
+	Scanned         bool
+	SecretsExcluded bool
+	SecretsNote     string
 	// Warnings are shown above everything (a report that does not match
 	// its archive).
 	Warnings []string
