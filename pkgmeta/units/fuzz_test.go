@@ -1,6 +1,7 @@
 package units
 
 import (
+	"path"
 	"strings"
 	"testing"
 )
@@ -23,4 +24,47 @@ func TestRecordTops(t *testing.T) {
 	if strings.Join(got, " ") != "six pkg" {
 		t.Errorf("recordTops: %q", got)
 	}
+}
+
+// FuzzUnitOf reads each kind's unit of any path in a root with a unit of
+// every kind: the path parsers (sys.path entries, node_modules and
+// Debian's nodejs directories, gems and Ruby lib directories, Perl
+// namespaces) never panic, and a unit they give is of its kind and holds
+// the path, or holds its sorted entries only.
+func FuzzUnitOf(f *testing.F) {
+	for p := range langRoot {
+		f.Add(p)
+	}
+	f.Add("/usr/lib/python3.11/__pycache__/x")
+	f.Add("/app/node_modules/@scope")
+	f.Add("/var/lib/gems/3.1.0/gems/-1/x.rb")
+	f.Add("/usr/share/perl5/auto/x")
+	res := fakeRoot(f, langRoot)
+	f.Fuzz(func(t *testing.T, p string) {
+		if strings.ContainsRune(p, 0) {
+			return // no path of a root holds a NUL
+		}
+		p = path.Clean("/" + p)
+		fd := NewFinder(res, nil)
+		for _, k := range All {
+			us, err := fd.Of(k, p)
+			if err != nil {
+				t.Fatalf("%s of %q: %v", k, p, err)
+			}
+			for _, u := range us {
+				if u.Kind != k || u.Name == "" || !strings.HasPrefix(u.Key, string(k)+":") {
+					t.Fatalf("%s of %q: a unit %q of kind %s, key %q", k, p, u.Name, u.Kind, u.Key)
+				}
+				for i := 1; i < len(u.Entries); i++ {
+					if u.Entries[i-1].Path >= u.Entries[i].Path {
+						t.Fatalf("%s of %q: entries not sorted: %s, %s", k, p, u.Entries[i-1].Path, u.Entries[i].Path)
+					}
+				}
+				for _, e := range u.Entries {
+					u.Module(e.Path) // never panics
+				}
+			}
+		}
+		gemName(path.Base(p))
+	})
 }

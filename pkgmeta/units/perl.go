@@ -2,6 +2,7 @@ package units
 
 import (
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -35,6 +36,9 @@ func (f *Finder) perlUnit(p string) (*Unit, error) {
 			}
 		default:
 			return nil, nil // a top-level .pl or .pod
+		}
+		if slices.Contains(ns, "") {
+			return nil, nil // ".pm": no module, and no namespace (not the whole lib directory)
 		}
 		name := strings.Join(ns, "/")
 		var paths []string

@@ -6,6 +6,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/pkg/errors"
 
@@ -216,7 +217,7 @@ func (f *Finder) walk(u *Unit, p string, skip func(string) bool, seen map[string
 		return errors.Errorf("reading %s: directories nested too deep", p)
 	}
 	info, err := os.Lstat(f.res.HostPath(p))
-	if errors.Is(err, fs.ErrNotExist) {
+	if absent(err) {
 		return nil
 	}
 	if err != nil {
@@ -240,6 +241,13 @@ func (f *Finder) walk(u *Unit, p string, skip func(string) bool, seen map[string
 		}
 	}
 	return nil
+}
+
+// absent reports whether err says a path the finder made up (a gem's
+// gemspec, a Perl namespace's directory in another lib directory) is
+// not there: missing, under a file, or too long a name to exist.
+func absent(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.ENAMETOOLONG)
 }
 
 // dir returns the sorted names in the directory p of the root (nil when

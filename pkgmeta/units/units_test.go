@@ -41,7 +41,7 @@ func TestParseKinds(t *testing.T) {
 
 // fakeRoot writes files (path -> content; a content "->X" is a symlink
 // to X) under a new root.
-func fakeRoot(t *testing.T, files map[string]string) *rootpath.Resolver {
+func fakeRoot(t testing.TB, files map[string]string) *rootpath.Resolver {
 	t.Helper()
 	root := t.TempDir()
 	for p, c := range files {
