@@ -4,7 +4,6 @@ import (
 	"context"
 	"io/fs"
 	"slices"
-	"strings"
 
 	"github.com/pkg/errors"
 
@@ -21,9 +20,8 @@ import (
 // ELF libraries are resolved, added files get their libraries; but what
 // completion adds does not bring its own units in turn: a script of a
 // completed package brings its interpreter, not the interpreter's whole
-// package. A kept file under /etc (a package's configuration, which
-// glibc and the like read in every program) does not bring its OS
-// package. Excludes still win.
+// package. A kept file under /etc does not bring its OS package
+// (units.Brings). Excludes still win.
 func (a *adder) complete(ctx context.Context, opts ListOptions) error {
 	kinds, err := units.ParseKinds(opts.Complete)
 	if err != nil {
@@ -61,7 +59,7 @@ func (a *adder) complete(ctx context.Context, opts ListOptions) error {
 	done := map[string]bool{} // units completed
 	for _, p := range kept {
 		for _, k := range kinds {
-			if k == units.OS && isConfig(p) {
+			if !units.Brings(k, p) {
 				continue
 			}
 			us, err := f.Of(k, p)
@@ -86,12 +84,6 @@ func (a *adder) complete(ctx context.Context, opts ListOptions) error {
 	}
 	return nil
 }
-
-// isConfig reports whether p is configuration (under /etc), which does
-// not bring its OS package into --complete os: /etc/locale.alias, read by
-// every program that sets its locale, is no reason to keep the 15 MiB of
-// locales.
-func isConfig(p string) bool { return strings.HasPrefix(p, "/etc/") }
 
 // addUnit adds what the list lacks of a unit (an OS package's
 // documentation left out) and returns how many paths it added.

@@ -66,7 +66,7 @@ func cutTable(ctx context.Context, l *filelist.List, res *rootpath.Resolver, db 
 			}
 		}
 		if e.Data == nil { // made by scratchpack: no unit's
-			kept = append(kept, units.Kept{Path: e.Path, Added: added})
+			kept = append(kept, units.Kept{Path: e.Path, Added: added, Meta: metadataOnly(e.Reasons)})
 		}
 	}
 	rows, err := units.NewFinder(res, db).Cut(ctx, kept, units.All)
@@ -83,6 +83,17 @@ func cutTable(ctx context.Context, l *filelist.List, res *rootpath.Resolver, db 
 		})
 	}
 	return out, done, nil
+}
+
+// metadataOnly reports whether the package metadata alone keeps a path
+// (a copyright file, os-release).
+func metadataOnly(rs []filelist.Reason) bool {
+	for _, r := range rs {
+		if r.Source != "package-metadata" && r.Source != "license" {
+			return false
+		}
+	}
+	return len(rs) > 0
 }
 
 // Partial reports whether the image keeps the unit in part.

@@ -9,10 +9,14 @@ import (
 )
 
 // Kept is one kept path of a list: a regular file (or another name of
-// one) or a symlink; Added when --complete brought it.
+// one) or a symlink; Added when --complete brought it. A Meta path (a
+// copyright file, os-release: kept for the package metadata) counts as
+// kept but brings no unit into the table by itself, nor does a path
+// that does not bring its unit into completion (see Brings).
 type Kept struct {
 	Path  string
 	Added bool
+	Meta  bool
 }
 
 // Row is what a list keeps of one unit.
@@ -33,7 +37,7 @@ type Row struct {
 func (r Row) Partial() bool { return r.KeptFiles < r.TotalFiles }
 
 // Cut returns what the list keeps of every unit of the kinds that a
-// kept regular file belongs to: files and bytes (the sizes in the root),
+// kept regular file belongs to and brings (not Meta, see Brings): files and bytes (the sizes in the root),
 // modules, what --complete added; most-cut first (the largest share of
 // files left out, then the most bytes left out). A Perl namespace inside
 // another one that is also kept (Encode::JP in Encode) is counted in the
@@ -52,7 +56,13 @@ func (f *Finder) Cut(ctx context.Context, kept []Kept, kinds []Kind) ([]Row, err
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if k.Meta {
+			continue
+		}
 		for _, kind := range kinds {
+			if !Brings(kind, k.Path) {
+				continue
+			}
 			us, err := f.Of(kind, k.Path)
 			if err != nil {
 				return nil, errors.WithMessagef(err, "finding the unit of %s", k.Path)

@@ -53,6 +53,15 @@ func ParseKinds(values []string) ([]Kind, error) {
 	return out, nil
 }
 
+// Brings reports whether a kept file at p brings its unit of kind k:
+// into completion, and into the cut table. A file under /etc does not
+// bring its OS package: it is configuration, which glibc and the like
+// read in every program (/etc/locale.alias is no reason to keep, or to
+// list as cut, the 15 MiB of locales).
+func Brings(k Kind, p string) bool {
+	return k != OS || !strings.HasPrefix(p, "/etc/")
+}
+
 // ModuleName is what a language counts its units in.
 func (k Kind) ModuleName() string {
 	switch k {

@@ -246,10 +246,11 @@ func TestOSUnit(t *testing.T) {
 	files := map[string]string{
 		"/var/lib/dpkg/status": "Package: tool\nStatus: install ok installed\nVersion: 1\nArchitecture: amd64\n\n" +
 			"Package: diverter\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n",
-		"/var/lib/dpkg/info/tool.list":     "/.\n/usr\n/usr/bin\n/usr/bin/tool\n/usr/lib/tool\n/usr/lib/tool/plugin.so\n/usr/lib/tool/conf\n/usr/share/doc/tool/copyright\n/usr/share/doc/tool/README\n/usr/share/man/man1/tool.1.gz\n/usr/bin/gone\n",
+		"/var/lib/dpkg/info/tool.list":     "/.\n/etc\n/etc/tool.conf\n/usr\n/usr/bin\n/usr/bin/tool\n/usr/lib/tool\n/usr/lib/tool/plugin.so\n/usr/lib/tool/conf\n/usr/share/doc/tool/copyright\n/usr/share/doc/tool/README\n/usr/share/man/man1/tool.1.gz\n/usr/bin/gone\n",
 		"/var/lib/dpkg/info/diverter.list": "/.\n/usr\n/usr/lib\n/usr/lib/tool\n/usr/lib/tool/conf\n",
 		"/var/lib/dpkg/diversions":         "/usr/lib/tool/conf\n/usr/lib/tool/conf.real\ndiverter\n",
 		"/usr/bin/tool":                    "xx",
+		"/etc/tool.conf":                   "e",
 		"/usr/lib/tool/plugin.so":          "xxx",
 		"/usr/lib/tool/conf":               "diverter's",
 		"/usr/lib/tool/conf.real":          "tool's",
@@ -275,18 +276,25 @@ func TestOSUnit(t *testing.T) {
 		}
 		got = append(got, s)
 	}
-	want := []string{"/usr/bin/tool", "/usr/lib/tool/conf.real", "/usr/lib/tool/plugin.so", "/usr/share/doc/tool/README (doc)", "/usr/share/doc/tool/copyright", "/usr/share/man/man1/tool.1.gz (doc)"}
+	want := []string{"/etc/tool.conf", "/usr/bin/tool", "/usr/lib/tool/conf.real", "/usr/lib/tool/plugin.so", "/usr/share/doc/tool/README (doc)", "/usr/share/doc/tool/copyright", "/usr/share/man/man1/tool.1.gz (doc)"}
 	if !reflect.DeepEqual(got, want) || us[0].Format != "deb" || us[0].Name != "tool" {
 		t.Errorf("tool's unit: %q (%s %s), want %q", got, us[0].Name, us[0].Format, want)
 	}
 	if _, err := f.Packages("nothere"); err == nil || !strings.Contains(err.Error(), "no installed package") {
 		t.Errorf("Packages(nothere): %v", err)
 	}
-	rows, err := f.Cut(context.Background(), []Kept{{Path: "/usr/bin/tool"}}, All)
+	// its configuration and its copyright (kept for the metadata) bring
+	// no row: --complete os would not complete it for them either
+	copyright := Kept{Path: "/usr/share/doc/tool/copyright", Meta: true}
+	rows, err := f.Cut(context.Background(), []Kept{{Path: "/etc/tool.conf"}, copyright}, All)
+	if err != nil || len(rows) != 0 || Brings(OS, "/etc/tool.conf") || !Brings(Python, "/etc/x.py") {
+		t.Errorf("Cut of a conffile and a copyright file: %+v, %v", rows, err)
+	}
+	rows, err = f.Cut(context.Background(), []Kept{{Path: "/usr/bin/tool"}, copyright}, All)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1 || rows[0] != (Row{Kind: OS, Format: "deb", Name: "tool", KeptFiles: 1, TotalFiles: 6, KeptBytes: 2, TotalBytes: 14}) {
+	if len(rows) != 1 || rows[0] != (Row{Kind: OS, Format: "deb", Name: "tool", KeptFiles: 2, TotalFiles: 7, KeptBytes: 3, TotalBytes: 15}) {
 		t.Errorf("Cut: %+v", rows)
 	}
 }
