@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scratchpack/scratchpack/internal/headless"
+	"github.com/scratchpack/scratchpack/internal/humanize"
 	"github.com/scratchpack/scratchpack/internal/testenv"
 	"github.com/scratchpack/scratchpack/secrets"
 )
@@ -59,8 +60,16 @@ type pageNumbers struct {
 	Packages     []struct {
 		Name         string
 		Files, Bytes int64
+		FilesText    string // the files cell as shown
 	}
-	MapBytes     int64 // the treemap's top-level cells, added up
+	// Cut is the cut table's rows: their numbers and what they show
+	Cut []struct {
+		Name, Kind                                   string
+		KeptFiles, TotalFiles, KeptBytes, TotalBytes int64
+		FilesText, BytesText                         string
+	}
+	BytesText    string // the size card as shown
+	MapBytes     int64  // the treemap's top-level cells, added up
 	MapCells     int
 	ClassFiles   int64 // the files of the reason table, added up
 	Secrets      int
@@ -78,7 +87,11 @@ const readNumbers = `(() => {
   document.querySelectorAll("#classes tr[data-class]").forEach(r => classFiles += num(r, "data-files"));
   return {
     Files: num(main, "data-files"), Bytes: num(main, "data-bytes"),
-    Packages: Array.from(document.querySelectorAll("tr[data-package]")).map(r => ({Name: r.dataset.package, Files: num(r, "data-files"), Bytes: num(r, "data-bytes")})),
+    Packages: Array.from(document.querySelectorAll("tr[data-package]")).map(r => ({Name: r.dataset.package, Files: num(r, "data-files"), Bytes: num(r, "data-bytes"), FilesText: r.cells[2].textContent})),
+    Cut: Array.from(document.querySelectorAll("#cut tr[data-unit]")).map(r => ({Name: r.dataset.unit, Kind: r.dataset.kind,
+      KeptFiles: num(r, "data-kept-files"), TotalFiles: num(r, "data-total-files"), KeptBytes: num(r, "data-kept-bytes"), TotalBytes: num(r, "data-total-bytes"),
+      FilesText: r.cells[2].textContent, BytesText: r.cells[3].textContent})),
+    BytesText: document.querySelector(".card .n").textContent,
     MapBytes: mapBytes, MapCells: document.querySelectorAll("svg.treemap rect").length,
     ClassFiles: classFiles, Secrets: document.querySelectorAll("#secrets tr.secret").length,
     UnownedFiles: un ? num(un, "data-files") : 0,
@@ -245,6 +258,28 @@ func checkNumbers(t *testing.T, name string, n pageNumbers, rep *Report) {
 	sort.Strings(got)
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("%s: packages on the page:\n%s\nin the report:\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// what the page shows, not only its data attributes
+	if n.BytesText != humanize.Bytes(rep.Bytes) {
+		t.Errorf("%s: the size card shows %q, the report has %d bytes", name, n.BytesText, rep.Bytes)
+	}
+	for _, p := range n.Packages {
+		if p.FilesText != fmt.Sprint(p.Files) {
+			t.Errorf("%s: %s shows %q files kept, its row says %d", name, p.Name, p.FilesText, p.Files)
+		}
+	}
+	if name == "bare.html" {
+		return // no report, no cut table
+	}
+	if len(rep.Cut) == 0 || len(n.Cut) != len(rep.Cut) {
+		t.Fatalf("%s: %d rows in the cut table, the report has %d", name, len(n.Cut), len(rep.Cut))
+	}
+	for i, u := range rep.Cut { // in the report's order: most cut first
+		c := n.Cut[i]
+		if c.Name != u.Name || c.Kind != u.Kind || c.KeptFiles != int64(u.KeptFiles) || c.TotalFiles != int64(u.TotalFiles) || c.KeptBytes != u.KeptBytes || c.TotalBytes != u.TotalBytes ||
+			c.FilesText != fmt.Sprintf("%d of %d", u.KeptFiles, u.TotalFiles) || c.BytesText != humanize.Bytes(u.KeptBytes)+" of "+humanize.Bytes(u.TotalBytes) {
+			t.Errorf("%s: cut row %d is %+v, the report has %+v", name, i, c, u)
+		}
 	}
 }
 
