@@ -52,12 +52,12 @@ func cutTable(ctx context.Context, l *filelist.List, res *rootpath.Resolver, db 
 		if e.Kind != filelist.File && e.Kind != filelist.Hardlink {
 			continue
 		}
+		// added when completion brought it: its first reason (a kept
+		// file that an added link points to gets a completion reason
+		// too, but was there before)
 		added := false
-		for _, r := range e.Reasons {
-			if _, ok := r.Source.Complete(); ok {
-				added = true
-				break
-			}
+		if len(e.Reasons) > 0 {
+			_, added = e.Reasons[0].Source.Complete()
 		}
 		if added && e.Kind == filelist.File {
 			done.Files++
