@@ -40,8 +40,8 @@ func (a *adder) complete(ctx context.Context, opts ListOptions) error {
 			a.warn(errors.New("--complete os: the root has no dpkg or apk database: no OS package is completed"))
 		}
 	}
-	kept := a.b.Files() // before completion: only their units are completed
-	f := units.NewFinder(res, db)
+	kept := a.b.Files()           // before completion: only their units are completed
+	f := units.NewFinder(res, db) // a broken RECORD: the cut table warns
 	added := 0
 	for _, name := range opts.CompletePackages {
 		us, err := f.Packages(name)

@@ -44,8 +44,9 @@ type Completed struct {
 
 // cutTable is what the list keeps of each unit its files belong to (see
 // package pkgmeta/units), most-cut first, and what completion added. db
-// (nil when the root has none) gives the OS packages.
-func cutTable(ctx context.Context, l *filelist.List, res *rootpath.Resolver, db *pkgmeta.DB) ([]Unit, Completed, error) {
+// (nil when the root has none) gives the OS packages; warn hears of
+// what could be read in part (a broken RECORD).
+func cutTable(ctx context.Context, l *filelist.List, res *rootpath.Resolver, db *pkgmeta.DB, warn func(error)) ([]Unit, Completed, error) {
 	var kept []units.Kept
 	var done Completed
 	for _, e := range l.Entries {
@@ -69,7 +70,9 @@ func cutTable(ctx context.Context, l *filelist.List, res *rootpath.Resolver, db 
 			kept = append(kept, units.Kept{Path: e.Path, Added: added, Meta: metadataOnly(e.Reasons)})
 		}
 	}
-	rows, err := units.NewFinder(res, db).Cut(ctx, kept, units.All)
+	f := units.NewFinder(res, db)
+	f.Warn = warn
+	rows, err := f.Cut(ctx, kept, units.All)
 	if err != nil {
 		return nil, done, errors.WithMessage(err, "finding what the list keeps of each package")
 	}

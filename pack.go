@@ -181,7 +181,7 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 	// the image's files, with the copyright files the metadata added;
 	// sizes as in the root, not as UPX packed them
 	t0 = time.Now()
-	if r.Cut, r.Completed, err = cutTable(ctx, packed, res, db); err != nil {
+	if r.Cut, r.Completed, err = cutTable(ctx, packed, res, db, orDiscard(opts.Warn)); err != nil {
 		return nil, err
 	}
 	r.CutScan = time.Since(t0)

@@ -11,7 +11,11 @@ func FuzzRecordTops(f *testing.F) {
 	f.Add([]byte("\"a,b/c.py\",,\npkg/__init__.py,,\n"), "x.dist-info")
 	f.Add([]byte("\"unterminated\n"), "")
 	f.Fuzz(func(t *testing.T, data []byte, self string) {
-		for _, top := range recordTops(data, self) {
+		tops, err := recordTops(data, self)
+		if err != nil && !strings.HasPrefix(err.Error(), "line ") {
+			t.Fatalf("recordTops: the error names no line: %v", err)
+		}
+		for _, top := range tops {
 			if top == "" || top == self || top == ".." || strings.Contains(top, "/") {
 				t.Fatalf("recordTops gave %q", top)
 			}
@@ -20,9 +24,14 @@ func FuzzRecordTops(f *testing.F) {
 }
 
 func TestRecordTops(t *testing.T) {
-	got := recordTops([]byte("six.py,sha256=x,1\n__pycache__/six.cpython-311.pyc,,\nsix-1.16.dist-info/RECORD,,\n../../../bin/six,,\npkg/a.py,,\npkg/b.py,,\nREADME,,\n"), "six-1.16.dist-info")
-	if strings.Join(got, " ") != "six pkg" {
-		t.Errorf("recordTops: %q", got)
+	got, err := recordTops([]byte("six.py,sha256=x,1\n__pycache__/six.cpython-311.pyc,,\nsix-1.16.dist-info/RECORD,,\n../../../bin/six,,\npkg/a.py,,\npkg/b.py,,\nREADME,,\n"), "six-1.16.dist-info")
+	if strings.Join(got, " ") != "six pkg" || err != nil {
+		t.Errorf("recordTops: %q, %v", got, err)
+	}
+	// a broken line: the names before it, and the line
+	got, err = recordTops([]byte("six.py,,\n\"pkg/a.py\"x,,\nother.py,,\n"), "six-1.16.dist-info")
+	if strings.Join(got, " ") != "six" || err == nil || !strings.HasPrefix(err.Error(), "line 2: ") {
+		t.Errorf("recordTops of a broken RECORD: %q, %v", got, err)
 	}
 }
 

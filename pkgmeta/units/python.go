@@ -3,9 +3,12 @@ package units
 import (
 	"bytes"
 	"encoding/csv"
+	"io"
 	"os"
 	"path"
 	"strings"
+
+	"github.com/pkg/errors"
 )
 
 // isPyVersion matches "python3.11".
@@ -153,7 +156,11 @@ func (f *Finder) distributions(entry string) (map[string]string, error) {
 		if !f.isDir(dir) {
 			continue
 		}
-		for _, top := range recordTops(f.read(dir+"/RECORD"), n) {
+		tops, err := recordTops(f.read(dir+"/RECORD"), n)
+		if err != nil && f.Warn != nil {
+			f.Warn(errors.Errorf("reading %s/RECORD: %v; the names it lists after that line are not counted as %s's", dir, err, n))
+		}
+		for _, top := range tops {
 			out[top] = n
 		}
 		for _, l := range strings.Split(string(f.read(dir+"/top_level.txt")), "\n") {
@@ -178,20 +185,28 @@ func (f *Finder) read(p string) []byte {
 // recordTops returns the top-level import names a RECORD file (CSV:
 // path, hash, size) installs: the first component of each path, a
 // module's stem; the distribution's own directory, scripts outside the
-// entry (../../bin/x) and __pycache__ of a module give theirs.
-func recordTops(data []byte, self string) []string {
+// entry (../../bin/x) and __pycache__ of a module give theirs. A line
+// that is no CSV ends the reading: the names before it and an error
+// naming the line.
+func recordTops(data []byte, self string) ([]string, error) {
 	if len(data) == 0 {
-		return nil
+		return nil, nil
 	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
-	r.LazyQuotes = true
 	var out []string
 	seen := map[string]bool{}
 	for {
 		rec, err := r.Read()
+		if err == io.EOF {
+			return out, nil
+		}
 		if err != nil {
-			break // the end, or a line that is no CSV: what was read stands
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return out, errors.Errorf("line %d: %v (expected a CSV line: path,hash,size)", pe.StartLine, pe.Err)
+			}
+			return out, errors.Wrap(err, "reading the CSV")
 		}
 		if len(rec) == 0 {
 			continue
@@ -209,10 +224,12 @@ func recordTops(data []byte, self string) []string {
 			}
 			top = stem(top)
 		}
+		if top == "" || top == self || strings.HasPrefix(top, ".") {
+			continue // "__pycache__/.pyc", ".py": no name
+		}
 		if !seen[top] {
 			seen[top] = true
 			out = append(out, top)
 		}
 	}
-	return out
 }

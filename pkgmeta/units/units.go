@@ -70,6 +70,9 @@ func (u *Unit) Lookup(p string) (Entry, bool) {
 
 // Finder finds the units of paths in one root; it reads each unit once.
 type Finder struct {
+	// Warn, when set, hears of what the finder could read in part (a
+	// RECORD with a broken line); the units stand without it.
+	Warn  func(error)
 	res   *rootpath.Resolver
 	db    *pkgmeta.DB
 	units map[string]*Unit
