@@ -29,6 +29,11 @@
 //   - os: every file of a dpkg or apk package but its documentation
 //     (/usr/share/doc apart from copyright, man, info, lintian).
 //
+// Brings says which kept files bring their unit, into completion and
+// into the cut table alike: a file under /etc (configuration, which
+// libraries read in programs that use nothing else of its package, as
+// glibc reads /etc/locale.alias) brings no OS package.
+//
 // A unit lists its regular files, symlinks and directories as they are
 // in the root, found by walking it, never by running the language.
 package units
