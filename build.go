@@ -2,6 +2,7 @@ package scratchpack
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,6 +38,10 @@ type BuildOptions struct {
 	// FailOnExit makes a non-zero exit of the command an error (by
 	// default it is a warning).
 	FailOnExit bool
+	// Strict makes calls whose path the collector could not read an
+	// error (an *UnreadableError) before anything is written; by default
+	// each process that made them is a warning.
+	Strict bool
 	// KeepLog, when set, is where the strace log is kept.
 	KeepLog string
 	// SeccompProfile, when set, is where the seccomp profile of the run is
@@ -85,6 +90,9 @@ type BuildResult struct {
 	Execs    []*ExecRun // the --exec runs
 	// Source is the image of a build --from.
 	Source *SourceImage
+	// Unreadable are the processes that made calls whose path could not
+	// be read (each was a warning, or Strict made them an error).
+	Unreadable []collect.Unreadable
 }
 
 // Validate checks the options that need no files and no trace, so that
@@ -238,6 +246,7 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 	if rn.root != "/" {
 		cwd = filepath.Join(rn.res.Root(), rn.dir) // the log's paths are host paths
 	}
+	uid := os.Geteuid() // the command runs as we do
 	var err error
 	r.List, err = List(ctx, ListOptions{
 		Count:         count,
@@ -258,14 +267,59 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 		PathOptions:   o.Paths,
 		Keep:          commandPaths(rn.res, rn.program, o.Command[1:], rn.dir),
 		Warn:          o.Warn,
+		TraceUID:      &uid,
+		Unreadable:    func(u collect.Unreadable) { r.Unreadable = append(r.Unreadable, u) },
 	})
 	if err != nil {
+		return err
+	}
+	if err := r.unreadable(o, log); err != nil {
 		return err
 	}
 	if r.List.Lookup(rn.program) == nil && r.List.Lookup(mustCanonical(rn.res, rn.program)) == nil {
 		return errors.Errorf("%s is not in the file list: did the command run?", rn.program)
 	}
 	return nil
+}
+
+// unreadable names where the unread calls are (the trace's logs are
+// temporary) and warns once per process, or fails with Strict.
+func (r *BuildResult) unreadable(o BuildOptions, log string) error {
+	if len(r.Unreadable) == 0 {
+		return nil
+	}
+	logs := map[string]string{log: "the trace log"}
+	if o.KeepLog != "" {
+		logs[log] = o.KeepLog
+	}
+	for _, e := range r.Execs {
+		logs[e.log] = fmt.Sprintf("the trace log of --exec %q", e.Command)
+	}
+	for i, u := range r.Unreadable {
+		if f, line, ok := cutLine(u.Where); ok && logs[f] != "" {
+			if f == log && o.KeepLog != "" {
+				r.Unreadable[i].Where = o.KeepLog + ":" + line
+			} else {
+				r.Unreadable[i].Where = logs[f] + ", line " + line
+			}
+		}
+	}
+	if o.Strict {
+		return &UnreadableError{Processes: r.Unreadable, Strict: true}
+	}
+	for _, u := range r.Unreadable {
+		o.Warn(&UnreadableError{Processes: []collect.Unreadable{u}})
+	}
+	return nil
+}
+
+// cutLine splits "file:line".
+func cutLine(where string) (file, line string, ok bool) {
+	i := strings.LastIndexByte(where, ':')
+	if i < 0 {
+		return "", "", false
+	}
+	return where[:i], where[i+1:], true
 }
 
 // watchedUses turns a fanotify watch into uses (and the narrow strace
@@ -407,6 +461,7 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 			rep.Source.Ratio = float64(bytes) / float64(s.RootSize)
 		}
 	}
+	rep.Unreadable = r.Unreadable
 	return rep
 }
 

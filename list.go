@@ -76,6 +76,13 @@ type ListOptions struct {
 	// Warn receives warnings: bad log lines, missing files when
 	// IgnoreMissing is set, special files left out.
 	Warn func(error)
+	// TraceUID is the effective uid the traced command started with (nil:
+	// unknown): the uid of a process whose paths could not be read.
+	TraceUID *int
+	// Unreadable, when set, receives once per process the calls of the
+	// strace logs whose path could not be read (see collect.Unreadable).
+	// Without it, each process is a warning (an *UnreadableError).
+	Unreadable func(collect.Unreadable)
 }
 
 // PathOptions control what is added by name and what is left out.
@@ -210,9 +217,10 @@ func fromStrace(opts ListOptions, res *rootpath.Resolver) ([]collect.Use, error)
 			return nil, err
 		}
 	}
-	u, err := collect.FromStrace(opts.StraceLogs, strace.Options{
+	u, unread, err := collect.FromStrace(opts.StraceLogs, strace.Options{
 		Cwd:  cwd,
 		Warn: opts.Warn,
+		UID:  opts.TraceUID,
 		Canonical: func(dir string) string {
 			if c, err := traceRes.Canonical(dir); err == nil {
 				return c
@@ -223,6 +231,13 @@ func fromStrace(opts ListOptions, res *rootpath.Resolver) ([]collect.Use, error)
 	})
 	if err != nil {
 		return nil, errors.Wrap(err, "reading strace logs")
+	}
+	for _, un := range unread {
+		if opts.Unreadable != nil {
+			opts.Unreadable(un)
+		} else {
+			opts.Warn(&UnreadableError{Processes: []collect.Unreadable{un}})
+		}
 	}
 	if opts.HostPaths && res.Root() != "/" {
 		u = insideRoot(u, res.Root())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/filelist"
 	"github.com/scratchpack/scratchpack/internal/atomicfile"
 	"github.com/scratchpack/scratchpack/pkgmeta"
@@ -56,6 +57,9 @@ type Report struct {
 	Completed *Completed `json:"completed,omitempty"`
 	// Source is the image of a build --from.
 	Source *ReportSource `json:"source,omitempty"`
+	// Unreadable are the processes that made calls whose path the
+	// collector could not read: the files they named may be missing.
+	Unreadable []collect.Unreadable `json:"unreadable,omitempty"`
 }
 
 // ReportSource names the image a build --from shrank: its reference,

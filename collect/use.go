@@ -283,15 +283,18 @@ func (t *Trace) Uses() []Use {
 // Len is the number of distinct paths seen.
 func (t *Trace) Len() int { return len(t.paths) }
 
-// FromStrace parses strace logs (see strace.ParseFiles) into Uses.
-func FromStrace(files []string, opts strace.Options) ([]Use, error) {
+// FromStrace parses strace logs (see strace.ParseFiles) into Uses, and
+// counts per process the calls whose path strace could not read.
+func FromStrace(files []string, opts strace.Options) ([]Use, []Unreadable, error) {
 	t := NewTrace()
 	t.Canonical = opts.Canonical
 	opts.FailedCalls = []string{"mkdir", "mkdirat"} // for EEXIST: the program expects the directory
+	var unread unreadCounter
+	opts.Unreadable = unread.add
 	if err := strace.ParseFiles(files, opts, t.Add); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return t.Uses(), nil
+	return t.Uses(), unread.list(), nil
 }
 
 // FromLdd parses ldd output files into Uses: each library, and the

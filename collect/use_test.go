@@ -148,15 +148,19 @@ func TestQuietLinesChangeNothing(t *testing.T) {
 		t.Fatalf("%d sample logs", len(logs))
 	}
 	for _, log := range logs {
-		fast, err := FromStrace([]string{log}, strace.Options{Cwd: "/cwd"})
+		fast, fastUnread, err := FromStrace([]string{log}, strace.Options{Cwd: "/cwd"})
 		tr := NewTrace()
-		full := strace.ParseFiles([]string{log}, strace.Options{Cwd: "/cwd", Failed: true}, tr.Add)
+		var unread unreadCounter
+		full := strace.ParseFiles([]string{log}, strace.Options{Cwd: "/cwd", Failed: true, Unreadable: unread.add}, tr.Add)
 		if (err == nil) != (full == nil) {
 			t.Errorf("%s: errors %v and %v", log, err, full)
 			continue
 		}
 		if slow := tr.Uses(); !(len(fast) == 0 && len(slow) == 0) && !reflect.DeepEqual(fast, slow) {
 			t.Errorf("%s: uses differ:\n%v\n%v", log, fast, tr.Uses())
+		}
+		if slow := unread.list(); !reflect.DeepEqual(fastUnread, slow) {
+			t.Errorf("%s: unreadable calls differ:\n%v\n%v", log, fastUnread, slow)
 		}
 	}
 }

@@ -28,3 +28,26 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseCountingUnread is BenchmarkParse as collect.FromStrace
+// runs it: counting the calls with an address for a path (failed calls
+// are then looked at once more before they are dropped).
+func BenchmarkParseCountingUnread(b *testing.B) {
+	one, err := os.ReadFile(filepath.Join(samples, "py_file_process.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := bytes.Repeat(one, 20)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		p := NewParser(Options{Cwd: "/", Unreadable: func(Unread) { n++ }}, func(Event) {})
+		if err := p.Parse(bytes.NewReader(data), "py.log", -1); err != nil {
+			b.Fatal(err)
+		}
+		if n != 0 {
+			b.Fatalf("%d unread calls in a log without any", n)
+		}
+	}
+}

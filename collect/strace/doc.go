@@ -15,6 +15,11 @@
 // CLONE_FS sharing, unshare) and its open fds (for dirfd-relative paths
 // in logs made without -y), so relative paths become absolute.
 //
+// A call whose path argument strace printed as an address (it could not
+// read the memory of a process that dropped privileges without exec) makes
+// no event: it goes to Options.Unreadable, with the process's program and
+// effective uid (followed through setuid, setreuid and setresuid).
+//
 // Lines it cannot parse are reported with the file and line number
 // through Options.Warn and skipped; it never panics on input. A file in
 // which fewer than a quarter of the lines are strace output (calls of

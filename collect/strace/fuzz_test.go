@@ -25,9 +25,14 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("1 openat(AT_FDCWD</a\\74b>, \"x\", O_RDONLY) = 3</a<b/x>\n"))
 	f.Add([]byte("1 clone(child_stack=NULL, flags=CLONE_FS|SIGCHLD) = 2\n2 chdir(\"..\") = 0\n2 openat(AT_FDCWD, \"x\", 0x241) = 3\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := NewParser(Options{Cwd: "/cwd", Failed: true, MaxLineBytes: 4096, Warn: func(error) {}}, func(e Event) {
-			if e.Path == "" {
-				t.Fatalf("event without a path: %+v", e)
+		unread := func(u Unread) {
+			if u.Syscall == "" || u.Pid < 0 || u.UID < -1 {
+				t.Fatalf("unread call without a syscall, or a bad pid or uid: %+v", u)
+			}
+		}
+		p := NewParser(Options{Cwd: "/cwd", Failed: true, MaxLineBytes: 4096, Warn: func(error) {}, Unreadable: unread}, func(e Event) {
+			if e.Path == "" || strings.Contains(e.Path, "0x") && strings.HasPrefix(e.Path, "/cwd/0x") {
+				t.Fatalf("event without a path, or an address taken for one: %+v", e)
 			}
 		})
 		_ = p.Parse(strings.NewReader(string(data)), "fuzz.log", -1)
@@ -71,6 +76,7 @@ func both(data []byte, opts Options) (pipelined, serial string) {
 		var b strings.Builder
 		o := opts
 		o.Warn = func(err error) { fmt.Fprintf(&b, "warn %v\n", err) }
+		o.Unreadable = func(u Unread) { fmt.Fprintf(&b, "unread %+v\n", u) }
 		p := NewParser(o, func(e Event) { fmt.Fprintf(&b, "%+v\n", e) })
 		err := parse(p)
 		fmt.Fprintf(&b, "err %v\n", err)

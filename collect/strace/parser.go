@@ -87,6 +87,27 @@ type Options struct {
 	// MaxWarnings bounds the warnings reported per file (default 20);
 	// the rest are counted in one last warning.
 	MaxWarnings int
+	// Unreadable, when set, receives each call whose path argument strace
+	// printed as an address (see Unread); such calls make no Event.
+	Unreadable func(Unread)
+	// UID is the effective uid of the first traced process (nil:
+	// unknown). The parser follows it through the setuid calls the log
+	// shows (setuid, setreuid, setresuid) for Unread.UID.
+	UID *int
+}
+
+// Unread is a call whose path argument strace printed as an address
+// ("openat(AT_FDCWD, 0x55d2c8cc8b90, O_RDONLY)"): strace could not read
+// the process's memory. That happens when the process changed its uid
+// without exec, which made it non-dumpable, and strace lacks
+// CAP_SYS_PTRACE (a docker build). The file it named is unknown.
+type Unread struct {
+	File    string // the log file
+	Line    int    // the line that completed the call
+	Pid     int
+	Syscall string
+	Exe     string // the program the process runs, "" when the log does not show it
+	UID     int    // its effective uid, -1 when unknown
 }
 
 type fsState struct {
@@ -100,6 +121,7 @@ type proc struct {
 	fs  *fsState
 	fds fdTable
 	exe string
+	uid int // effective uid, -1: unknown
 }
 
 type pendingCall struct {
@@ -157,7 +179,10 @@ func NewParser(opts Options, emit func(Event)) *Parser {
 	if opts.MaxWarnings <= 0 {
 		opts.MaxWarnings = 20
 	}
-	initial := &proc{fs: &fsState{cwd: opts.Cwd, root: "/"}, fds: fdTable{}}
+	initial := &proc{fs: &fsState{cwd: opts.Cwd, root: "/"}, fds: fdTable{}, uid: -1}
+	if opts.UID != nil {
+		initial.uid = *opts.UID
+	}
 	return &Parser{
 		opts:    opts,
 		emit:    emit,
@@ -503,10 +528,11 @@ type rules struct {
 
 	failed      bool     // failed calls are reported
 	failedCalls []string // few: a map lookup costs more
+	unreadable  bool     // calls with an address for a path are counted
 }
 
 func newRules(o Options) *rules {
-	return &rules{failed: o.Failed, failedCalls: slices.Clone(o.FailedCalls)}
+	return &rules{failed: o.Failed, failedCalls: slices.Clone(o.FailedCalls), unreadable: o.Unreadable != nil}
 }
 
 // reportsFailed reports whether failed calls of name were asked for.
@@ -525,6 +551,9 @@ func (r *rules) quiet(sp *spec, body []byte) bool {
 	if r.failed || r.reportsFailed(sp.name) || len(body) == 0 || body[len(body)-1] != ')' {
 		return false
 	}
+	if r.unreadable && !pathQuoted(sp, body) {
+		return false // perhaps an address: counted (Options.Unreadable)
+	}
 	// "... = -1 ENOENT (No such file or directory)": the result is
 	// near the end; a successful call never ends with ')' here.
 	tail := body
@@ -535,6 +564,40 @@ func (r *rules) quiet(sp *spec, body []byte) bool {
 		if tail[i] == ')' && bytes.HasPrefix(tail[i:], []byte(") = -1 ")) {
 			return bytes.IndexByte(tail[i+len(") = -1 "):], '"') < 0
 		}
+	}
+	return false
+}
+
+// pathQuoted reports whether a call's path argument is a quoted string,
+// before its arguments are split: then it is no address (see isAddress),
+// and the call may be dropped early. It looks where the path is in the
+// common shapes: first, or after a dirfd (AT_FDCWD or a number, with -y's
+// <path>); for the others, and whatever it cannot tell, it says no.
+func pathQuoted(sp *spec, body []byte) bool {
+	switch {
+	case sp.path < 0:
+		return true // no path: nothing to count
+	case sp.path == 0 && sp.path2 < 0:
+		return hasPrefix(body, `"`)
+	case sp.path == 1 && sp.dirfd == 0 && sp.path2 < 0:
+		rest := body
+		if hasPrefix(rest, "AT_FDCWD") {
+			rest = rest[len("AT_FDCWD"):]
+		} else {
+			_, w := leadingInt(rest)
+			if w == 0 {
+				return false
+			}
+			rest = rest[w:]
+		}
+		if len(rest) > 0 && rest[0] == '<' {
+			end, err := skipAngle(rest, 0)
+			if err != nil {
+				return false
+			}
+			rest = rest[end:]
+		}
+		return hasPrefix(rest, `, "`)
 	}
 	return false
 }
@@ -852,7 +915,7 @@ func (p *Parser) proc(pid int) *proc {
 
 // inherit makes a child's state: shared when the clone flags say so.
 func inherit(parent *proc, flags []byte) *proc {
-	child := &proc{exe: parent.exe}
+	child := &proc{exe: parent.exe, uid: parent.uid}
 	if bytes.Contains(flags, []byte("CLONE_FS")) {
 		child.fs = parent.fs
 	} else {
@@ -933,6 +996,16 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 			fs := *pr.fs
 			pr.fs = &fs
 		}
+		return
+	case callSetuid:
+		if res.ok {
+			pr.uid = effectiveUID(name, c.args, pr.uid)
+		}
+		return
+	}
+	// (EFAULT: the kernel could not read it either, so no file was named)
+	if p.opts.Unreadable != nil && res.errno != "EFAULT" && unreadPath(sp, c.args) {
+		p.opts.Unreadable(Unread{File: p.cur.name, Line: p.cur.line, Pid: pid, Syscall: name, Exe: pr.exe, UID: pr.uid})
 		return
 	}
 	if !res.ok && !p.rules.failed && !p.rules.reportsFailed(name) {
@@ -1024,6 +1097,48 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 		}
 	}
 	p.emit(ev)
+}
+
+// effectiveUID is the effective uid after a successful setuid call
+// (setuid(U), setreuid(R, E), setresuid(R, E, S); -1 keeps it).
+func effectiveUID(name string, args [][]byte, uid int) int {
+	i := 0
+	if strings.HasPrefix(name, "setre") || strings.HasPrefix(name, "setres") {
+		i = 1
+	}
+	if i >= len(args) {
+		return uid
+	}
+	n, w := leadingInt(args[i])
+	if w != len(args[i]) || w == 0 || n < 0 {
+		return uid // -1 or unreadable
+	}
+	return n
+}
+
+// unreadPath reports whether strace printed an address where a path of
+// the call belongs.
+func unreadPath(sp *spec, args [][]byte) bool {
+	for _, i := range [2]int{sp.path, sp.path2} {
+		if i >= 0 && i < len(args) && isAddress(args[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// isAddress matches strace's way to print a pointer it could not
+// follow: 0x and hex digits (NULL is printed as NULL).
+func isAddress(a []byte) bool {
+	if len(a) < 3 || a[0] != '0' || a[1] != 'x' {
+		return false
+	}
+	for _, c := range a[2:] {
+		if !isHex(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // interner makes strings of bytes, one copy per distinct value: logs

@@ -25,6 +25,9 @@ func dump(t *testing.T, files []string, opts Options) (string, []error) {
 	if opts.Cwd == "" {
 		opts.Cwd = "/CWD"
 	}
+	opts.Unreadable = func(u Unread) {
+		fmt.Fprintf(&b, "%d %s unreadable exe %q uid %d line %d\n", u.Pid, u.Syscall, u.Exe, u.UID, u.Line)
+	}
 	err := ParseFiles(files, opts, func(e Event) {
 		fmt.Fprintf(&b, "%d %s %s %q", e.Pid, e.Syscall, e.Op, e.Path)
 		if e.Path2 != "" {

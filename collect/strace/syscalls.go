@@ -62,6 +62,7 @@ const (
 	callClose                     // close: forget an fd
 	callDup                       // dup, dup2, dup3, fcntl(F_DUPFD)
 	callUnshare                   // unshare(CLONE_FS)
+	callSetuid                    // setuid, setreuid, setresuid: the effective uid (see Unread)
 )
 
 func p(op Op, path int) spec {
@@ -174,6 +175,13 @@ var specs = map[string]spec{
 	"fcntl":   other(callDup),
 	"fcntl64": other(callDup),
 	"unshare": other(callUnshare),
+
+	"setuid":      other(callSetuid),
+	"setuid32":    other(callSetuid),
+	"setreuid":    other(callSetuid),
+	"setreuid32":  other(callSetuid),
+	"setresuid":   other(callSetuid),
+	"setresuid32": other(callSetuid),
 }
 
 // Open flag bits (x86_64 and most architectures), for -X raw logs.

@@ -22,7 +22,7 @@ func Args(straceBin string, seccomp bool, o Options) []string {
 // calls that change directories and names, which fanotify's mount marks
 // cannot report (mkdir, rename, unlink...), the cwd, and the process
 // tree. Programs make few of these: the command is rarely stopped.
-const WatchTraceSet = "%process,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,rmdir,link,linkat,symlink,symlinkat,mknod,mknodat,chdir,fchdir,chroot,unshare"
+const WatchTraceSet = "%process,mkdir,mkdirat,rename,renameat,renameat2,unlink,unlinkat,rmdir,link,linkat,symlink,symlinkat,mknod,mknodat,chdir,fchdir,chroot,unshare," + CredSet
 
 func argsFor(straceBin string, seccomp bool, set string, o Options) []string {
 	// -s 256: paths are never cut by -s, but readlink results and argv

@@ -15,9 +15,18 @@ import (
 )
 
 // TraceSet is the syscall filter: every call that names a path, process
-// creation and exit, and the fd calls the parser needs to follow cwds
-// and listings.
-const TraceSet = "%file,%process,fchdir,getdents,getdents64,unshare"
+// creation and exit, the fd calls the parser needs to follow cwds and
+// listings, and the uid changes (CredSet).
+const TraceSet = "%file,%process,fchdir,getdents,getdents64,unshare," + CredSet
+
+// CredSet are the calls that change a process's effective uid. A process
+// that changes its uid without exec becomes non-dumpable: strace, without
+// CAP_SYS_PTRACE, then prints addresses where paths belong, and the
+// parser names the process with the uid it follows through these calls
+// (it starts as scratchpack's own). Programs make few of them (a server's
+// workers, once each): they cost nothing under --seccomp-bpf. The gid
+// calls are left out: the uid is what the warning names.
+const CredSet = "setuid,setreuid,setresuid"
 
 // Options for one traced run.
 type Options struct {

@@ -25,6 +25,7 @@ func newBuild(g *globals) *cobra.Command {
 	var execs, execFiles []string
 	var reportHTML string
 	var from fromFlags
+	var strict bool
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
 		Short: "Trace a command, resolve everything it needs, and pack it: one command",
@@ -73,7 +74,14 @@ namespaces after pivot_root, on an overlay (the cached root is never written), w
 hostname, on the host's network (--probe reaches it). The result keeps the image's
 config (entrypoint, cmd, env, workdir, user, ports, volumes, labels, stop signal,
 healthcheck; --cmd, --env, --workdir, --user, --port, --label override) and the
-org.opencontainers.image.base.name and base.digest annotations. It needs root.`,
+org.opencontainers.image.base.name and base.digest annotations. It needs root.
+
+Never silent: a process that changes its uid without exec (apache's prefork
+workers, mariadb --user=mysql, php-fpm and nginx workers) becomes non-dumpable, and
+strace without CAP_SYS_PTRACE (a docker or podman build gives none) prints an
+address where the path belongs. build counts these calls per process, warns once
+for each (pid, command, uid, count) and lists them in the report; the files they
+named may be missing. --strict makes them an error: nothing is written.`,
 		Example: `  scratchpack build -o rootfs.tar.gz --dockerfile Dockerfile -- /usr/games/fortune
   scratchpack build -o py.tar.gz -- python3 /app/main.py
   scratchpack build -o nginx.tar.gz --probe 'curl -sf http://127.0.0.1:8080/' -- nginx -g 'daemon off;'
@@ -117,6 +125,7 @@ org.opencontainers.image.base.name and base.digest annotations. It needs root.`,
 				Dir:            tf.dir,
 				Trace:          topts,
 				FailOnExit:     tf.failOnExit,
+				Strict:         strict,
 				KeepLog:        keepLog,
 				SeccompProfile: seccompProfile,
 				LddFiles:       ldd,
@@ -159,6 +168,7 @@ org.opencontainers.image.base.name and base.digest annotations. It needs root.`,
 	f.StringVar(&keepLog, "keep-log", "", "keep the strace log at this path (with fanotify: the narrow log)")
 	f.StringVar(&seccompProfile, "seccomp-profile", "", "write a seccomp profile (JSON for --security-opt seccomp=FILE) allowing only the syscalls the command made and those the runtime needs to start it; traces every syscall (slower)")
 	f.BoolVar(&keepCreated, "keep-created", false, "also pack files the command created while traced")
+	f.BoolVar(&strict, "strict", false, "calls whose path the tracer could not read (a process that dropped privileges, traced without CAP_SYS_PTRACE) are an error, not a warning: nothing is written")
 	f.BoolVar(&ignoreMissing, "ignore-missing", false, "warn about used paths that no longer exist instead of failing")
 	f.StringArrayVar(&execs, "exec", nil, "also trace this shell command, after the command (or, with --probe, while the server runs); its files join the list (repeatable)")
 	f.StringVar(&reportHTML, "report-html", "", "also write the report as one self-contained HTML page to FILE (treemap, packages, why each file is there, secrets)")
