@@ -24,25 +24,50 @@ func setSubreaper() error {
 	return nil
 }
 
-// findTracer returns the pid of the strace that traces pid (strace -D
-// forks it and it attaches before the command runs), or 0 when pid
-// exited first (strace could not start).
-func findTracer(pid int) int {
+// findTracer returns the pid of the strace that traces pid (strace -DDD
+// forks it and it attaches before the command runs), or 0 when pid exited
+// before it attached (strace could not start). A command that exits at
+// once may be gone before its TracerPid could be read: the tracer is then
+// found as what it is, a child of ours (the subreaper: its parent exited)
+// in a session of its own, running bin, started after pid.
+func findTracer(pid int, bin string) int {
+	self, err := readStat(pid)
+	if err != nil {
+		return 0
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		t, ok := tracerOf(pid)
-		if !ok {
-			return 0
-		}
 		if t > 0 {
 			return t
 		}
-		if isZombie(pid) {
-			return 0
+		if !ok || isZombie(pid) {
+			return tracerChild(self, bin)
 		}
 		time.Sleep(time.Millisecond)
 	}
 	return 0
+}
+
+// tracerChild finds the tracer of the command p that has exited (see
+// findTracer); 0 when there is none.
+func tracerChild(p procStat, bin string) int {
+	name := filepath.Base(bin)
+	if len(name) > 15 {
+		name = name[:15] // comm's length
+	}
+	me := os.Getpid()
+	best := 0
+	var bestStart uint64
+	for _, c := range procStats() {
+		if c.ppid != me || c.pid == p.pid || c.session != c.pid || c.start < p.start || c.comm != name && c.comm != "strace" {
+			continue
+		}
+		if best == 0 || c.start < bestStart {
+			best, bestStart = c.pid, c.start
+		}
+	}
+	return best
 }
 
 // waitExit waits until pid has exited, and reaps it when it is our child

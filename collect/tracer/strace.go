@@ -142,7 +142,7 @@ func startStrace(o Options) (*started, error) {
 	}
 	st.leader = cmd.Process.Pid
 	if detaches(cmd.Args) {
-		st.tracer = findTracer(st.leader) // 0: strace failed before it attached
+		st.tracer = findTracer(st.leader, bin) // 0: strace failed before it attached
 	} else {
 		st.tracer = st.leader // it leads, and is never signalled
 	}

@@ -166,6 +166,7 @@ func tracerOf(pid int) (int, bool) {
 // procStat is what the sweep reads of a process in /proc/PID/stat.
 type procStat struct {
 	pid, ppid, session int
+	comm               string
 	state              byte
 	start              uint64 // in clock ticks after boot: tells a reused pid
 }
@@ -193,6 +194,19 @@ func procStats() []procStat {
 	return out
 }
 
+// readStat reads /proc/PID/stat of one process.
+func readStat(pid int) (procStat, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	p, ok := parseStat(pid, string(data))
+	if !ok {
+		return p, errors.Errorf("/proc/%d/stat: unexpected format %q", pid, data)
+	}
+	return p, nil
+}
+
 // parseStat reads "pid (comm) state ppid pgrp session ... starttime ...":
 // comm may hold spaces and parentheses.
 func parseStat(pid int, s string) (procStat, bool) {
@@ -205,6 +219,9 @@ func parseStat(pid int, s string) (procStat, bool) {
 		return procStat{}, false
 	}
 	p := procStat{pid: pid, state: f[0][0]}
+	if j := strings.IndexByte(s, '('); j >= 0 && j < i {
+		p.comm = s[j+1 : i]
+	}
 	p.ppid, _ = strconv.Atoi(f[1])
 	p.session, _ = strconv.Atoi(f[3])
 	p.start, _ = strconv.ParseUint(f[19], 10, 64)

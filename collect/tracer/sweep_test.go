@@ -122,3 +122,32 @@ func BenchmarkSweepTargets(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "targets")
 }
+
+// TestFindTracerAfterExit: a command that is gone before its TracerPid
+// could be read (it exits at once, on a busy machine) still has its
+// strace found, so that the run waits for the whole log.
+func TestFindTracerAfterExit(t *testing.T) {
+	needStrace(t)
+	if err := setSubreaper(); err != nil {
+		t.Fatal(err)
+	}
+	bin, _ := exec.LookPath("strace")
+	log := filepath.Join(t.TempDir(), "log")
+	cmd := exec.Command(bin, "-DDD", "-f", "-o", log, "--", "/bin/true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !isZombie(cmd.Process.Pid) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	tr := findTracer(cmd.Process.Pid, bin)
+	if tr == 0 || tr == cmd.Process.Pid {
+		t.Errorf("the tracer of an exited command: %d", tr)
+	}
+	waitExit(tr)
+	cmd.Wait()
+	if data, _ := os.ReadFile(log); !strings.Contains(string(data), "+++ exited with 0 +++") {
+		t.Errorf("the log is not complete once the tracer found exited:\n%s", data)
+	}
+}

@@ -115,7 +115,7 @@ func startWatched(o Options) (*started, error) {
 		return nil, err
 	}
 	if straced && st.tracer == 0 {
-		st.tracer = findTracer(st.leader) // 0: strace failed before it attached
+		st.tracer = findTracer(st.leader, bin) // 0: strace failed before it attached
 	}
 	tracerWait := waitCmdAndTracer(cmd, st.tracer)
 	st.wait = func() error {
