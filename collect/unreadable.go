@@ -18,7 +18,7 @@ import (
 type Unreadable struct {
 	Pid     int      `json:"pid"`
 	Command string   `json:"command"`         // the process's comm or the program it last executed
-	UID     int      `json:"uid"`             // -1 when unknown
+	UID     int      `json:"uid"`             // the effective uid at its last such call, or the one it took after (a worker's user); -1 when unknown
 	Count   int      `json:"count"`           // calls whose path could not be read
 	Calls   []string `json:"calls"`           // the distinct syscall names, sorted
 	Where   string   `json:"where,omitempty"` // the first such call: "app.strace:120", or "pid 123"
@@ -71,9 +71,7 @@ func (c *unreadCounter) add(u strace.Unread) {
 		c.order = append(c.order, k)
 	}
 	e.Count++
-	if e.UID < 0 {
-		e.UID = u.UID
-	}
+	e.UID = u.UID
 	if e.Command == "" {
 		e.Command = u.Exe
 	}
@@ -81,6 +79,14 @@ func (c *unreadCounter) add(u strace.Unread) {
 		e.Calls = append(e.Calls, "")
 		copy(e.Calls[i+1:], e.Calls[i:])
 		e.Calls[i] = u.Syscall
+	}
+}
+
+// uidChange notes the uid a process took after its unread calls: the
+// one that names a worker (see strace.Options.UIDChange).
+func (c *unreadCounter) uidChange(file string, pid, uid int) {
+	if e, ok := c.by[unreadKey{file, pid}]; ok {
+		e.UID = uid
 	}
 }
 

@@ -290,7 +290,7 @@ func FromStrace(files []string, opts strace.Options) ([]Use, []Unreadable, error
 	t.Canonical = opts.Canonical
 	opts.FailedCalls = []string{"mkdir", "mkdirat"} // for EEXIST: the program expects the directory
 	var unread unreadCounter
-	opts.Unreadable = unread.add
+	opts.Unreadable, opts.UIDChange = unread.add, unread.uidChange
 	if err := strace.ParseFiles(files, opts, t.Add); err != nil {
 		return nil, nil, err
 	}

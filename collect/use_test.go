@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -151,7 +152,7 @@ func TestQuietLinesChangeNothing(t *testing.T) {
 		fast, fastUnread, err := FromStrace([]string{log}, strace.Options{Cwd: "/cwd"})
 		tr := NewTrace()
 		var unread unreadCounter
-		full := strace.ParseFiles([]string{log}, strace.Options{Cwd: "/cwd", Failed: true, Unreadable: unread.add}, tr.Add)
+		full := strace.ParseFiles([]string{log}, strace.Options{Cwd: "/cwd", Failed: true, Unreadable: unread.add, UIDChange: unread.uidChange}, tr.Add)
 		if (err == nil) != (full == nil) {
 			t.Errorf("%s: errors %v and %v", log, err, full)
 			continue
@@ -262,4 +263,40 @@ func FuzzNormalize(f *testing.F) {
 			t.Errorf("Normalize(%q) = %q, then %q", p, n, again)
 		}
 	})
+}
+
+// TestUnreadableProcesses: the calls whose path strace could not read are
+// counted per process, with its program and the uid it took (apache's
+// worker: setgid makes it unreadable, setuid then names www-data), the
+// distinct calls sorted, and the first one's place; the uid is the one
+// the command started with when the log shows no change.
+func TestUnreadableProcesses(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "t.log")
+	os.WriteFile(log, []byte(`1 execve("/usr/sbin/apache2", ["apache2"], 0x7ffd /* 3 vars */) = 0
+1 clone(child_stack=NULL, flags=SIGCHLD) = 2
+2 openat(AT_FDCWD, 0x7f01, O_RDONLY) = 7
+2 newfstatat(7, 0x7f02, 0x7ffe, AT_EMPTY_PATH) = 0
+2 openat(AT_FDCWD, 0x7f03, O_RDONLY) = -1 ENOENT (No such file or directory)
+2 setuid(33) = 0
+1 openat(AT_FDCWD, 0x7f04, O_RDONLY) = 3
+1 openat(AT_FDCWD, "/etc/hostname", O_RDONLY) = 3
+`), 0o644)
+	root := 0
+	uses, unread, err := FromStrace([]string{log}, strace.Options{Cwd: "/", UID: &root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Unreadable{
+		{Pid: 2, Command: "/usr/sbin/apache2", UID: 33, Count: 3, Calls: []string{"newfstatat", "openat"}, Where: log + ":3"},
+		{Pid: 1, Command: "/usr/sbin/apache2", UID: 0, Count: 1, Calls: []string{"openat"}, Where: log + ":7"},
+	}
+	if !reflect.DeepEqual(unread, want) {
+		t.Errorf("unreadable:\n%+v\nwant\n%+v", unread, want)
+	}
+	if len(uses) != 2 {
+		t.Errorf("uses: %+v", uses)
+	}
+	if s := unread[0].String(); !strings.Contains(s, "pid 2 (/usr/sbin/apache2, uid 33): 3 calls (newfstatat, openat)") {
+		t.Errorf("String: %s", s)
+	}
 }

@@ -77,6 +77,7 @@ func both(data []byte, opts Options) (pipelined, serial string) {
 		o := opts
 		o.Warn = func(err error) { fmt.Fprintf(&b, "warn %v\n", err) }
 		o.Unreadable = func(u Unread) { fmt.Fprintf(&b, "unread %+v\n", u) }
+		o.UIDChange = func(f string, pid, uid int) { fmt.Fprintf(&b, "uid %s %d %d\n", f, pid, uid) }
 		p := NewParser(o, func(e Event) { fmt.Fprintf(&b, "%+v\n", e) })
 		err := parse(p)
 		fmt.Fprintf(&b, "err %v\n", err)

@@ -94,6 +94,11 @@ type Options struct {
 	// unknown). The parser follows it through the setuid calls the log
 	// shows (setuid, setreuid, setresuid) for Unread.UID.
 	UID *int
+	// UIDChange, when set, receives each change of a process's effective
+	// uid: a worker's paths become unreadable when it changes its gid,
+	// before it takes its user's uid (apache's setgid, initgroups, then
+	// setuid), so the uid it took names it better.
+	UIDChange func(file string, pid, uid int)
 }
 
 // Unread is a call whose path argument strace printed as an address
@@ -104,7 +109,7 @@ type Options struct {
 type Unread struct {
 	File    string // the log file
 	Line    int    // the line that completed the call
-	Pid     int
+	Pid     int    // the process: a thread's calls are its process's (CLONE_THREAD)
 	Syscall string
 	Exe     string // the program the process runs, "" when the log does not show it
 	UID     int    // its effective uid, -1 when unknown
@@ -118,10 +123,11 @@ type fsState struct {
 type fdTable map[int]string
 
 type proc struct {
-	fs  *fsState
-	fds fdTable
-	exe string
-	uid int // effective uid, -1: unknown
+	fs   *fsState
+	fds  fdTable
+	exe  string
+	uid  int // effective uid, -1: unknown
+	tgid int // the process a thread belongs to (CLONE_THREAD); its own pid otherwise
 }
 
 type pendingCall struct {
@@ -908,6 +914,9 @@ func (p *Parser) proc(pid int) *proc {
 		}
 	}
 	pr := inherit(parent, flags)
+	if pr.tgid == 0 {
+		pr.tgid = pid
+	}
 	p.procs[pid] = pr
 	p.last = pr
 	return pr
@@ -916,6 +925,9 @@ func (p *Parser) proc(pid int) *proc {
 // inherit makes a child's state: shared when the clone flags say so.
 func inherit(parent *proc, flags []byte) *proc {
 	child := &proc{exe: parent.exe, uid: parent.uid}
+	if bytes.Contains(flags, []byte("CLONE_THREAD")) {
+		child.tgid = parent.tgid
+	}
 	if bytes.Contains(flags, []byte("CLONE_FS")) {
 		child.fs = parent.fs
 	} else {
@@ -964,7 +976,11 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 		if res.ok && res.fd.ok && res.fd.fd > 0 {
 			child := res.fd.fd
 			if _, exists := p.procs[child]; !exists {
-				p.procs[child] = inherit(pr, body)
+				c := inherit(pr, body)
+				if c.tgid == 0 {
+					c.tgid = child
+				}
+				p.procs[child] = c
 			}
 		}
 		return
@@ -999,13 +1015,18 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 		return
 	case callSetuid:
 		if res.ok {
-			pr.uid = effectiveUID(name, c.args, pr.uid)
+			if uid := effectiveUID(name, c.args, pr.uid); uid != pr.uid {
+				pr.uid = uid
+				if p.opts.UIDChange != nil {
+					p.opts.UIDChange(p.cur.name, pr.tgid, uid)
+				}
+			}
 		}
 		return
 	}
 	// (EFAULT: the kernel could not read it either, so no file was named)
 	if p.opts.Unreadable != nil && res.errno != "EFAULT" && unreadPath(sp, c.args) {
-		p.opts.Unreadable(Unread{File: p.cur.name, Line: p.cur.line, Pid: pid, Syscall: name, Exe: pr.exe, UID: pr.uid})
+		p.opts.Unreadable(Unread{File: p.cur.name, Line: p.cur.line, Pid: pr.tgid, Syscall: name, Exe: pr.exe, UID: pr.uid})
 		return
 	}
 	if !res.ok && !p.rules.failed && !p.rules.reportsFailed(name) {

@@ -58,6 +58,11 @@ func TestUnreadable(t *testing.T) {
 1 clone(child_stack=NULL, flags=SIGCHLD) = 2
 2 openat(AT_FDCWD, 0x2f, O_RDONLY) = 3
 1 openat(AT_FDCWD, 0x3f, O_RDONLY) = 3`, &root, []string{"1 openat  0 1", "2 openat  65534 4", "1 openat  65534 5"}},
+		{"a thread's calls are its process's", `1 clone3({flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, child_tid=0x7f, parent_tid=0x7f, exit_signal=0, stack=0x7f, stack_size=0x7fff00, tls=0x7f} => {parent_tid=[2]}, 88) = 2
+2 openat(AT_FDCWD, 0x1f, O_RDONLY) = 3
+3 openat(AT_FDCWD, 0x2f, O_RDONLY) = 3
+1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 4
+4 openat(AT_FDCWD, 0x3f, O_RDONLY) = 3`, nil, []string{"1 openat  -1 2", "3 openat  -1 3", "4 openat  -1 5"}},
 		{"unfinished and resumed", `1 openat(AT_FDCWD, 0x1f, O_RDONLY <unfinished ...>
 2 exit_group(0) = ?
 1 <... openat resumed>) = 3`, nil, []string{"1 openat  -1 3"}},
