@@ -55,6 +55,7 @@ func ExampleList() {
 	// dir /etc
 	// file /etc/app.conf
 	// symlink /share
+	// dir /tmp
 	// dir /usr
 	// dir /usr/share
 	// dir /usr/share/app
@@ -92,7 +93,7 @@ func ExamplePack() {
 	}
 	fmt.Printf("%d files, %d symlinks, %d directories, %d bytes\n", in.Files, in.Symlinks, in.Dirs, in.Bytes)
 	// Output:
-	// 2 files, 1 symlinks, 4 directories, 35 bytes
+	// 2 files, 1 symlinks, 5 directories, 35 bytes
 }
 
 // Dockerfile is what --dockerfile writes: an exec-form CMD, since a

@@ -21,14 +21,17 @@ func (e *EmptyError) Error() string {
 	return fmt.Sprintf("the archive would hold no files (%s): the sources named no file that could be packed; --allow-empty writes it anyway", what)
 }
 
-// checkNotEmpty refuses a list in which nothing but directories is.
+// checkNotEmpty refuses a list in which nothing but directories is (the
+// /tmp every image gets is not counted: the sources did not name it).
 func checkNotEmpty(l *filelist.List) error {
 	dirs := 0
 	for _, e := range l.Entries {
 		if e.Kind != filelist.Dir {
 			return nil
 		}
-		dirs++
+		if e.Path != TmpDir || e.Data == nil {
+			dirs++
+		}
 	}
 	return &EmptyError{Dirs: dirs}
 }

@@ -155,6 +155,7 @@ func List(ctx context.Context, opts ListOptions) (*filelist.List, error) {
 			return a.resolveDeps(ctx, opts.LibraryPath)
 		},
 		func() error { return a.complete(ctx, opts) },
+		a.addTmp,
 	} {
 		if err := phase(); err != nil {
 			return nil, err

@@ -3,6 +3,7 @@ package scratchpack
 import (
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pkg/errors"
 
@@ -68,6 +69,24 @@ func settleRemoved(uses []collect.Use, warn func(error)) []collect.Use {
 			len(deleted), strings.Join(named, ", "), more))
 	}
 	return out
+}
+
+// TmpDir is the directory every image gets, empty and writable by all
+// (mode 1777, owned by root), as distroless images have it: programs
+// write their temporary files there (mariadb's worker dies at start
+// without it). --exclude /tmp leaves it out.
+const TmpDir = "/tmp"
+
+// addTmp adds TmpDir (see filelist.Builder.AddEmptyDir): made, with the
+// time of the other made entries (the Unix epoch; SOURCE_DATE_EPOCH
+// clamps later ones), so that it changes no archive's bytes from one
+// build to the next.
+func (a *adder) addTmp() error {
+	_, err := a.b.AddEmptyDir(TmpDir, 0o1777, time.Unix(0, 0).UTC(), filelist.Reason{
+		Source: filelist.SourceImage,
+		Detail: "every image has an empty /tmp (mode 1777), as distroless images do; --exclude /tmp leaves it out",
+	})
+	return err
 }
 
 // runtimeDir adds a directory the program made or wrote into: kept,

@@ -69,3 +69,31 @@ func (b *Builder) Hardlink(p, target string) error {
 	e.Kind, e.Target, e.Size, e.nlink = Hardlink, target, 0, 0
 	return nil
 }
+
+// AddEmptyDir adds a directory made by scratchpack, with mode and
+// modTime and owned by root, that every image has (/tmp), unless the
+// filter excludes it: then it returns false. A directory already in the
+// list (the program used it) becomes that made one, with its reasons, so
+// that the entry is the same whatever the host's directory is like;
+// anything else under the name (a symlink) stays as it is. What the list
+// has under it stays (the default excludes keep /tmp's contents out).
+func (b *Builder) AddEmptyDir(p string, mode uint32, modTime time.Time, why Reason) (bool, error) {
+	if !strings.HasPrefix(p, "/") || p == "/" || cleanPath(p) != p {
+		return false, errors.Errorf("%s: expected a clean absolute directory path", p)
+	}
+	if b.filter.excluded(p) != nil {
+		return false, nil
+	}
+	if e, ok := b.entries[p]; ok {
+		if e.Kind != Dir {
+			return false, nil
+		}
+		e.Mode, e.UID, e.GID, e.ModTime, e.Data = Perm(mode), 0, 0, modTime, []byte{}
+		e.addReason(why)
+		return true, nil
+	}
+	e := &Entry{Path: p, Kind: Dir, Mode: Perm(mode), ModTime: modTime, Data: []byte{}}
+	e.addReason(why)
+	b.entries[p] = e
+	return true, b.addParents(p)
+}

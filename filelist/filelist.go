@@ -62,6 +62,7 @@ const (
 	SourceSymlink    Source = "symlink"     // a link on the way to another entry
 	SourceLinkTarget Source = "link-target" // what a listed link points to
 	SourceParent     Source = "parent"      // a directory above an entry
+	SourceImage      Source = "image"       // what every image has (an empty /tmp)
 	setPrefix               = "set:"
 	completePrefix          = "complete:"
 )

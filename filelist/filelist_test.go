@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/scratchpack/scratchpack/internal/rootpath"
 )
@@ -246,4 +247,70 @@ func FuzzRead(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAddEmptyDir: the directory every image has is made (mode, root's,
+// the given time), replaces one the program used (same entry whatever the
+// host's is like), leaves a symlink alone, and is left out by an exclude
+// of its own name, not by one of its contents.
+func TestAddEmptyDir(t *testing.T) {
+	epoch := time.Unix(0, 0).UTC()
+	why := Reason{Source: SourceImage}
+	for _, tc := range []struct {
+		name     string
+		setup    func(t *testing.T, root string, b *Builder)
+		excludes []string
+		added    bool
+		kind     Kind
+	}{
+		{"absent", nil, nil, true, Dir},
+		{"contents excluded", nil, []string{"/tmp/**"}, true, Dir},
+		{"excluded", nil, []string{"/tmp"}, false, ""},
+		{"used by the program", func(t *testing.T, root string, b *Builder) {
+			os.Mkdir(filepath.Join(root, "tmp"), 0o700)
+			os.Chtimes(filepath.Join(root, "tmp"), time.Now(), time.Now())
+			if _, err := b.AddRuntimeDir("/tmp/x", true, Reason{Source: "strace"}); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, true, Dir},
+		{"a symlink", func(t *testing.T, root string, b *Builder) {
+			os.Mkdir(filepath.Join(root, "var"), 0o755)
+			os.Mkdir(filepath.Join(root, "var/tmp"), 0o1777)
+			os.Symlink("var/tmp", filepath.Join(root, "tmp"))
+			if _, err := b.Add("/tmp", Mode(0), Reason{Source: "strace"}); err != nil {
+				t.Fatal(err)
+			}
+		}, nil, false, Symlink},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			b := builder(t, root)
+			pats, err := ParsePatterns(tc.excludes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.SetFilter(&Filter{Exclude: pats})
+			if tc.setup != nil {
+				tc.setup(t, root, b)
+			}
+			added, err := b.AddEmptyDir("/tmp", 0o1777, epoch, why)
+			if err != nil || added != tc.added {
+				t.Fatalf("added %v, %v; want %v", added, err, tc.added)
+			}
+			e := b.List().Lookup("/tmp")
+			switch {
+			case tc.kind == "":
+				if e != nil {
+					t.Errorf("excluded, but in the list: %+v", e)
+				}
+			case e == nil || e.Kind != tc.kind:
+				t.Errorf("entry %+v, want a %s", e, tc.kind)
+			case tc.kind == Dir && (e.Mode != 0o1777 || e.UID != 0 || e.GID != 0 || !e.ModTime.Equal(epoch) || e.Data == nil):
+				t.Errorf("entry %+v: expected the made directory", e)
+			}
+		})
+	}
+	if _, err := builder(t, t.TempDir()).AddEmptyDir("tmp", 0o1777, epoch, why); err == nil {
+		t.Error("a relative path was accepted")
+	}
 }
