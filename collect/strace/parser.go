@@ -925,7 +925,11 @@ func (p *Parser) proc(pid int) *proc {
 // inherit makes a child's state: shared when the clone flags say so.
 func inherit(parent *proc, flags []byte) *proc {
 	child := &proc{exe: parent.exe, uid: parent.uid}
-	if bytes.Contains(flags, []byte("CLONE_THREAD")) {
+	// A thread's calls are its process's. clone3's flags are in a struct
+	// strace cannot read in a process that dropped privileges (it prints
+	// its address): pthread_create's clone3 is then taken for a thread,
+	// and a posix_spawn child becomes a process of its own at its execve.
+	if bytes.Contains(flags, []byte("CLONE_THREAD")) || hasPrefix(flags, "0x") {
 		child.tgid = parent.tgid
 	}
 	if bytes.Contains(flags, []byte("CLONE_FS")) {
@@ -1110,7 +1114,7 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 	if res.ok {
 		switch sp.op {
 		case OpExec:
-			pr.exe = ev.Path
+			pr.exe, pr.tgid = ev.Path, pid
 		case OpChdir:
 			pr.fs.cwd = p.canonicalDir(ev.Path)
 		case OpChroot:

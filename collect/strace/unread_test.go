@@ -63,6 +63,11 @@ func TestUnreadable(t *testing.T) {
 3 openat(AT_FDCWD, 0x2f, O_RDONLY) = 3
 1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f) = 4
 4 openat(AT_FDCWD, 0x3f, O_RDONLY) = 3`, nil, []string{"1 openat  -1 2", "3 openat  -1 3", "4 openat  -1 5"}},
+		{"clone3 unread: a thread, until it runs a program", `1 clone3(0x7ffd8d194a30, 88) = 2
+2 openat(AT_FDCWD, 0x1f, O_RDONLY) = 3
+1 clone3(0x7ffd8d194a30, 88) = 3
+3 execve("/bin/true", ["true"], 0x7ffd /* 3 vars */) = 0
+3 openat(AT_FDCWD, 0x2f, O_RDONLY) = 3`, nil, []string{"1 openat  -1 2", "3 openat /bin/true -1 5"}},
 		{"unfinished and resumed", `1 openat(AT_FDCWD, 0x1f, O_RDONLY <unfinished ...>
 2 exit_group(0) = ?
 1 <... openat resumed>) = 3`, nil, []string{"1 openat  -1 3"}},
