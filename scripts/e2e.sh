@@ -125,5 +125,8 @@ SCRATCHPACK_E2E_FROM=1 go test -count=1 -v -timeout 20m -run '^TestBuildFrom$' .
 grep -aE -- '--- (PASS|FAIL|SKIP)|MEASURE' "$fromlog" || true
 rm -f "$fromlog"
 
+say "== servers that drop privileges, built in a podman build without CAP_SYS_PTRACE (issue 21)"
+bash scripts/e2e-docker-build.sh || fail=1
+
 if [ $fail -ne 0 ]; then say "e2e: FAILED"; exit 1; fi
 say "e2e: all images built and ran"
