@@ -73,7 +73,7 @@ rm -f "$D/probe.tar.gz" "$D/probe.report.json"
 say "== podman build, default capabilities and seccomp: apache+mod_php and mariadb built with ${run[*]}"
 ctx=$D/ctx out=$D/out
 mkdir -p "$ctx" "$out" "$CACHE/apt-archives" "$CACHE/apt-lists"
-cp scripts/e2e-docker-build/Dockerfile scripts/e2e-docker-build/inside.sh "$SP" "$ctx/"
+cp scripts/e2e-docker-build/Dockerfile scripts/e2e-docker-build/inside.sh scripts/e2e-apache.conf.in "$SP" "$ctx/"
 t0=$(now)
 images+=("$TAG:build")
 if ! $PODMAN build -q --layers=false $LIMITS -t "$TAG:build" \

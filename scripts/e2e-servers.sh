@@ -141,25 +141,8 @@ fi
 say "== apache with mod_php (apache2 -D FOREGROUND), which signals its group when it stops"
 mkdir -p "$D/www"
 printf '<?php echo "php says ", 6*7, " on ", PHP_VERSION;\n' > "$D/www/index.php"
-cat > "$D/apache.conf" <<EOF
-ServerRoot /etc/apache2
-ServerName localhost
-DefaultRuntimeDir /run/apache2
-PidFile /run/apache2/apache2.pid
-Mutex file:/var/lock/apache2 default
-User www-data
-Group www-data
-Listen 127.0.0.1:$APPORT
-ErrorLog /proc/self/fd/2
-LogLevel warn
-IncludeOptional mods-enabled/*.load
-IncludeOptional mods-enabled/*.conf
-DocumentRoot $D/www
-<Directory $D/www>
-    Require all granted
-</Directory>
-DirectoryIndex index.php
-EOF
+# the apache of e2e-docker-build.sh too (User www-data: prefork workers)
+sed "s|@DIR@|$D|g; s|@PORT@|$APPORT|g" scripts/e2e-apache.conf.in > "$D/apache.conf"
 APQ="curl -sf http://127.0.0.1:$APPORT/"
 APCMD=(/usr/sbin/apache2 -f "$D/apache.conf" -D FOREGROUND)
 t0=$(now)

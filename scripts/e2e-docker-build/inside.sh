@@ -21,25 +21,7 @@ ls /etc/apache2/mods-enabled > /out/apache-mods
 D=/srv/e2e # not under /tmp: its contents are excluded by default
 mkdir -p $D/www
 printf '<?php echo "php says ", 6*7, " on ", PHP_VERSION;\n' > $D/www/index.php
-cat > $D/apache.conf <<CONF
-ServerRoot /etc/apache2
-ServerName localhost
-DefaultRuntimeDir /run/apache2
-PidFile /run/apache2/apache2.pid
-Mutex file:/var/lock/apache2 default
-User www-data
-Group www-data
-Listen 127.0.0.1:$AP_PORT
-ErrorLog /proc/self/fd/2
-LogLevel warn
-IncludeOptional mods-enabled/*.load
-IncludeOptional mods-enabled/*.conf
-DocumentRoot $D/www
-<Directory $D/www>
-    Require all granted
-</Directory>
-DirectoryIndex index.php
-CONF
+sed "s|@DIR@|$D|g; s|@PORT@|$AP_PORT|g" /ctx/e2e-apache.conf.in > $D/apache.conf # (the one of e2e-servers.sh)
 install -d -m 755 /run/apache2
 install -d -o www-data -g root -m 755 /var/lock/apache2
 install -d -o mysql -g mysql -m 750 $D/my
