@@ -59,7 +59,7 @@ os.wait()
 	o := BuildOptions{
 		Command: []string{"/usr/bin/python3", "-c", script},
 		Env:     cleanEnv,
-		Trace:   tracer.Options{Strace: straceWithDockerCaps(t), Stdout: io.Discard},
+		Trace:   tracer.Options{Collector: tracer.Strace, Strace: straceWithDockerCaps(t), Stdout: io.Discard},
 		Pack:    PackOptions{Output: out},
 	}
 	var warns []string

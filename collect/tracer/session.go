@@ -135,6 +135,7 @@ func (s *session) end() {
 		}
 		s.finished = true
 	}
+	s.sweep.settle()
 	s.sweep.reap()
 }
 

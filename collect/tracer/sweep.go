@@ -29,9 +29,10 @@ type sweeper struct {
 	leader, keep int
 	ours         func(pid int) bool // nil: no orphan is the run's
 	before       map[int]uint64     // the caller's children at the start: pid -> start time
-	// seen are the run's processes the sweep found alive, and the
-	// sessions they were in: their zombies are reaped.
-	seen, sessions map[int]bool
+	// seen are the run's processes the sweep found alive (pid -> start
+	// time), and the sessions they were in: their zombies are reaped.
+	seen     map[int]uint64
+	sessions map[int]bool
 }
 
 // newSweeper makes us a subreaper, so that orphans (daemons that fork and
@@ -41,7 +42,7 @@ func newSweeper() (*sweeper, error) {
 	if err := setSubreaper(); err != nil {
 		return nil, errors.Wrap(err, "becoming a child subreaper")
 	}
-	s := &sweeper{self: os.Getpid(), before: map[int]uint64{}, seen: map[int]bool{}, sessions: map[int]bool{}}
+	s := &sweeper{self: os.Getpid(), before: map[int]uint64{}, seen: map[int]uint64{}, sessions: map[int]bool{}}
 	for _, p := range procStats() {
 		if p.ppid == s.self {
 			s.before[p.pid] = p.start
@@ -92,7 +93,7 @@ func (s *sweeper) targets() []int {
 		if pid == s.keep || p.zombie() {
 			continue
 		}
-		s.seen[pid], s.sessions[p.session] = true, true
+		s.seen[pid], s.sessions[p.session] = p.start, true
 		out = append(out, pid)
 	}
 	return out
@@ -129,9 +130,34 @@ func (s *sweeper) reap() {
 		if p.ppid != s.self || !p.zombie() || p.pid == s.leader || s.callers(p) {
 			continue
 		}
-		if s.seen[p.pid] || p.session != s.selfSession && (p.session == s.leader || s.sessions[p.session]) {
+		if s.wasSeen(p) || p.session != s.selfSession && (p.session == s.leader || s.sessions[p.session]) {
 			var ws syscall.WaitStatus
 			syscall.Wait4(p.pid, &ws, syscall.WNOHANG, nil)
+		}
+	}
+}
+
+// wasSeen reports whether p is a process the sweep found alive.
+func (s *sweeper) wasSeen(p procStat) bool {
+	start, ok := s.seen[p.pid]
+	return ok && start == p.start
+}
+
+// settle waits, up to a second, until the run's processes that the sweep
+// found are zombies (or gone), killing those still there: a process that
+// is exiting has left its namespace and its tracer already, so no mark
+// finds it any more, and it would become a zombie after the last reap.
+func (s *sweeper) settle() {
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		dying := false
+		for _, p := range procStats() {
+			if p.ppid == s.self && !p.zombie() && p.pid != s.leader && p.pid != s.keep && s.wasSeen(p) {
+				dying = true
+				syscall.Kill(p.pid, syscall.SIGKILL)
+			}
+		}
+		if !dying {
+			return
 		}
 	}
 }

@@ -27,7 +27,7 @@ func TestUnreadableWarnsAndStrict(t *testing.T) {
 		"exec setpriv --bounding-set=-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write "+real+" \"$@\"\n"), 0o755)
 	t.Setenv("PATH", bin+":"+os.Getenv("PATH"))
 	script := "import os; os.setresuid(65534, 65534, 65534); open('/etc/hostname').read()"
-	code, _, stderr = run(t, dir, "build", "-q", "-o", "s.tar.gz", "--dockerfile", "Dockerfile", "--strict", "--", "/usr/bin/python3", "-c", script)
+	code, _, stderr = run(t, dir, "build", "-q", "--collector", "strace", "-o", "s.tar.gz", "--dockerfile", "Dockerfile", "--strict", "--", "/usr/bin/python3", "-c", script)
 	if code != ExitError || !strings.Contains(stderr, "--strict: ") || !strings.Contains(stderr, "uid 65534") || !strings.Contains(stderr, "--cap-add SYS_PTRACE") {
 		t.Errorf("build --strict: exit %d, stderr %q", code, stderr)
 	}
@@ -36,7 +36,7 @@ func TestUnreadableWarnsAndStrict(t *testing.T) {
 			t.Errorf("build --strict failed but wrote %s", f)
 		}
 	}
-	code, _, stderr = run(t, dir, "build", "-o", "s.tar.gz", "--", "/usr/bin/python3", "-c", script)
+	code, _, stderr = run(t, dir, "build", "--collector", "strace", "-o", "s.tar.gz", "--", "/usr/bin/python3", "-c", script)
 	if code != 0 || strings.Count(stderr, "warning: pid ") != 1 || !strings.Contains(stderr, "uid 65534") {
 		t.Errorf("build: exit %d, stderr %q", code, stderr)
 	}
