@@ -2,6 +2,7 @@ package tarball
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -41,5 +42,61 @@ func BenchmarkWrite(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// deflateCorpus reads regular files under the globs' matches, in order,
+// until it has limit bytes: shared libraries, or text (perl modules).
+func deflateCorpus(b *testing.B, limit int, globs ...string) []byte {
+	var data []byte
+	for _, g := range globs {
+		matches, _ := filepath.Glob(g)
+		for _, m := range matches {
+			filepath.WalkDir(m, func(p string, de os.DirEntry, err error) error {
+				if err != nil || len(data) >= limit || !de.Type().IsRegular() {
+					return nil
+				}
+				f, err := os.ReadFile(p)
+				if err == nil {
+					data = append(data, f...)
+				}
+				return nil
+			})
+		}
+	}
+	if len(data) < limit/4 {
+		b.Skipf("only %d bytes of %v here", len(data), globs)
+	}
+	return data[:min(len(data), limit)]
+}
+
+// BenchmarkDeflate compresses 8 MiB of shared libraries and 8 MiB of
+// text in 1 MiB blocks on one goroutine, as one worker of the parallel
+// gzip writer does, with each level; ratio is compressed/input.
+func BenchmarkDeflate(b *testing.B) {
+	inputs := []struct {
+		name  string
+		globs []string
+	}{
+		{"libs", []string{"/usr/lib/x86_64-linux-gnu/lib[cm]*.so*"}},
+		{"text", []string{"/usr/lib/x86_64-linux-gnu/perl-base", "/usr/share/perl", "/usr/share/perl5"}},
+	}
+	for _, in := range inputs {
+		data := deflateCorpus(b, 8<<20, in.globs...)
+		for _, level := range []int{4, 5, 6, 7, 8, 9} {
+			b.Run(fmt.Sprintf("%s/level%d", in.name, level), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				var d *deflater
+				out := 0
+				for i := 0; i < b.N; i++ {
+					d, out = newDeflater(zlevels[level]), 0
+					for off := 0; off < len(data); off += pgzipBlock {
+						end := min(off+pgzipBlock, len(data))
+						out += len(d.compress(nil, data[max(0, off-dictSize):off], data[off:end], end == len(data)))
+					}
+				}
+				b.ReportMetric(float64(out)/float64(len(data)), "ratio")
+			})
+		}
 	}
 }

@@ -15,7 +15,7 @@ import (
 // fixed-size blocks compressed concurrently, each with the 32 KiB before
 // it as a dictionary and ended by a sync flush (as pigz does). The block
 // size is fixed, so the bytes do not depend on the number of workers.
-// Levels 4 to 9 use zlib's lazy matcher (deflate.go), 1 to 3
+// Levels 4 to 9 use our own encoder (deflate.go), 1 to 3
 // klauspost/compress's fast encoders.
 type parallelGzip struct {
 	w         io.Writer
