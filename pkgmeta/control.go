@@ -62,8 +62,18 @@ func ParseControl(data []byte, name string) ([]Paragraph, error) {
 	var cur *Paragraph
 	start := 0 // offset of cur's first line
 	lineNo := 0
+	// the last field's value with its continuation lines, joined once
+	// it is complete (a long license text would be copied once per line)
+	var more strings.Builder
+	settle := func() {
+		if more.Len() > 0 {
+			cur.Fields[len(cur.Fields)-1].Value = more.String()
+			more.Reset()
+		}
+	}
 	end := func(off int) {
 		if cur != nil {
+			settle()
 			cur.Raw = append([]byte(nil), data[start:off]...)
 			if len(cur.Raw) > 0 && cur.Raw[len(cur.Raw)-1] != '\n' {
 				cur.Raw = append(cur.Raw, '\n')
@@ -89,8 +99,11 @@ func ParseControl(data []byte, name string) ([]Paragraph, error) {
 			if cur == nil || len(cur.Fields) == 0 {
 				return nil, &SyntaxError{File: name, Line: lineNo, Msg: "a continuation line outside a field: expected \"Name: value\""}
 			}
-			f := &cur.Fields[len(cur.Fields)-1]
-			f.Value += "\n" + strings.TrimSpace(line)
+			if more.Len() == 0 {
+				more.WriteString(cur.Fields[len(cur.Fields)-1].Value)
+			}
+			more.WriteString("\n")
+			more.WriteString(strings.TrimSpace(line))
 		default:
 			colon := strings.IndexByte(line, ':')
 			if colon <= 0 {
@@ -104,6 +117,7 @@ func ParseControl(data []byte, name string) ([]Paragraph, error) {
 				cur = &Paragraph{Line: lineNo}
 				start = off
 			}
+			settle()
 			if cur.Has(fname) {
 				return nil, &SyntaxError{File: name, Line: lineNo, Msg: "field " + fname + " appears twice in one paragraph"}
 			}
