@@ -74,16 +74,18 @@ type splitStats struct {
 }
 
 type deflater struct {
-	p        dparams
+	// the pointers first: the collector scans an object up to its last
+	// pointer, and the tables after them are half a megabyte
 	buf      []byte // the history, then the data
+	tokens   []token
+	bw       bitWriter
+	p        dparams
 	head3    [1 << dHash3]int32
 	head4    [1 << dHash4]int32
 	prev     [dWindow]int32 // by position & dWinMask: the position before with its 4-byte hash
-	tokens   []token
 	litFreq  [286]int32
 	distFreq [30]int32
 	split    splitStats
-	bw       bitWriter
 }
 
 func newDeflater(p dparams) *deflater { return &deflater{p: p} }

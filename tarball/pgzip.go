@@ -20,8 +20,9 @@ import (
 type parallelGzip struct {
 	w         io.Writer
 	level     int
-	writers   sync.Pool // *flate.Writer of this level
-	deflaters sync.Pool // *deflater of this level
+	writers   sync.Pool      // *flate.Writer of this level
+	deflaters chan *deflater // idle deflaters of this level (a sync.Pool loses them at each collection)
+	outs      chan []byte    // output buffers the writer is done with
 	block     int
 	buf       []byte // the block being filled
 	prev      []byte // the last 32 KiB of the previous block
@@ -61,6 +62,9 @@ func newParallelGzip(w io.Writer, level, workers int) (*parallelGzip, error) {
 		results: make(chan chan result, workers),
 		done:    make(chan error, 1),
 		sem:     make(chan struct{}, workers),
+		// at most workers compress at once: one deflater each
+		deflaters: make(chan *deflater, workers),
+		outs:      make(chan []byte, 2*workers+1),
 	}
 	z.buf = (*blockPool.Get().(*[]byte))[:0]
 	go z.writer()
@@ -80,6 +84,10 @@ func (z *parallelGzip) writer() {
 			if err != nil {
 				err = errors.Wrap(err, "writing the archive")
 			}
+		}
+		select {
+		case z.outs <- r.data[:0]:
+		default:
 		}
 	}
 	z.done <- err
@@ -129,12 +137,19 @@ func (z *parallelGzip) flushBlock(last bool) {
 		var out writerBuffer
 		var err error
 		if p, ok := zlevels[z.level]; ok {
-			d, _ := z.deflaters.Get().(*deflater)
-			if d == nil {
+			var d *deflater
+			select {
+			case d = <-z.deflaters:
+			default:
 				d = newDeflater(p)
 			}
-			out.b = d.compress(nil, dict, data, last)
-			z.deflaters.Put(d)
+			var dst []byte
+			select {
+			case dst = <-z.outs:
+			default:
+			}
+			out.b = d.compress(dst, dict, data, last)
+			z.deflaters <- d
 		} else {
 			err = z.klauspost(&out, dict, data, last)
 		}
