@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"slices"
-	"sort"
 )
 
 // A DEFLATE (RFC 1951) encoder that compresses one block of the parallel
@@ -609,37 +608,32 @@ func rleLengths(seq []uint8) []uint16 {
 // at most limit bits: a Huffman tree, then, when too deep, the lengths
 // moved up as JPEG's Annex K.3 does; the shortest go to the most frequent.
 func huffLengths(freq []int32, limit int, lens []uint8) {
-	type leaf struct {
-		sym  int
-		freq int32
-	}
-	var leaves []leaf
+	// the symbols with a count, by count then symbol: count<<16 | symbol
+	var keys [286]uint64
+	n := 0
 	for s, f := range freq {
 		lens[s] = 0
 		if f > 0 {
-			leaves = append(leaves, leaf{s, f})
+			keys[n] = uint64(f)<<16 | uint64(s)
+			n++
 		}
 	}
-	n := len(leaves)
 	if n == 0 {
 		return
 	}
 	if n == 1 {
-		lens[leaves[0].sym] = 1
+		lens[keys[0]&0xffff] = 1
 		return
 	}
-	sort.Slice(leaves, func(i, j int) bool {
-		if leaves[i].freq != leaves[j].freq {
-			return leaves[i].freq < leaves[j].freq
-		}
-		return leaves[i].sym < leaves[j].sym
-	})
+	leaves := keys[:n]
+	slices.Sort(leaves)
 	// Two queues: the leaves, sorted, and the internal nodes, made in
 	// order of weight. Nodes 0..n-1 are the leaves.
-	weight := make([]int64, 2*n-1)
-	parent := make([]int, 2*n-1)
-	for i, l := range leaves {
-		weight[i] = int64(l.freq)
+	var weightA [2 * 286]int64
+	var parentA [2 * 286]int
+	weight, parent := weightA[:2*n-1], parentA[:2*n-1]
+	for i, k := range leaves {
+		weight[i] = int64(k >> 16)
 	}
 	li, ni, next := 0, n, n
 	pick := func() int {
@@ -656,7 +650,8 @@ func huffLengths(freq []int32, limit int, lens []uint8) {
 		parent[a], parent[b] = next, next
 		next++
 	}
-	depth := make([]int, 2*n-1)
+	var depthA [2 * 286]int
+	depth := depthA[:2*n-1]
 	var count [320]int
 	maxDepth := 0
 	for i := 2*n - 3; i >= 0; i-- {
@@ -682,7 +677,7 @@ func huffLengths(freq []int32, limit int, lens []uint8) {
 	k := 0
 	for l := min(maxDepth, limit); l >= 1; l-- {
 		for c := 0; c < count[l]; c++ {
-			lens[leaves[k].sym] = uint8(l)
+			lens[leaves[k]&0xffff] = uint8(l)
 			k++
 		}
 	}
