@@ -96,7 +96,7 @@ func FuzzDeflate(f *testing.F) {
 }
 
 // TestGzipVsGzip6: on shared libraries, the default level comes within
-// 2 % of gzip -6 (klauspost's level 8 was 2.4 % over on them).
+// 1 % of gzip -6 (klauspost's level 8 was 2.4 % over on them).
 func TestGzipVsGzip6(t *testing.T) {
 	testenv.Need(t, "gzip")
 	libs, _ := filepath.Glob("/usr/lib/x86_64-linux-gnu/lib[cm]*.so*")
@@ -138,7 +138,7 @@ func TestGzipVsGzip6(t *testing.T) {
 	}
 	ratio := float64(ours.Len()) / float64(len(ref))
 	t.Logf("%d bytes of libraries: level %d %d bytes, gzip -6 %d: %.4fx", len(data), DefaultGzipLevel, ours.Len(), len(ref), ratio)
-	if ratio > 1.02 {
-		t.Errorf("level %d is %.4fx gzip -6's size on shared libraries, want at most 1.02x", DefaultGzipLevel, ratio)
+	if ratio > 1.01 {
+		t.Errorf("level %d is %.4fx gzip -6's size on shared libraries, want at most 1.01x", DefaultGzipLevel, ratio)
 	}
 }
