@@ -21,18 +21,35 @@ result() { if [ "$SMOKE" = 1 ]; then echo "ok: $1 ran"; else echo "$2"; fi; }
 cpu() { /usr/bin/time -f '%U %S' -o "$work/cpu" "$@" >/dev/null 2>&1; awk '{ printf "%.2f", $1 + $2 }' "$work/cpu"; }
 echo "scratchpack bench on $(uname -r), $(nproc) cores, $(date -u +%Y-%m-%d)$([ "$SMOKE" = 1 ] && echo ', smoke: each measurement is run, no figures')"
 
-# 1. pack vs tar | gzip -6 on the same list of real files (no package
-# metadata: the same files on both sides)
+# 1. pack vs tar | gzip -6 and tar | pigz -6 (the parallel gzip users
+# have) on the same lists of real files (no package metadata: the same
+# files on all sides): a mixed list and a library-heavy one, about 150
+# MiB each. The three run interleaved, best of 3, so that the machine's
+# load weighs on all alike.
+command -v pigz >/dev/null || { echo "bench: pigz is needed (scripts/deps.sh installs it)" >&2; exit 1; }
 target=$((150 << 20)); [ "$SMOKE" = 1 ] && target=$((8 << 20))
 find /usr/lib/x86_64-linux-gnu /usr/lib/python3* /usr/share -xdev -type f -printf '%s %p\n' 2>/dev/null > "$work/all" || true
 awk -v t="$target" '{ total += $1; sub(/^[0-9]+ /, ""); print; if (total > t) exit }' "$work/all" > "$work/list"
-bytes=$(xargs -d '\n' stat -c %s < "$work/list" | awk '{s+=$1} END {print s}')
-xargs -d '\n' cat < "$work/list" > /dev/null # warm the page cache for both
-t0=$(now); tar -cf - -T "$work/list" 2>/dev/null | gzip -6 > "$work/ref.tar.gz"; t1=$(now)
-"$SP" pack -q --package-metadata=false -o "$work/sp.tar.gz" --files "$work/list"; t2=$(now)
-ref_t=$(secs "$t0" "$t1") sp_t=$(secs "$t1" "$t2")
-ref_s=$(stat -c %s "$work/ref.tar.gz") sp_s=$(stat -c %s "$work/sp.tar.gz")
-result "pack vs tar|gzip -6" "pack vs tar|gzip -6, $(wc -l < "$work/list") files, $((bytes >> 20)) MiB: time ${sp_t}s vs ${ref_t}s = $(ratio "$sp_t" "$ref_t")x (target 0.33x); size $sp_s vs $ref_s = $(ratio3 "$sp_s" "$ref_s")x (target 1.02x)"
+# the shared libraries of /usr/lib/x86_64-linux-gnu by name, each under 8 MiB
+find /usr/lib/x86_64-linux-gnu -xdev -name '*.so*' -type f -size -8M -printf '%s %p\n' 2>/dev/null | sort -k2 |
+  awk -v t="$target" '{ total += $1; sub(/^[0-9]+ /, ""); print; if (total > t) exit }' > "$work/libs"
+# pack_vs LABEL LIST: the row of pack, gzip -6 and pigz -6 on LIST; sets ref_t (gzip's time)
+pack_vs() {
+  local label=$1 list=$2 bytes i t0 t1 sp_t pz_t sp_s pz_s
+  bytes=$(xargs -d '\n' stat -c %s < "$list" | awk '{s+=$1} END {print s}')
+  xargs -d '\n' cat < "$list" > /dev/null # warm the page cache for all
+  rm -f "$work/t.sp" "$work/t.gz" "$work/t.pz"
+  for i in 1 2 3; do
+    t0=$(now); "$SP" pack -q --package-metadata=false -o "$work/sp.tar.gz" --files "$list"; t1=$(now); echo "$(secs "$t0" "$t1")" >> "$work/t.sp"
+    t0=$(now); tar -cf - -T "$list" 2>/dev/null | gzip -6 > "$work/ref.tar.gz"; t1=$(now); echo "$(secs "$t0" "$t1")" >> "$work/t.gz"
+    t0=$(now); tar -cf - -T "$list" 2>/dev/null | pigz -6 > "$work/pz.tar.gz"; t1=$(now); echo "$(secs "$t0" "$t1")" >> "$work/t.pz"
+  done
+  sp_t=$(best < "$work/t.sp") ref_t=$(best < "$work/t.gz") pz_t=$(best < "$work/t.pz")
+  sp_s=$(stat -c %s "$work/sp.tar.gz") ref_s=$(stat -c %s "$work/ref.tar.gz") pz_s=$(stat -c %s "$work/pz.tar.gz")
+  result "pack vs tar|gzip -6, tar|pigz -6 ($label)" "pack vs tar|gzip -6 and tar|pigz -6, $label, $(wc -l < "$list") files, $((bytes >> 20)) MiB (best of 3): pack ${sp_t}s $sp_s B; gzip -6 ${ref_t}s $ref_s B; pigz -6 ${pz_t}s $pz_s B; time $(ratio "$sp_t" "$pz_t")x pigz's (target 0.8x), $(ratio "$sp_t" "$ref_t")x gzip's; size $(ratio3 "$sp_s" "$ref_s")x gzip -6's (target 1.01x), pigz $(ratio3 "$pz_s" "$ref_s")x"
+}
+pack_vs "shared libraries" "$work/libs"
+pack_vs "mixed" "$work/list"
 t0=$(now); "$SP" pack -q --package-metadata=false -o "$work/sp1.tar.gz" --level 1 --files "$work/list"; t1=$(now)
 l1_t=$(secs "$t0" "$t1") l1_s=$(stat -c %s "$work/sp1.tar.gz")
 result "pack --level 1" "  pack --level 1 (fastest, larger): time ${l1_t}s = $(ratio "$l1_t" "$ref_t")x; size $l1_s = $(ratio3 "$l1_s" "$ref_s")x"

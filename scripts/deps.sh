@@ -29,6 +29,8 @@ command -v go >/dev/null || { echo "Go is needed: https://go.dev/doc/install" >&
 # The tests, from here to the end of the file (blocks added below are
 # test needs too): programs to trace and compile, podman for the e2e.
 install_missing gcc libc6-dev nginx-light python3 bash procps ca-certificates tzdata podman buildah runc debootstrap
+# pigz: make bench compares pack with tar | pigz -6
+install_missing pigz
 
 # UPX: Debian 12 has none. Debian 11's upx-ucl 3.96 works here (it needs
 # libucl1, which Debian 12 has); fetch it with a private apt state so the
