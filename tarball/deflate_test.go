@@ -142,3 +142,47 @@ func TestGzipVsGzip6(t *testing.T) {
 		t.Errorf("level %d is %.4fx gzip -6's size on shared libraries, want at most 1.01x", DefaultGzipLevel, ratio)
 	}
 }
+
+// TestParallelGzipWorkers: the gzip stream is the same bytes whatever
+// the number of workers, and gunzip gives the input back.
+func TestParallelGzipWorkers(t *testing.T) {
+	var data []byte
+	for _, in := range deflateInputs(t) {
+		data = append(data, in...)
+	}
+	for _, level := range []int{1, DefaultGzipLevel, 9} {
+		var first []byte
+		for _, workers := range []int{1, 2, 5} {
+			var out bytes.Buffer
+			z, err := newParallelGzip(&out, level, workers)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// uneven writes, so that blocks fill across them
+			for p := data; len(p) > 0; {
+				n := min(len(p), 70001)
+				if _, err := z.Write(p[:n]); err != nil {
+					t.Fatal(err)
+				}
+				p = p[n:]
+			}
+			if err := z.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if first == nil {
+				first = out.Bytes()
+				zr, err := gzip.NewReader(bytes.NewReader(first))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if back, err := io.ReadAll(zr); err != nil || !bytes.Equal(back, data) {
+					t.Fatalf("level %d: gunzip: %v, %d bytes of %d", level, err, len(back), len(data))
+				}
+				continue
+			}
+			if !bytes.Equal(out.Bytes(), first) {
+				t.Errorf("level %d: %d workers give other bytes (%d) than 1 worker (%d)", level, workers, out.Len(), len(first))
+			}
+		}
+	}
+}
