@@ -33,20 +33,29 @@ awk -v t="$target" '{ total += $1; sub(/^[0-9]+ /, ""); print; if (total > t) ex
 # the shared libraries of /usr/lib/x86_64-linux-gnu by name, each under 8 MiB
 find /usr/lib/x86_64-linux-gnu -xdev -name '*.so*' -type f -size -8M -printf '%s %p\n' 2>/dev/null | sort -k2 |
   awk -v t="$target" '{ total += $1; sub(/^[0-9]+ /, ""); print; if (total > t) exit }' > "$work/libs"
-# pack_vs LABEL LIST: the row of pack, gzip -6 and pigz -6 on LIST; sets ref_t (gzip's time)
+# timed FILE CMD...: appends the command's wall and CPU (user+sys, its
+# children's included) seconds to FILE
+timed() { local f=$1; shift; /usr/bin/time -f '%e %U %S' -o "$work/tm" "$@" >/dev/null 2>&1; awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' "$work/tm" >> "$f"; }
+# pack_vs LABEL LIST: the row of pack, gzip -6 and pigz -6 on LIST, wall
+# and CPU time (each the best of 3); sets ref_t and ref_s (gzip's)
 pack_vs() {
-  local label=$1 list=$2 bytes i t0 t1 sp_t pz_t sp_s pz_s
+  local label=$1 list=$2 bytes i k sp_t pz_t sp_c ref_c pz_c sp_s pz_s
   bytes=$(xargs -d '\n' stat -c %s < "$list" | awk '{s+=$1} END {print s}')
   xargs -d '\n' cat < "$list" > /dev/null # warm the page cache for all
   rm -f "$work/t.sp" "$work/t.gz" "$work/t.pz"
   for i in 1 2 3; do
-    t0=$(now); "$SP" pack -q --package-metadata=false -o "$work/sp.tar.gz" --files "$list"; t1=$(now); echo "$(secs "$t0" "$t1")" >> "$work/t.sp"
-    t0=$(now); tar -cf - -T "$list" 2>/dev/null | gzip -6 > "$work/ref.tar.gz"; t1=$(now); echo "$(secs "$t0" "$t1")" >> "$work/t.gz"
-    t0=$(now); tar -cf - -T "$list" 2>/dev/null | pigz -6 > "$work/pz.tar.gz"; t1=$(now); echo "$(secs "$t0" "$t1")" >> "$work/t.pz"
+    timed "$work/t.sp" "$SP" pack -q --package-metadata=false -o "$work/sp.tar.gz" --files "$list"
+    timed "$work/t.gz" sh -c 'tar -cf - -T "$1" 2>/dev/null | gzip -6 > "$2"' _ "$list" "$work/ref.tar.gz"
+    timed "$work/t.pz" sh -c 'tar -cf - -T "$1" 2>/dev/null | pigz -6 > "$2"' _ "$list" "$work/pz.tar.gz"
   done
-  sp_t=$(best < "$work/t.sp") ref_t=$(best < "$work/t.gz") pz_t=$(best < "$work/t.pz")
+  for k in sp gz pz; do
+    cut -d' ' -f1 "$work/t.$k" | best > "$work/w.$k"
+    cut -d' ' -f2 "$work/t.$k" | best > "$work/c.$k"
+  done
+  sp_t=$(cat "$work/w.sp") ref_t=$(cat "$work/w.gz") pz_t=$(cat "$work/w.pz")
+  sp_c=$(cat "$work/c.sp") ref_c=$(cat "$work/c.gz") pz_c=$(cat "$work/c.pz")
   sp_s=$(stat -c %s "$work/sp.tar.gz") ref_s=$(stat -c %s "$work/ref.tar.gz") pz_s=$(stat -c %s "$work/pz.tar.gz")
-  result "pack vs tar|gzip -6, tar|pigz -6 ($label)" "pack vs tar|gzip -6 and tar|pigz -6, $label, $(wc -l < "$list") files, $((bytes >> 20)) MiB (best of 3): pack ${sp_t}s $sp_s B; gzip -6 ${ref_t}s $ref_s B; pigz -6 ${pz_t}s $pz_s B; time $(ratio "$sp_t" "$pz_t")x pigz's (target 0.8x), $(ratio "$sp_t" "$ref_t")x gzip's; size $(ratio3 "$sp_s" "$ref_s")x gzip -6's (target 1.01x), pigz $(ratio3 "$pz_s" "$ref_s")x"
+  result "pack vs tar|gzip -6, tar|pigz -6 ($label)" "pack vs tar|gzip -6 and tar|pigz -6, $label, $(wc -l < "$list") files, $((bytes >> 20)) MiB (best of 3): pack ${sp_t}s (CPU ${sp_c}s) $sp_s B; gzip -6 ${ref_t}s (CPU ${ref_c}s) $ref_s B; pigz -6 ${pz_t}s (CPU ${pz_c}s) $pz_s B; time $(ratio "$sp_t" "$pz_t")x pigz's (target 0.8x), $(ratio "$sp_t" "$ref_t")x gzip's; CPU $(ratio "$sp_c" "$pz_c")x pigz's; size $(ratio3 "$sp_s" "$ref_s")x gzip -6's (target 1.01x), pigz $(ratio3 "$pz_s" "$ref_s")x"
 }
 pack_vs "shared libraries" "$work/libs"
 pack_vs "mixed" "$work/list"
