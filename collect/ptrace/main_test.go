@@ -19,6 +19,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "launcher:", err)
 		os.Exit(127)
 	}
+	helper()
 	os.Exit(m.Run())
 }
 
