@@ -20,6 +20,13 @@ func helper() {
 	if name == "" {
 		return
 	}
+	// (a guard: a helper that started itself by mistake stops here)
+	depth := os.Getenv("PTRACE_TEST_DEPTH")
+	if len(depth) > 3 {
+		fmt.Fprintln(os.Stderr, "helper: nested too deep")
+		os.Exit(4)
+	}
+	os.Setenv("PTRACE_TEST_DEPTH", depth+"x")
 	var err error
 	switch name {
 	case "threadexec":
@@ -28,6 +35,10 @@ func helper() {
 		err = atCalls(os.Args[1])
 	case "daemon":
 		err = daemon()
+	case "dropper":
+		err = dropper()
+	case "dropchild":
+		err = dropChild()
 	case "sleep":
 		time.Sleep(time.Hour)
 	default:
@@ -52,7 +63,7 @@ func threadExec() error {
 			errc <- err
 			return
 		}
-		env := append(os.Environ(), helperEnv+"=")
+		env := dropEnv(os.Environ(), helperEnv)
 		errc <- syscall.Exec("/bin/cat", []string{"cat", "/etc/os-release"}, env)
 	}()
 	return <-errc
@@ -124,6 +135,69 @@ func daemon() error {
 		return err
 	}
 	p.Release()
+	os.Exit(0)
+	return nil
+}
+
+// dropper starts a child that drops to uid and gid 33 (www-data) and
+// then uses files, as a server's worker does, and waits for it.
+func dropper() error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	p, err := os.StartProcess(self, []string{self}, &os.ProcAttr{
+		Env:   append(dropEnv(os.Environ(), helperEnv), helperEnv+"=dropchild"),
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr}})
+	if err != nil {
+		return err
+	}
+	st, err := p.Wait()
+	if err != nil {
+		return err
+	}
+	os.Exit(st.ExitCode())
+	return nil
+}
+
+// dropFiles are what dropChild uses after the drop.
+var dropFiles = []string{"/etc/hostname", "/usr/share/doc", "/usr/share/common-licenses", "/etc/os-release"}
+
+func dropChild() error {
+	if err := syscall.Setgroups(nil); err != nil {
+		return err
+	}
+	if err := syscall.Setgid(33); err != nil {
+		return err
+	}
+	if err := syscall.Setuid(33); err != nil {
+		return err
+	}
+	if _, err := os.ReadFile(dropFiles[0]); err != nil {
+		return err
+	}
+	if err := os.Chdir("/usr/share"); err != nil {
+		return err
+	}
+	if _, err := os.Stat("doc"); err != nil {
+		return err
+	}
+	fd, err := unix.Open("common-licenses", unix.O_DIRECTORY|unix.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := unix.Getdents(fd, make([]byte, 4096)); err != nil {
+		return err
+	}
+	etc, err := unix.Open("/etc", unix.O_DIRECTORY|unix.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	f, err := unix.Openat(etc, "os-release", unix.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	unix.Close(f)
 	os.Exit(0)
 	return nil
 }

@@ -36,6 +36,8 @@ type Options struct {
 	// Canonical resolves the symlinks of a directory for
 	// collect.Normalize (nil: lexical).
 	Canonical func(dir string) string
+
+	noInject bool // (tests: show what the injection is for)
 }
 
 // Result of a run.
@@ -542,7 +544,7 @@ func (t *tracer) syscallStop(tid int, tk *task) {
 	ok := ret >= 0 || ret < -4095
 	if tk.drop {
 		tk.drop = false
-		if ok {
+		if ok && !t.o.noInject {
 			t.injectDumpable(tid, tk, r)
 			return
 		}
