@@ -53,10 +53,19 @@ func diffPaths(a, b []string) (onlyA, onlyB []string) {
 	return
 }
 
-// TestFanotifyMatchesStrace: on the test programs, the fanotify collector
-// packs the same files as strace, and its rootfs runs each program in an
-// empty root with the host's output.
-func TestFanotifyMatchesStrace(t *testing.T) {
+// collectorApp is a program the collectors are compared on.
+type collectorApp struct {
+	name  string
+	dir   string
+	argv  []string
+	probe string
+}
+
+// collectorApps are the test programs both comparisons of collectors
+// use: fortune, a dynamic C program, a shell pipeline, a python3 script
+// run through env, and nginx behind a probe.
+func collectorApps(t *testing.T) []collectorApp {
+	t.Helper()
 	needTools(t, "strace", "tar", "gcc", "/usr/bin/python3", "/usr/games/fortune", "/usr/sbin/nginx", "bash")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
@@ -73,19 +82,20 @@ func TestFanotifyMatchesStrace(t *testing.T) {
 	conf := filepath.Join(dir, "nginx.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("daemon off;\nworker_processes 1;\nerror_log stderr;\npid %s/nginx.pid;\nevents { worker_connections 64; }\nhttp { access_log off; server { listen 127.0.0.1:%d; root %s/www; } }\n", dir, port, dir)), 0o644)
 	probe := fmt.Sprintf(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d && printf "GET / HTTP/1.0\r\n\r\n" >&3 && grep -q hello <&3'`, port)
-
-	tests := []struct {
-		name  string
-		dir   string
-		argv  []string
-		probe string
-	}{
+	return []collectorApp{
 		{"fortune", "", []string{"/usr/games/fortune", "-f"}, ""},
 		{"dynamic C program", dir, []string{filepath.Join(dir, "hello")}, ""},
 		{"shell pipeline", "", []string{"/bin/sh", "-c", "cat /etc/os-release | grep -E '^(NAME|VERSION_ID)=' | tr a-z A-Z | sort -r | head -n 2 | wc -c"}, ""},
 		{"env python3 script", "", []string{filepath.Join(dir, "app.py")}, ""},
 		{"nginx", "", []string{"/usr/sbin/nginx", "-c", conf}, probe},
 	}
+}
+
+// TestFanotifyMatchesStrace: on the test programs, the fanotify collector
+// packs the same files as strace, and its rootfs runs each program in an
+// empty root with the host's output.
+func TestFanotifyMatchesStrace(t *testing.T) {
+	tests := collectorApps(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var want string

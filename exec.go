@@ -147,9 +147,12 @@ func runExecs(ctx context.Context, execs []string, base tracer.Options, logDir s
 		if res.ExitCode != 0 {
 			return out, errors.Errorf("--exec %q exited with status %d%s", c, res.ExitCode, signalNote(res.Signal))
 		}
-		er.logged = base.Collector != tracer.Fanotify || res.WatchLog
+		er.logged = base.Collector != tracer.Fanotify && base.Collector != tracer.Ptrace || res.WatchLog
 		if res.Watch != nil {
 			er.uses = collect.FromWatch(res.Watch.Accesses)
+		}
+		if base.Collector == tracer.Ptrace {
+			er.uses = res.Uses // host paths: execUses takes them inside the root
 		}
 	}
 	return out, nil

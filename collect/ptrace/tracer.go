@@ -61,6 +61,7 @@ type Result struct {
 // Run is a started trace.
 type Run struct {
 	pid  int
+	tid  int // the tracer thread
 	done chan struct{}
 	res  *Result
 	err  error
@@ -69,6 +70,10 @@ type Run struct {
 // Pid is the pid of the process started: the command once the launcher
 // has run it. It leads a session of its own.
 func (r *Run) Pid() int { return r.pid }
+
+// TracerTid is the thread that traces: /proc/PID/status of a traced
+// process names it as TracerPid.
+func (r *Run) TracerTid() int { return r.tid }
 
 // Done is closed when every traced process is gone.
 func (r *Run) Done() <-chan struct{} { return r.done }
@@ -94,6 +99,7 @@ func Start(o Options) (*Run, error) {
 		// changed its fsuid), and PTRACE_O_EXITKILL kills what it traced.
 		runtime.LockOSThread()
 		defer close(r.done)
+		r.tid = unix.Gettid()
 		t := newTracer(o)
 		pid, err := t.launch()
 		r.pid = pid
