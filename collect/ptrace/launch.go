@@ -29,15 +29,33 @@ func init() {
 // Start: Exec must then be the way it runs the command.
 func Launching() bool { return os.Getenv(launcherEnv) != "" }
 
+// attached is set once the launcher has seen its tracer.
+var attached bool
+
+// AwaitTracer, in a launcher started by Start (Launching), waits until
+// the tracer has attached; elsewhere it does nothing. A launcher that
+// chroots calls it first: the wait reads /proc.
+func AwaitTracer() error {
+	if !Launching() || attached {
+		return nil
+	}
+	if err := waitTracer(10 * time.Second); err != nil {
+		return err
+	}
+	attached = true
+	return nil
+}
+
 // Exec replaces the process with prog. In a launcher started by Start
-// (Launching), it first waits until the tracer has attached, loads the
-// seccomp filter and drops launcherEnv from env: the command's
-// calls from the exec on are traced. Elsewhere it is syscall.Exec.
+// (Launching), it first waits until the tracer has attached (unless
+// AwaitTracer did), loads the seccomp filter and drops launcherEnv from
+// env: the command's calls from the exec on are traced. Elsewhere it is
+// syscall.Exec.
 func Exec(prog string, argv, env []string) error {
 	mode := os.Getenv(launcherEnv)
 	if mode != "" {
 		env = dropEnv(env, launcherEnv)
-		if err := waitTracer(10 * time.Second); err != nil {
+		if err := AwaitTracer(); err != nil {
 			return err
 		}
 		if err := installFilter(mode == "all"); err != nil {

@@ -108,6 +108,9 @@ func ChrootExec(root, dir string, argv []string, env []string) error {
 	if len(argv) == 0 {
 		return errors.New("no command")
 	}
+	if err := ptrace.AwaitTracer(); err != nil { // (it reads /proc)
+		return err
+	}
 	if root != "/" {
 		if err := syscall.Chroot(root); err != nil {
 			return errors.Wrapf(err, "chroot %s", root)
