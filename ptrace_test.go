@@ -2,7 +2,10 @@ package scratchpack
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scratchpack/scratchpack/collect/tracer"
+	"github.com/scratchpack/scratchpack/internal/testenv"
 	"github.com/scratchpack/scratchpack/upx"
 )
 
@@ -73,5 +77,49 @@ func TestPtraceMatchesStrace(t *testing.T) {
 			t.Logf("%d files, %d symlinks, %d dirs alike; trace %v (strace) vs %v (ptrace)", len(listed(p, "file")), len(listed(p, "symlink")), len(listed(p, "dir")),
 				lists[tracer.Strace].Trace.Elapsed.Round(time.Millisecond), lists[tracer.Ptrace].Trace.Elapsed.Round(time.Millisecond))
 		})
+	}
+}
+
+// dockerCaps is docker's and podman's default capability set (no
+// CAP_SYS_PTRACE, no CAP_SYS_ADMIN), as setpriv takes it.
+const dockerCaps = "-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write"
+
+// TestPtraceServerUnderDockerCaps: with docker's default capabilities,
+// as in a `docker build`, nginx whose worker drops to www-data is built
+// with the ptrace collector: the page the worker serves is in the list,
+// and no path was unreadable. (The test re-runs itself under setpriv.)
+func TestPtraceServerUnderDockerCaps(t *testing.T) {
+	if os.Getenv("SCRATCHPACK_TEST_DOCKER_CAPS") == "" {
+		testenv.NeedRoot(t)
+		needTools(t, "setpriv", "/usr/sbin/nginx", "bash")
+		cmd := exec.Command("setpriv", "--bounding-set="+dockerCaps, "--inh-caps=-all", os.Args[0], "-test.run=^TestPtraceServerUnderDockerCaps$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "SCRATCHPACK_TEST_DOCKER_CAPS=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte("--- PASS: TestPtraceServerUnderDockerCaps")) {
+			t.Fatalf("under docker's default capabilities: %v\n%s", err, out)
+		}
+		t.Logf("%s", out)
+		return
+	}
+	status, _ := os.ReadFile("/proc/self/status")
+	if !strings.Contains(string(status), "CapEff:\t00000000a80425fb") {
+		t.Fatalf("not docker's default capabilities: %s", status)
+	}
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.MkdirAll(filepath.Join(dir, "www"), 0o755)
+	os.WriteFile(filepath.Join(dir, "www/index.html"), []byte("hello\n"), 0o644)
+	port := 20000 + os.Getpid()%900
+	conf := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("daemon off;\nuser www-data;\nworker_processes 1;\nerror_log stderr;\npid %s/nginx.pid;\nevents { worker_connections 64; }\nhttp { access_log off; server { listen 127.0.0.1:%d; root %s/www; } }\n", dir, port, dir)), 0o644)
+	probe := fmt.Sprintf(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d && printf "GET / HTTP/1.0\r\n\r\n" >&3 && grep -q hello <&3'`, port)
+	_, r := build(t, BuildOptions{Command: []string{"/usr/sbin/nginx", "-c", conf},
+		Trace: tracer.Options{Collector: tracer.Ptrace, Launcher: testLauncherArgs(t), Stderr: io.Discard, Probes: []string{probe}, Grace: 2 * time.Second}})
+	if r.List.Lookup(filepath.Join(dir, "www/index.html")) == nil {
+		t.Errorf("the page the worker served is not in the list")
+	}
+	if len(r.Trace.Unreadable) > 0 {
+		t.Errorf("unreadable: %+v", r.Trace.Unreadable)
 	}
 }

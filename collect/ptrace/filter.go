@@ -82,39 +82,125 @@ func tracedNumbers() []int {
 	return out
 }
 
+// emptyPathCalls are the stat calls glibc makes for fstat() and
+// statx(fd, ""): with AT_EMPTY_PATH in their flags (argument number
+// given) they are about an open fd, and the filter lets them through.
+// (A call that names a path and also gives AT_EMPTY_PATH, which only
+// matters for an empty path, is let through too: no program seen does
+// that.)
+var emptyPathCalls = map[string]int{"newfstatat": 3, "statx": 2}
+
 // filter is the seccomp program: SECCOMP_RET_TRACE for the traced calls
 // (every call with all), SECCOMP_RET_ALLOW for the others. Calls of
 // another ABI are traced too: the tracer counts them as unreadable.
 func filter(all bool) []unix.SockFilter {
-	stmt := func(code uint16, k uint32) unix.SockFilter { return unix.SockFilter{Code: code, K: k} }
-	jump := func(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
-		return unix.SockFilter{Code: code, Jt: jt, Jf: jf, K: k}
-	}
-	var nrs []int
-	if !all {
-		nrs = tracedNumbers()
-	}
-	n := len(nrs)
-	// 0 ld arch; 1 jeq native; 2 ld nr; 3 jge foreign; 4..4+n-1 jeq nr;
-	// 4+n allow; 5+n trace native; 6+n trace foreign
-	native, foreign := 5+n, 6+n
-	prog := []unix.SockFilter{
-		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, 4), // seccomp_data.arch
-		jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, auditArch, 0, uint8(foreign-2)),
-		stmt(unix.BPF_LD|unix.BPF_W|unix.BPF_ABS, 0), // seccomp_data.nr
-		jump(unix.BPF_JMP|unix.BPF_JGE|unix.BPF_K, foreignNr, uint8(foreign-4), 0),
-	}
-	for i, nr := range nrs {
-		prog = append(prog, jump(unix.BPF_JMP|unix.BPF_JEQ|unix.BPF_K, uint32(nr), uint8(native-(4+i)-1), 0))
-	}
-	allow := uint32(unix.SECCOMP_RET_ALLOW)
+	var b bpf
+	b.ld(4) // seccomp_data.arch
+	b.jeq(auditArch, "", "foreign")
+	b.ld(0) // seccomp_data.nr
+	b.jge(foreignNr, "foreign", "")
 	if all {
-		allow = unix.SECCOMP_RET_TRACE | retNative
+		b.ret(unix.SECCOMP_RET_TRACE | retNative)
+	} else {
+		nrs := tracedNumbers()
+		special := map[int]string{}
+		for name := range emptyPathCalls {
+			if nr, ok := sysNumbers[name]; ok {
+				special[nr] = name
+			}
+		}
+		for _, nr := range nrs {
+			if name, ok := special[nr]; ok {
+				b.jeq(uint32(nr), "empty:"+name, "")
+				continue
+			}
+			b.jeq(uint32(nr), "trace", "")
+		}
+		b.jump("allow")
+		for _, nr := range nrs {
+			name, ok := special[nr]
+			if !ok {
+				continue
+			}
+			b.label("empty:" + name)
+			b.ld(uint32(16 + 8*emptyPathCalls[name])) // the low word of the flags argument
+			b.jset(strace.AtEmptyPath, "allow", "trace")
+		}
+		b.label("allow")
+		b.ret(unix.SECCOMP_RET_ALLOW)
+		b.label("trace")
+		b.ret(unix.SECCOMP_RET_TRACE | retNative)
 	}
-	return append(prog,
-		stmt(unix.BPF_RET|unix.BPF_K, allow),
-		stmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_TRACE|retNative),
-		stmt(unix.BPF_RET|unix.BPF_K, unix.SECCOMP_RET_TRACE|retForeign))
+	b.label("foreign")
+	b.ret(unix.SECCOMP_RET_TRACE | retForeign)
+	return b.program()
+}
+
+// bpf assembles a classic BPF program with forward jumps to labels.
+type bpf struct {
+	insns  []unix.SockFilter
+	labels map[string]int
+	fixups []fixup
+}
+
+type fixup struct {
+	at     int
+	jt, jf string
+	ja     bool
+}
+
+func (b *bpf) ld(off uint32) {
+	b.insns = append(b.insns, unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: off})
+}
+
+func (b *bpf) ret(v uint32) {
+	b.insns = append(b.insns, unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: v})
+}
+
+func (b *bpf) cond(op uint16, k uint32, jt, jf string) {
+	b.fixups = append(b.fixups, fixup{at: len(b.insns), jt: jt, jf: jf})
+	b.insns = append(b.insns, unix.SockFilter{Code: unix.BPF_JMP | op | unix.BPF_K, K: k})
+}
+
+func (b *bpf) jeq(k uint32, jt, jf string)  { b.cond(unix.BPF_JEQ, k, jt, jf) }
+func (b *bpf) jge(k uint32, jt, jf string)  { b.cond(unix.BPF_JGE, k, jt, jf) }
+func (b *bpf) jset(k uint32, jt, jf string) { b.cond(unix.BPF_JSET, k, jt, jf) }
+
+func (b *bpf) jump(to string) {
+	b.fixups = append(b.fixups, fixup{at: len(b.insns), jt: to, ja: true})
+	b.insns = append(b.insns, unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JA})
+}
+
+func (b *bpf) label(name string) {
+	if b.labels == nil {
+		b.labels = map[string]int{}
+	}
+	b.labels[name] = len(b.insns)
+}
+
+// program resolves the jumps ("" is the next instruction). It panics on
+// a jump backwards or too far: the program is made here, not read.
+func (b *bpf) program() []unix.SockFilter {
+	off := func(from int, to string, limit int) int {
+		if to == "" {
+			return 0
+		}
+		target, ok := b.labels[to]
+		d := target - from - 1
+		if !ok || d < 0 || d > limit {
+			panic("seccomp filter: bad jump to " + to)
+		}
+		return d
+	}
+	for _, f := range b.fixups {
+		in := &b.insns[f.at]
+		if f.ja {
+			in.K = uint32(off(f.at, f.jt, 1<<31))
+			continue
+		}
+		in.Jt, in.Jf = uint8(off(f.at, f.jt, 255)), uint8(off(f.at, f.jf, 255))
+	}
+	return b.insns
 }
 
 // installFilter loads the filter into the calling thread. Without
@@ -124,9 +210,6 @@ func filter(all bool) []unix.SockFilter {
 // strace --seccomp-bpf).
 func installFilter(all bool) error {
 	prog := filter(all)
-	if len(prog) > 255 {
-		return errors.Errorf("seccomp filter of %d instructions is too long for 8-bit jumps", len(prog))
-	}
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	load := func() unix.Errno {
 		_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog)))

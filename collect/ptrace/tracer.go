@@ -399,11 +399,67 @@ func (t *tracer) seccompStop(tid int, tk *task) {
 		return
 	}
 	if a, ok := strace.ArgsOf(name); ok {
-		if ev, ok := t.entry(tid, tk, name, a, r); ok {
-			tk.pending, tk.expectExit = ev, true
+		if ev, flags, ok := t.entry(tid, tk, name, a, r); ok {
+			if t.settled(tid, tk, ev, flags) {
+				t.add(*ev)
+			} else {
+				tk.pending, tk.expectExit = ev, true
+			}
 		}
 	}
 	t.resume(tid, tk, 0)
+}
+
+// settled tells the result of a call at its entry, when it is what the
+// tracer sees of the path at that moment: a stat, or an open that
+// creates nothing, succeeds when the path is there (a directory, when it
+// asks for one). That saves a stop at its exit, for the calls programs
+// make most. Not for a chrooted process (the path would have to be
+// resolved inside its root), for /proc and /dev/fd (their meaning is the
+// process's), and not for the calls whose failure does not say the path
+// is absent (readlink of a file, access refused).
+func (t *tracer) settled(tid int, tk *task, ev *strace.Event, flags int) bool {
+	switch {
+	case ev.Op == strace.OpList:
+		ev.OK = true
+		return true
+	case ev.Op == strace.OpStat:
+		switch ev.Syscall {
+		case "readlink", "readlinkat", "access", "faccessat", "faccessat2":
+			return false
+		}
+	case ev.Op == strace.OpRead && strings.HasPrefix(ev.Syscall, "open") && flags&unix.O_CREAT == 0:
+	default:
+		return false
+	}
+	if strings.HasPrefix(ev.Path, "/proc/") || strings.HasPrefix(ev.Path, "/dev/") {
+		return false
+	}
+	if root, err := t.root(tid, tk); err != nil || root != "/" {
+		return false
+	}
+	at := 0
+	if ev.NoFollow {
+		at = unix.AT_SYMLINK_NOFOLLOW
+	}
+	var st unix.Stat_t
+	err := unix.Fstatat(unix.AT_FDCWD, ev.Path, &st, at)
+	ev.OK = err == nil && (!ev.Dir || st.Mode&unix.S_IFMT == unix.S_IFDIR)
+	if errno, ok := err.(unix.Errno); ok {
+		ev.Errno = unix.ErrnoName(errno)
+	}
+	return true
+}
+
+// root is the root directory of tid, as the tracer sees it (cached).
+func (t *tracer) root(tid int, tk *task) (string, error) {
+	if tk.root == "" {
+		var err error
+		if tk.root, err = procLink(tid, "root"); err != nil {
+			return "", err
+		}
+	}
+	return tk.root, nil
 }
 
 func isDrop(name string) bool {
@@ -420,7 +476,12 @@ const atFDCWD = -100
 // entry reads the paths of a call at its entry, while the cwd and the
 // dirfds are what the call will use. ok is false when the call names
 // nothing to record (an fstat, a NULL path) or its path is unreadable.
-func (t *tracer) entry(tid int, tk *task, name string, a strace.Args, r *regs) (*strace.Event, bool) {
+func (t *tracer) entry(tid int, tk *task, name string, a strace.Args, r *regs) (ev *strace.Event, flags int, ok bool) {
+	ev, flags, ok = t.decode(tid, tk, name, a, r)
+	return ev, flags, ok
+}
+
+func (t *tracer) decode(tid int, tk *task, name string, a strace.Args, r *regs) (*strace.Event, int, bool) {
 	ev := &strace.Event{File: "ptrace", Pid: tid, Syscall: name, Op: a.Op}
 	flags := 0
 	if a.Flags >= 0 {
@@ -428,7 +489,7 @@ func (t *tracer) entry(tid int, tk *task, name string, a strace.Args, r *regs) (
 		if name == "openat2" {
 			v, f := t.mem.u64(tid, sysArg(r, a.Flags))
 			if f != readOK {
-				return nil, false
+				return nil, 0, false
 			}
 			flags = int(v)
 		}
@@ -437,16 +498,16 @@ func (t *tracer) entry(tid int, tk *task, name string, a strace.Args, r *regs) (
 	case a.Path >= 0:
 		p, ok := t.path(tid, tk, name, r, a.Dirfd, a.Path)
 		if !ok {
-			return nil, false
+			return nil, 0, false
 		}
 		if p == "" {
 			// "": the call is about the dirfd (AT_EMPTY_PATH): only an
 			// execveat of it names a file here (fstat says nothing new)
 			if a.Op != strace.OpExec || flags&strace.AtEmptyPath == 0 {
-				return nil, false
+				return nil, 0, false
 			}
 			if p = t.fdPath(tid, name, int32(sysArg(r, a.Dirfd))); p == "" {
-				return nil, false
+				return nil, 0, false
 			}
 		}
 		ev.Path = p
@@ -455,13 +516,13 @@ func (t *tracer) entry(tid int, tk *task, name string, a strace.Args, r *regs) (
 		}
 	case a.Fd >= 0:
 		if ev.Path = t.fdPath(tid, name, int32(sysArg(r, a.Fd))); ev.Path == "" {
-			return nil, false
+			return nil, 0, false
 		}
 	default:
-		return nil, false
+		return nil, 0, false
 	}
 	strace.Classify(ev, flags)
-	return ev, true
+	return ev, flags, true
 }
 
 // path reads path argument pi relative to dirfd argument di (-1: the
@@ -480,14 +541,13 @@ func (t *tracer) path(tid int, tk *task, name string, r *regs, di, pi int) (stri
 	}
 	var root, base string
 	if s[0] == '/' {
-		if tk.root == "" {
-			var err error
-			if tk.root, err = procLink(tid, "root"); err != nil {
+		var err error
+		if root, err = t.root(tid, tk); err != nil {
+			if permission(err) {
 				t.unreadable(tid, name)
-				return "", false
 			}
+			return "", false
 		}
-		root = tk.root
 	} else {
 		fd := int32(atFDCWD)
 		if di >= 0 {
