@@ -207,6 +207,9 @@ func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log st
 	if warned != nil {
 		r.ExitWarn = errors.Cause(warned)
 	}
+	for _, u := range r.Trace.Unreadable { // the ptrace collector's (never silent)
+		o.Warn(errors.Errorf("pid %d (%s, uid %d): the path of %d calls (%s) could not be read: files it used may be missing", u.Pid, u.Command, u.UID, u.Count, strings.Join(u.Calls, ",")))
+	}
 	if len(o.Execs) > 0 && len(o.Trace.Probes) == 0 {
 		if r.Execs, err = runExecs(signalContext(ctx, o.Trace), o.Execs, rn.tracerOptions(o.Trace), filepath.Dir(log), false); err != nil {
 			return err

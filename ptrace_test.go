@@ -1,11 +1,9 @@
 package scratchpack
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -33,30 +31,13 @@ func TestPtraceMatchesStrace(t *testing.T) {
 	apps = append(apps, collectorApp{name: "perl with upx", argv: []string{"/usr/bin/perl", "-e", `print join(",", map { $_ * $_ } 1..5), "\n"`}})
 	for _, tt := range apps {
 		t.Run(tt.name, func(t *testing.T) {
-			var want string
-			if tt.probe == "" {
-				want = host(t, tt.dir, tt.argv...)
-			}
-			lists := map[tracer.Collector]*BuildResult{}
-			for _, c := range []tracer.Collector{tracer.Strace, tracer.Ptrace} {
-				var stdout bytes.Buffer
-				o := BuildOptions{Command: tt.argv, Dir: tt.dir, Trace: tracer.Options{Collector: c, Launcher: testLauncherArgs(t), Stdout: &stdout, Stderr: io.Discard}}
-				if tt.probe != "" {
-					o.Trace.Probes, o.Trace.Grace = []string{tt.probe}, 2*time.Second
-				}
-				if strings.Contains(tt.name, "upx") {
+			var edit func(*BuildOptions)
+			if strings.Contains(tt.name, "upx") {
+				edit = func(o *BuildOptions) {
 					o.Pack.UPX = &upx.Options{Path: upxPath(t, "3.96"), CacheDir: filepath.Join(t.TempDir(), "upx")}
 				}
-				root, r := build(t, o)
-				lists[c] = r
-				// (a UPX-packed program needs /proc, which runIn's root lacks:
-				// TestBuildUPX runs it with verify)
-				if c == tracer.Ptrace && tt.probe == "" && o.Pack.UPX == nil {
-					if got := runIn(t, root, tt.dir, append([]string{r.Program}, tt.argv[1:]...)...); got != want {
-						t.Errorf("ptrace rootfs in the empty root:\n got %q\nwant %q", got, want)
-					}
-				}
 			}
+			lists := buildBoth(t, tt, tracer.Ptrace, edit)
 			s, p := lists[tracer.Strace].List, lists[tracer.Ptrace].List
 			for _, kind := range []string{"file", "symlink", "dir"} {
 				onlyS, onlyP := diffPaths(listed(s, kind), listed(p, kind))
@@ -80,30 +61,14 @@ func TestPtraceMatchesStrace(t *testing.T) {
 	}
 }
 
-// dockerCaps is docker's and podman's default capability set (no
-// CAP_SYS_PTRACE, no CAP_SYS_ADMIN), as setpriv takes it.
-const dockerCaps = "-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write"
-
 // TestPtraceServerUnderDockerCaps: with docker's default capabilities,
 // as in a `docker build`, nginx whose worker drops to www-data is built
 // with the ptrace collector: the page the worker serves is in the list,
 // and no path was unreadable. (The test re-runs itself under setpriv.)
 func TestPtraceServerUnderDockerCaps(t *testing.T) {
-	if os.Getenv("SCRATCHPACK_TEST_DOCKER_CAPS") == "" {
-		testenv.NeedRoot(t)
-		needTools(t, "setpriv", "/usr/sbin/nginx", "bash")
-		cmd := exec.Command("setpriv", "--bounding-set="+dockerCaps, "--inh-caps=-all", os.Args[0], "-test.run=^TestPtraceServerUnderDockerCaps$", "-test.v", "-test.count=1")
-		cmd.Env = append(os.Environ(), "SCRATCHPACK_TEST_DOCKER_CAPS=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !bytes.Contains(out, []byte("--- PASS: TestPtraceServerUnderDockerCaps")) {
-			t.Fatalf("under docker's default capabilities: %v\n%s", err, out)
-		}
-		t.Logf("%s", out)
+	needTools(t, "/usr/sbin/nginx", "bash")
+	if !testenv.UnderDockerCaps(t, "TestPtraceServerUnderDockerCaps") {
 		return
-	}
-	status, _ := os.ReadFile("/proc/self/status")
-	if !strings.Contains(string(status), "CapEff:\t00000000a80425fb") {
-		t.Fatalf("not docker's default capabilities: %s", status)
 	}
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)

@@ -2,58 +2,18 @@ package ptrace
 
 import (
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/scratchpack/scratchpack/internal/testenv"
 )
-
-// dockerCaps is docker's and podman's default capability set (no
-// CAP_SYS_PTRACE, no CAP_SYS_ADMIN), as setpriv takes it.
-const dockerCaps = "-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write"
-
-// innerEnv marks the test binary re-run under setpriv.
-const innerEnv = "PTRACE_TEST_DOCKER_CAPS"
-
-// underDockerCaps re-runs the test named run of this binary as root with
-// docker's default capabilities; it reports whether the caller is that
-// re-run (then it should do the work).
-func underDockerCaps(t *testing.T, run string) bool {
-	t.Helper()
-	if os.Getenv(innerEnv) != "" {
-		return true
-	}
-	testenv.NeedRoot(t) // (the worker drops to another uid)
-	testenv.Need(t, "setpriv")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("setpriv", "--bounding-set="+dockerCaps, "--inh-caps=-all", self, "-test.run=^"+run+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), innerEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+run) {
-		t.Errorf("under docker's default capabilities: %v\n%s", err, out)
-	} else {
-		t.Logf("under docker's default capabilities:\n%s", out)
-	}
-	return false
-}
 
 // TestPrivilegeDrop: a worker that drops to uid 33 after a fork, traced
 // without CAP_SYS_PTRACE, still shows every path it uses (the tracer
 // makes it dumpable again), and nothing is unreadable. Without the
 // injection its paths are unreadable, and counted.
 func TestPrivilegeDrop(t *testing.T) {
-	if !underDockerCaps(t, "TestPrivilegeDrop") {
+	if !testenv.UnderDockerCaps(t, "TestPrivilegeDrop") {
 		return
-	}
-	status, _ := os.ReadFile("/proc/self/status")
-	capEff, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(grepLine(string(status), "CapEff:"), "CapEff:")), 16, 64)
-	if err != nil || capEff&(1<<19|1<<21) != 0 {
-		t.Fatalf("CAP_SYS_PTRACE or CAP_SYS_ADMIN is effective (%s): not docker's default set", grepLine(string(status), "CapEff:"))
 	}
 	for _, inject := range []bool{true, false} {
 		res, out := traced(t, Options{noInject: !inject, Env: append(os.Environ(), helperEnv+"=dropper")}, os.Args[0])
@@ -84,13 +44,4 @@ func TestPrivilegeDrop(t *testing.T) {
 			t.Errorf("without the injection: %d unreadable calls (%+v), want the dropped worker's", n, res.Unreadable)
 		}
 	}
-}
-
-func grepLine(s, key string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.HasPrefix(l, key) {
-			return l
-		}
-	}
-	return ""
 }
