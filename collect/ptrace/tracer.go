@@ -474,14 +474,10 @@ func isDrop(name string) bool {
 const atFDCWD = -100
 
 // entry reads the paths of a call at its entry, while the cwd and the
-// dirfds are what the call will use. ok is false when the call names
-// nothing to record (an fstat, a NULL path) or its path is unreadable.
-func (t *tracer) entry(tid int, tk *task, name string, a strace.Args, r *regs) (ev *strace.Event, flags int, ok bool) {
-	ev, flags, ok = t.decode(tid, tk, name, a, r)
-	return ev, flags, ok
-}
-
-func (t *tracer) decode(tid int, tk *task, name string, a strace.Args, r *regs) (*strace.Event, int, bool) {
+// dirfds are what the call will use, and its flags. ok is false when the
+// call names nothing to record (an fstat, a NULL path) or its path is
+// unreadable.
+func (t *tracer) entry(tid int, tk *task, name string, a strace.Args, r *regs) (*strace.Event, int, bool) {
 	ev := &strace.Event{File: "ptrace", Pid: tid, Syscall: name, Op: a.Op}
 	flags := 0
 	if a.Flags >= 0 {
