@@ -88,3 +88,40 @@ func TestPtraceServerUnderDockerCaps(t *testing.T) {
 		t.Errorf("unreadable: %+v", r.Trace.Unreadable)
 	}
 }
+
+// TestPtraceSeccompProfile: a --root build with --seccomp-profile gives
+// the same profile and the same list with the ptrace collector as with
+// the strace collector (whose log skips the launcher's calls; the ptrace
+// collector's filter starts at the command's execve).
+func TestPtraceSeccompProfile(t *testing.T) {
+	needTools(t, "strace", "chroot", "tar")
+	m := testenv.NewMuslRoot(t)
+	res := map[tracer.Collector]*BuildResult{}
+	for _, c := range []tracer.Collector{tracer.Strace, tracer.Ptrace} {
+		profile := filepath.Join(t.TempDir(), "app.json")
+		root, r := build(t, BuildOptions{Command: []string{m.App}, Root: m.Dir, SeccompProfile: profile,
+			Trace: tracer.Options{Collector: c, Launcher: testLauncherArgs(t)}})
+		if got := runIn(t, root, "", m.App); got != "answer 42 alpine 7\n" {
+			t.Errorf("%s: the image printed %q", c, got)
+		}
+		res[c] = r
+	}
+	s, p := res[tracer.Strace], res[tracer.Ptrace]
+	// (what the program made and what the runtime needs: the launcher's
+	// execve of the program is the program's for one, the runtime's for
+	// the other)
+	allowed := func(r *BuildResult) string {
+		var names []string
+		for _, sc := range r.Seccomp.Profile.Syscalls {
+			names = append(names, sc.Names...)
+		}
+		sort.Strings(names)
+		return strings.Join(names, " ")
+	}
+	if a, b := allowed(s), allowed(p); a != b {
+		t.Errorf("the profiles allow different calls:\n strace %s\n ptrace %s", a, b)
+	}
+	if a, b := listed(s.List, "file"), listed(p.List, "file"); strings.Join(a, " ") != strings.Join(b, " ") {
+		t.Errorf("the lists differ:\n strace %q\n ptrace %q", a, b)
+	}
+}
