@@ -186,6 +186,9 @@ func (t *tracer) launch() (int, error) {
 	if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, ptraceOptions, 0, 0); e != 0 && e != unix.ESRCH {
 		// (ESRCH: the launcher failed and exited already; the loop reaps it)
 		syscall.Kill(pid, syscall.SIGKILL)
+		if e == unix.EPERM {
+			return pid, errors.Wrapf(e, "attaching to %s: ptrace is refused here (a seccomp profile without ptrace, or kernel.yama.ptrace_scope 3); the fanotify collector needs no ptrace", t.o.Args[0])
+		}
 		return pid, errors.Wrapf(e, "attaching to %s (ptrace)", t.o.Args[0])
 	}
 	t.tasks[pid] = &task{}
