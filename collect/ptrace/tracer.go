@@ -105,6 +105,10 @@ func Start(o Options) (*Run, error) {
 		r.pid = pid
 		started <- err
 		if err != nil {
+			if pid > 0 { // killed: reaped here, not left a zombie
+				var ws unix.WaitStatus
+				unix.Wait4(pid, &ws, unix.WALL, nil)
+			}
 			r.err = err
 			return
 		}
