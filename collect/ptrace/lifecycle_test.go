@@ -168,3 +168,14 @@ func TestDetachingDaemon(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 }
+
+// TestSignalsDelivered: a signal the program sends itself reaches its
+// handler (the tracer delivers it as it was sent), and one it ignores
+// does no harm.
+func TestSignalsDelivered(t *testing.T) {
+	r, out := startHelper(t, "", "/bin/sh", "-c", `trap 'echo got-usr1' USR1; trap '' USR2; kill -USR1 $$; kill -USR2 $$; echo done`)
+	res := waitDone(t, r, 10*time.Second)
+	if res.Status.ExitStatus() != 0 || out.String() != "got-usr1\ndone\n" {
+		t.Errorf("status %v, output %q", res.Status, out.String())
+	}
+}
