@@ -94,31 +94,70 @@ func Start(o Options) (*Run, error) {
 	}
 	r := &Run{done: make(chan struct{})}
 	started := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread ends with the goroutine (it may have
-		// changed its fsuid), and PTRACE_O_EXITKILL kills what it traced.
-		runtime.LockOSThread()
-		defer close(r.done)
-		r.tid = unix.Gettid()
-		t := newTracer(o)
-		pid, err := t.launch()
-		r.pid = pid
-		started <- err
-		if err != nil {
-			if pid > 0 { // killed: reaped here, not left a zombie
-				var ws unix.WaitStatus
-				unix.Wait4(pid, &ws, unix.WALL, nil)
-			}
-			r.err = err
-			return
+	// The tracer waits for any of its thread's children and tracees
+	// (wait4(-1, __WNOTHREAD)): its thread must have no child of its own.
+	// A thread that forked a child for another goroutine before (exec.Cmd
+	// of the caller's), or the first thread (orphans are reparented to
+	// it), is held busy meanwhile, so that the next try gets another.
+	var held []chan struct{}
+	defer func() {
+		for _, h := range held {
+			close(h)
 		}
-		r.res, r.err = t.loop()
 	}()
+	for try := 0; ; try++ {
+		clean, hold := make(chan bool, 1), make(chan struct{})
+		go func() {
+			// Never unlocked: the thread ends with the goroutine (it may
+			// have changed its fsuid), and PTRACE_O_EXITKILL kills what it
+			// traced.
+			runtime.LockOSThread()
+			if try < maxThreadTries && !childless() {
+				clean <- false
+				<-hold
+				runtime.UnlockOSThread()
+				return
+			}
+			clean <- true
+			defer close(r.done)
+			r.tid = unix.Gettid()
+			t := newTracer(o)
+			pid, err := t.launch()
+			r.pid = pid
+			started <- err
+			if err != nil {
+				if pid > 0 { // killed: reaped here, not left a zombie
+					var ws unix.WaitStatus
+					unix.Wait4(pid, &ws, unix.WALL, nil)
+				}
+				r.err = err
+				return
+			}
+			r.res, r.err = t.loop()
+		}()
+		if <-clean {
+			break
+		}
+		held = append(held, hold)
+	}
 	if err := <-started; err != nil {
 		<-r.done
 		return nil, err
 	}
 	return r, nil
+}
+
+// maxThreadTries bounds the search for a childless thread.
+const maxThreadTries = 64
+
+// childless reports whether the calling thread is not the first one and
+// has no child.
+func childless() bool {
+	if unix.Gettid() == unix.Getpid() {
+		return false
+	}
+	kids, err := os.ReadFile("/proc/thread-self/children")
+	return err == nil && len(strings.TrimSpace(string(kids))) == 0
 }
 
 // task is what the tracer knows of one traced thread.
