@@ -226,6 +226,9 @@ func (r *BuildResult) trace(ctx context.Context, o BuildOptions, rn *run, log st
 	if o.Trace.Collector == tracer.Fanotify && !r.Trace.WatchLog {
 		return errors.New("--keep-log: the fanotify run wrote no log (strace was not found)")
 	}
+	if o.Trace.Collector == tracer.Ptrace {
+		return errors.New("--keep-log: the ptrace collector writes no log (use --collector strace for one)")
+	}
 	return copyFile(log, o.KeepLog)
 }
 
@@ -239,6 +242,10 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 		logs, uses = r.watchedUses(o, rn, log)
 	} else if rn.dir != "/" {
 		uses = append(uses, workdirUse(rn.dir, collect.SourceStrace))
+	}
+	if o.Trace.Collector == tracer.Ptrace {
+		logs = nil // its uses came with the result
+		uses = append(uses, traceUses(r.Trace.Uses, rn.res.Root())...)
 	}
 	xuses, xlogs := execUses(r.Execs, rn.res.Root())
 	uses = append(uses, xuses...)
@@ -272,6 +279,11 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 	})
 	if err != nil {
 		return err
+	}
+	// the ptrace collector's unread calls come with its results (never silent)
+	r.Unreadable = append(r.Unreadable, r.Trace.Unreadable...)
+	for _, e := range r.Execs {
+		r.Unreadable = append(r.Unreadable, e.unreadable...)
 	}
 	if err := r.unreadable(o, log); err != nil {
 		return err

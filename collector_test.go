@@ -53,10 +53,19 @@ func diffPaths(a, b []string) (onlyA, onlyB []string) {
 	return
 }
 
-// TestFanotifyMatchesStrace: on the test programs, the fanotify collector
-// packs the same files as strace, and its rootfs runs each program in an
-// empty root with the host's output.
-func TestFanotifyMatchesStrace(t *testing.T) {
+// collectorApp is a program the collectors are compared on.
+type collectorApp struct {
+	name  string
+	dir   string
+	argv  []string
+	probe string
+}
+
+// collectorApps are the test programs both comparisons of collectors
+// use: fortune, a dynamic C program, a shell pipeline, a python3 script
+// run through env, and nginx behind a probe.
+func collectorApps(t *testing.T) []collectorApp {
+	t.Helper()
 	needTools(t, "strace", "tar", "gcc", "/usr/bin/python3", "/usr/games/fortune", "/usr/sbin/nginx", "bash")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
@@ -73,41 +82,54 @@ func TestFanotifyMatchesStrace(t *testing.T) {
 	conf := filepath.Join(dir, "nginx.conf")
 	os.WriteFile(conf, []byte(fmt.Sprintf("daemon off;\nworker_processes 1;\nerror_log stderr;\npid %s/nginx.pid;\nevents { worker_connections 64; }\nhttp { access_log off; server { listen 127.0.0.1:%d; root %s/www; } }\n", dir, port, dir)), 0o644)
 	probe := fmt.Sprintf(`bash -c 'exec 3<>/dev/tcp/127.0.0.1/%d && printf "GET / HTTP/1.0\r\n\r\n" >&3 && grep -q hello <&3'`, port)
-
-	tests := []struct {
-		name  string
-		dir   string
-		argv  []string
-		probe string
-	}{
+	return []collectorApp{
 		{"fortune", "", []string{"/usr/games/fortune", "-f"}, ""},
 		{"dynamic C program", dir, []string{filepath.Join(dir, "hello")}, ""},
 		{"shell pipeline", "", []string{"/bin/sh", "-c", "cat /etc/os-release | grep -E '^(NAME|VERSION_ID)=' | tr a-z A-Z | sort -r | head -n 2 | wc -c"}, ""},
 		{"env python3 script", "", []string{filepath.Join(dir, "app.py")}, ""},
 		{"nginx", "", []string{"/usr/sbin/nginx", "-c", conf}, probe},
 	}
+}
+
+// buildBoth builds app with the strace collector and with other (edit,
+// when set, changes the options), and runs other's rootfs in an empty
+// root with the host's output (not for a server, nor with UPX: its
+// programs need /proc, which that root lacks).
+func buildBoth(t *testing.T, app collectorApp, other tracer.Collector, edit func(*BuildOptions)) map[tracer.Collector]*BuildResult {
+	t.Helper()
+	var want string
+	if app.probe == "" {
+		want = host(t, app.dir, app.argv...)
+	}
+	lists := map[tracer.Collector]*BuildResult{}
+	for _, c := range []tracer.Collector{tracer.Strace, other} {
+		var stdout bytes.Buffer
+		o := BuildOptions{Command: app.argv, Dir: app.dir, Trace: tracer.Options{Collector: c, Launcher: testLauncherArgs(t), Stdout: &stdout, Stderr: io.Discard}}
+		if app.probe != "" {
+			o.Trace.Probes, o.Trace.Grace = []string{app.probe}, 2*time.Second
+		}
+		if edit != nil {
+			edit(&o)
+		}
+		root, r := build(t, o)
+		lists[c] = r
+		if c == other && app.probe == "" && o.Pack.UPX == nil {
+			if got := runIn(t, root, app.dir, append([]string{r.Program}, app.argv[1:]...)...); got != want {
+				t.Errorf("%s rootfs in the empty root:\n got %q\nwant %q", c, got, want)
+			}
+		}
+	}
+	return lists
+}
+
+// TestFanotifyMatchesStrace: on the test programs, the fanotify collector
+// packs the same files as strace, and its rootfs runs each program in an
+// empty root with the host's output.
+func TestFanotifyMatchesStrace(t *testing.T) {
+	tests := collectorApps(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var want string
-			if tt.probe == "" {
-				want = host(t, tt.dir, tt.argv...)
-			}
-			lists := map[tracer.Collector]*BuildResult{}
-			for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify} {
-				var stdout bytes.Buffer
-				o := BuildOptions{Command: tt.argv, Dir: tt.dir, Trace: tracer.Options{Collector: c, Stdout: &stdout, Stderr: io.Discard}}
-				if tt.probe != "" {
-					o.Trace.Probes, o.Trace.Grace = []string{tt.probe}, 2*time.Second
-				}
-				root, r := build(t, o)
-				lists[c] = r
-				if c == tracer.Fanotify && tt.probe == "" {
-					got := runIn(t, root, tt.dir, append([]string{r.Program}, tt.argv[1:]...)...)
-					if got != want {
-						t.Errorf("fanotify rootfs in the empty root:\n got %q\nwant %q", got, want)
-					}
-				}
-			}
+			lists := buildBoth(t, tt, tracer.Fanotify, nil)
 			s, f := lists[tracer.Strace].List, lists[tracer.Fanotify].List
 			onlyS, onlyF := diffPaths(listed(s, "file"), listed(f, "file"))
 			if len(onlyS) > 0 || len(onlyF) > 0 {

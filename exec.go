@@ -21,8 +21,10 @@ type ExecRun struct {
 	// During is set when it ran while the server ran (after the probes).
 	During bool `json:"during_server,omitempty"`
 	log    string
-	uses   []collect.Use // what a watch saw (fanotify)
+	uses   []collect.Use // what a watch saw (fanotify) or the ptrace collector
 	logged bool          // log was written
+	// unreadable: the ptrace collector's calls whose path it could not read
+	unreadable []collect.Unreadable
 }
 
 // ExecLog is the strace log of an --exec run, for ListOptions.
@@ -147,9 +149,13 @@ func runExecs(ctx context.Context, execs []string, base tracer.Options, logDir s
 		if res.ExitCode != 0 {
 			return out, errors.Errorf("--exec %q exited with status %d%s", c, res.ExitCode, signalNote(res.Signal))
 		}
-		er.logged = base.Collector != tracer.Fanotify || res.WatchLog
+		er.logged = base.Collector != tracer.Fanotify && base.Collector != tracer.Ptrace || res.WatchLog
 		if res.Watch != nil {
 			er.uses = collect.FromWatch(res.Watch.Accesses)
+		}
+		if base.Collector == tracer.Ptrace {
+			er.uses = res.Uses // host paths: execUses takes them inside the root
+			er.unreadable = res.Unreadable
 		}
 	}
 	return out, nil

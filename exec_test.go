@@ -91,17 +91,17 @@ func TestReadExecFile(t *testing.T) {
 // TestBuildExec: the command imports nothing much; an --exec imports
 // sqlite3 (a C extension and libsqlite3), which only it reaches. Both run
 // in the empty root; the report tags sqlite3's files with the exec. An exec that fails is an error
-// that names it. Under both collectors.
+// that names it. Under every collector.
 func TestBuildExec(t *testing.T) {
 	needTools(t, "strace", "tar", "/usr/bin/python3")
 	py := "/usr/bin/python3"
 	exec := py + ` -c 'import sqlite3; print(sqlite3.connect(":memory:").execute("select 6*7").fetchone()[0])'`
-	for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify} {
+	for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify, tracer.Ptrace} {
 		t.Run(string(c), func(t *testing.T) {
 			root, r := build(t, BuildOptions{
 				Command: []string{py, "-c", "print(1)"},
 				Execs:   []string{exec},
-				Trace:   tracer.Options{Collector: c},
+				Trace:   tracer.Options{Collector: c, Launcher: testLauncherArgs(t)},
 			})
 			if out := runIn(t, root, "/", py, "-c", "print(1)"); out != "1\n" {
 				t.Errorf("the command in the empty root: %q", out)
@@ -150,7 +150,7 @@ func TestBuildExec(t *testing.T) {
 // server is stopped only after it.
 func TestBuildExecDuringServer(t *testing.T) {
 	needTools(t, "strace", "tar")
-	for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify} {
+	for _, c := range []tracer.Collector{tracer.Strace, tracer.Fanotify, tracer.Ptrace} {
 		t.Run(string(c), func(t *testing.T) {
 			data := t.TempDir()
 			// the state is there while the server runs
@@ -159,7 +159,7 @@ func TestBuildExecDuringServer(t *testing.T) {
 				Command: []string{"/bin/sh", "-c", server},
 				// the first fails unless the server still runs
 				Execs: []string{"/bin/grep -q up " + data + "/state", "/usr/bin/wc -c /etc/hostname"},
-				Trace: tracer.Options{Collector: c, Probes: []string{"test -e " + data + "/ready"}},
+				Trace: tracer.Options{Collector: c, Launcher: testLauncherArgs(t), Probes: []string{"test -e " + data + "/ready"}},
 			})
 			if !r.Trace.Stopped || len(r.Execs) != 2 || !r.Execs[0].During {
 				t.Errorf("stopped %v execs %+v", r.Trace.Stopped, r.Execs)
@@ -182,6 +182,12 @@ func TestBuildExecDuringServer(t *testing.T) {
 // keeps running.
 func TestBuildSparesCallersChild(t *testing.T) {
 	needTools(t, "strace", "tar", "sleep")
+	for _, c := range []tracer.Collector{tracer.Strace, tracer.Ptrace} {
+		t.Run(string(c), func(t *testing.T) { sparesCallersChild(t, c) })
+	}
+}
+
+func sparesCallersChild(t *testing.T, c tracer.Collector) {
 	child := exec.Command("sleep", "300")
 	if err := child.Start(); err != nil {
 		t.Fatal(err)
@@ -193,7 +199,7 @@ func TestBuildSparesCallersChild(t *testing.T) {
 	_, r := build(t, BuildOptions{
 		Command: []string{"/bin/sh", "-c", server},
 		Execs:   []string{"/usr/bin/wc -c /etc/hostname"},
-		Trace:   tracer.Options{Probes: []string{"test -e " + data + "/ready"}, Grace: time.Second},
+		Trace:   tracer.Options{Collector: c, Launcher: testLauncherArgs(t), Probes: []string{"test -e " + data + "/ready"}, Grace: time.Second},
 	})
 	if !r.Trace.Stopped || len(r.Execs) != 1 || !r.Execs[0].During {
 		t.Errorf("stopped %v execs %+v", r.Trace.Stopped, r.Execs)

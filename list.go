@@ -325,6 +325,15 @@ func readLines(name, what string) ([]string, error) {
 
 // insideRoot keeps the uses under root (host paths of a chrooted
 // program) as paths inside it.
+// traceUses are the uses a ptrace run recorded (host paths), inside root.
+func traceUses(uses []collect.Use, root string) []collect.Use {
+	uses = append([]collect.Use(nil), uses...)
+	if root != "/" {
+		uses = insideRoot(uses, root)
+	}
+	return uses
+}
+
 func insideRoot(uses []collect.Use, root string) []collect.Use {
 	root = strings.TrimRight(root, "/")
 	out := uses[:0]

@@ -1,6 +1,9 @@
 package scratchpack
 
 import (
+	"sort"
+	"strings"
+
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/collect/strace"
@@ -14,7 +17,7 @@ func (o BuildOptions) validateSeccomp() error {
 		return nil
 	}
 	if o.Trace.Collector == tracer.Fanotify {
-		return errors.New("--seccomp-profile needs the strace collector: fanotify does not see syscalls")
+		return errors.New("--seccomp-profile needs the ptrace or strace collector: fanotify does not see syscalls")
 	}
 	return nil
 }
@@ -45,6 +48,11 @@ func (r *BuildResult) seccomp(o BuildOptions, count *strace.Counting) error {
 	if count == nil {
 		return nil
 	}
+	if o.Trace.Collector == tracer.Ptrace {
+		// counted by the tracer itself, from the command's execve on (the
+		// launcher loads the filter right before it): no log to read
+		count.Calls = ptraceCalls(r.Trace.Calls)
+	}
 	if count.Calls == nil {
 		return errors.New("--seccomp-profile: the trace's syscalls were not counted")
 	}
@@ -73,4 +81,20 @@ func (r *BuildResult) seccompReport(o BuildOptions) *ReportSeccomp {
 		rs.Calls += n
 	}
 	return rs
+}
+
+// ptraceCalls are the counts of a ptrace run as strace.CountCalls gives
+// them: numbers without a name are unnamed.
+func ptraceCalls(counts map[string]int) *strace.Calls {
+	c := &strace.Calls{Counts: map[string]int{}}
+	for name, n := range counts {
+		if strings.HasPrefix(name, "syscall_0x") {
+			c.Unnamed += n
+			c.UnnamedNames = append(c.UnnamedNames, name)
+			continue
+		}
+		c.Counts[name] = n
+	}
+	sort.Strings(c.UnnamedNames)
+	return c
 }

@@ -76,7 +76,7 @@ func TestSeccompProfileValidate(t *testing.T) {
 		o    BuildOptions
 		err  string
 	}{
-		{"fanotify", BuildOptions{Command: []string{"true"}, SeccompProfile: "p.json", Pack: PackOptions{Output: "a.tar.gz"}, Trace: tracer.Options{Collector: tracer.Fanotify}}, "needs the strace collector"},
+		{"fanotify", BuildOptions{Command: []string{"true"}, SeccompProfile: "p.json", Pack: PackOptions{Output: "a.tar.gz"}, Trace: tracer.Options{Collector: tracer.Fanotify}}, "needs the ptrace or strace collector"},
 		{"the archive", BuildOptions{Command: []string{"true"}, SeccompProfile: "a.tar.gz", Pack: PackOptions{Output: "a.tar.gz"}}, "also another output"},
 		{"fine", BuildOptions{Command: []string{"true"}, SeccompProfile: "p.json", Pack: PackOptions{Output: "a.tar.gz"}}, ""},
 	} {

@@ -165,6 +165,9 @@ func (rn *run) tracerOptions(topts tracer.Options) tracer.Options {
 	if rn.root != "/" {
 		topts.Root = rn.res.Root()
 	}
+	if topts.Canonical == nil {
+		topts.Canonical = hostCanonical() // the ptrace collector's uses are host paths
+	}
 	return topts
 }
 
@@ -220,4 +223,18 @@ func mustCanonical(res *rootpath.Resolver, p string) string {
 		return p
 	}
 	return c
+}
+
+// hostCanonical resolves a host directory's symlinks (lexically when
+// that fails).
+func hostCanonical() func(string) string {
+	host, err := rootpath.New("/")
+	return func(dir string) string {
+		if err == nil {
+			if c, err := host.Canonical(dir); err == nil {
+				return c
+			}
+		}
+		return filepath.Clean(dir)
+	}
 }

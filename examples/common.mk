@@ -6,7 +6,7 @@ LIMITS   ?= --ulimit nofile=1024:1024 --ulimit nproc=1024:1024
 BUILDER  ?= localhost/scratchpack-builder:bookworm
 # COLLECTOR=fanotify watches instead of tracing; it needs CAP_SYS_ADMIN in
 # the build (podman build --cap-add; BuildKit: RUN --security=insecure).
-COLLECTOR ?= strace
+COLLECTOR ?= ptrace
 BUILDCAPS := $(if $(filter fanotify,$(COLLECTOR)),--cap-add SYS_ADMIN)
 TAG      ?= localhost/scratchpack-example-$(NAME)$(if $(filter fanotify,$(COLLECTOR)),-fanotify)
 RUNARGS  ?= --network none

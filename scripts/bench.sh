@@ -100,18 +100,22 @@ done
 g_t=$(best < "$work/grep.t") f_t=$(best < "$work/filelist.t")
 result "filelist --strace vs grep" "filelist --strace vs grep -c openat (best of 3), $(( $(stat -c %s "$work/big.log") >> 20 )) MiB log: ${f_t}s vs ${g_t}s = $(ratio "$f_t" "$g_t")x (target 2x); peak RSS $(( $(sort -n "$work/rss" | tail -1) >> 10 )) MiB (target 100 MiB)"
 
-# 4. trace overhead: tar of python's library into wc. The strace
-# collector (scratchpack trace) and the fanotify one (build --collector
-# fanotify: the watched run's time from its report) vs the untraced run.
+# 4. trace overhead: tar of python's library into wc. The ptrace
+# collector (build's default: the traced run's time from its report), the
+# strace collector (scratchpack trace) and the fanotify one (build
+# --collector fanotify, likewise) vs the untraced run and plain strace -f,
+# side by side, best of 3.
 job="tar -cf - /usr/lib/python3.11 2>/dev/null | wc -c"
 [ "$SMOKE" = 1 ] && job="tar -cf - /usr/lib/python3.11/json 2>/dev/null | wc -c"
 sh -c "$job" > /dev/null
 u=$(for i in 1 2 3; do t0=$(now); sh -c "$job" > /dev/null; t1=$(now); secs "$t0" "$t1"; echo; done | best)
 s=$(for i in 1 2 3; do t0=$(now); "$SP" trace -q -o "$work/t.log" -- sh -c "$job" > /dev/null; t1=$(now); secs "$t0" "$t1"; echo; done | best)
+k=$(for i in 1 2 3; do "$SP" build -q --collector ptrace --compression none -o "$work/pt.tar" -- sh -c "$job" > /dev/null 2>&1
+  python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["timings_ms"]["trace"] / 1000))' "$work/pt.report.json"; done | best)
 f=$(for i in 1 2 3; do "$SP" build -q --collector fanotify -o "$work/fan.tar.gz" -- sh -c "$job" > /dev/null 2>&1
   python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["timings_ms"]["trace"] / 1000))' "$work/fan.report.json"; done | best)
 p=$(for i in 1 2 3; do t0=$(now); strace -f -o /dev/null sh -c "$job" > /dev/null; t1=$(now); secs "$t0" "$t1"; echo; done | best)
-result "trace overhead" "trace overhead on '$job' (best of 3): untraced ${u}s; scratchpack fanotify ${f}s = $(ratio "$f" "$u")x (target 2x); scratchpack strace ${s}s = $(ratio "$s" "$u")x; plain strace -f ${p}s = $(ratio "$p" "$u")x"
+result "trace overhead" "trace overhead on '$job' (best of 3): untraced ${u}s; scratchpack ptrace ${k}s = $(ratio "$k" "$u")x (target 3x); scratchpack fanotify ${f}s = $(ratio "$f" "$u")x (target 2x); scratchpack strace ${s}s = $(ratio "$s" "$u")x; plain strace -f ${p}s = $(ratio "$p" "$u")x"
 # build --seccomp-profile traces every syscall: its trace time (from the report) vs the default's
 z=$(for i in 1 2 3; do "$SP" build -q --compression none --seccomp-profile "$work/sc.json" -o "$work/sc.tar" -- sh -c "$job" > /dev/null 2>&1
   python3 -c 'import json,sys; print("%.3f" % (json.load(open(sys.argv[1]))["timings_ms"]["trace"] / 1000))' "$work/sc.report.json"; done | best)

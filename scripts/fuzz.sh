@@ -6,7 +6,7 @@ set -euo pipefail
 FUZZTIME=${FUZZTIME:-5m}
 PARALLEL=${PARALLEL:-1}
 cache=$(go env GOCACHE)/fuzz/github.com/scratchpack/scratchpack
-for spec in collect/strace:FuzzParse collect/strace:FuzzUnquote collect/ldd:FuzzParse filelist:FuzzRead collect/elfdeps:FuzzParseCache collect/strace:FuzzCountCalls collect/elfdeps:FuzzParseMuslPath secrets:FuzzScan tarball:FuzzDeflate tarball:FuzzApplyLayers image:FuzzParseDest .:FuzzSplitPlain collect:FuzzNormalize pkgmeta:FuzzParseControl pkgmeta:FuzzParseMD5Sums pkgmeta:FuzzParseDiversions pkgmeta:FuzzParseApkInstalled pkgmeta/units:FuzzRecordTops pkgmeta/units:FuzzUnitOf; do
+for spec in collect/strace:FuzzParse collect/strace:FuzzUnquote collect/ldd:FuzzParse filelist:FuzzRead collect/elfdeps:FuzzParseCache collect/strace:FuzzCountCalls collect/elfdeps:FuzzParseMuslPath secrets:FuzzScan tarball:FuzzDeflate tarball:FuzzApplyLayers image:FuzzParseDest .:FuzzSplitPlain collect:FuzzNormalize pkgmeta:FuzzParseControl pkgmeta:FuzzParseMD5Sums pkgmeta:FuzzParseDiversions pkgmeta:FuzzParseApkInstalled pkgmeta/units:FuzzRecordTops pkgmeta/units:FuzzUnitOf collect/ptrace:FuzzResolveAt collect/ptrace:FuzzReadString collect/ptrace:FuzzStatusField; do
   pkg=${spec%%:*} name=${spec##*:}
   echo "== $pkg $name for $FUZZTIME"
   start=$(date +%s)

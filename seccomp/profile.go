@@ -103,7 +103,7 @@ func FromLog(log string, o Options) (*Result, error) {
 
 // FromCalls makes the profile of the calls counted in such a log (by
 // CountCalls, or by the parser that reads its paths: strace.Counting,
-// with o.Skip there).
+// with o.Skip there), or by collect/ptrace.
 func FromCalls(calls *strace.Calls, o Options) (*Result, error) {
 	if o.Warn != nil && calls.Unnamed > 0 {
 		o.Warn(errors.Errorf("seccomp profile: %d calls strace could not name (%s) are not allowed", calls.Unnamed, strings.Join(calls.UnnamedNames, ", ")))

@@ -1082,16 +1082,9 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 	default:
 		return
 	}
+	Classify(&ev, facts.flags)
 	switch name {
 	case "open", "openat", "openat2":
-		fl := facts.flags
-		acc := fl & 3
-		creat, trunc, excl := fl&oCREAT != 0, fl&oTRUNC != 0, fl&oEXCL != 0
-		if acc == oWRONLY && (creat || trunc) || acc == oRDWR && (trunc || excl) || creat && excl {
-			ev.Op = OpWrite
-		}
-		ev.Dir = fl&oDIRECTORY != 0
-		ev.NoFollow = fl&oNOFOLLOW != 0
 		if res.ok && res.fd.ok && res.fd.fd >= 0 {
 			if res.fd.hasPath {
 				pr.fds[res.fd.fd] = p.str(res.fd.path)
@@ -1099,17 +1092,6 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 				pr.fds[res.fd.fd] = ev.Path
 			}
 		}
-	case "lstat", "lstat64", "oldlstat", "readlink", "readlinkat", "lgetxattr", "llistxattr",
-		"lchown", "lchown32", "lsetxattr", "lremovexattr":
-		ev.NoFollow = true
-	case "newfstatat", "fstatat64", "statx", "faccessat2", "fchownat", "utimensat":
-		ev.NoFollow = facts.flags&atSymlinkNofollow != 0
-	case "execveat":
-		ev.NoFollow = facts.flags&atSymlinkNofollow != 0
-	}
-	switch sp.op {
-	case OpChdir, OpList:
-		ev.Dir = true
 	}
 	if res.ok {
 		switch sp.op {

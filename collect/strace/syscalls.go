@@ -264,3 +264,56 @@ func lookupName(name []byte) (*spec, bool) {
 		}
 	}
 }
+
+// Classify sets what an event's flags say: an open that writes a new
+// file (OpWrite), a directory asked for (O_DIRECTORY, chdir, getdents),
+// a final symlink not followed (lstat, O_NOFOLLOW, AT_SYMLINK_NOFOLLOW).
+// flags is the call's open flags or AT_ flags (see Args.Flags). Both
+// tracers read calls through it: the log parser and collect/ptrace.
+func Classify(ev *Event, flags int) {
+	switch ev.Syscall {
+	case "open", "openat", "openat2":
+		acc := flags & 3
+		creat, trunc, excl := flags&oCREAT != 0, flags&oTRUNC != 0, flags&oEXCL != 0
+		if acc == oWRONLY && (creat || trunc) || acc == oRDWR && (trunc || excl) || creat && excl {
+			ev.Op = OpWrite
+		}
+		ev.Dir = flags&oDIRECTORY != 0
+		ev.NoFollow = flags&oNOFOLLOW != 0
+	case "lstat", "lstat64", "oldlstat", "readlink", "readlinkat", "lgetxattr", "llistxattr",
+		"lchown", "lchown32", "lsetxattr", "lremovexattr":
+		ev.NoFollow = true
+	case "newfstatat", "fstatat64", "statx", "faccessat2", "fchownat", "utimensat", "execveat":
+		ev.NoFollow = flags&atSymlinkNofollow != 0
+	}
+	switch ev.Op {
+	case OpChdir, OpList:
+		ev.Dir = true
+	}
+}
+
+// Args says where the paths of a syscall are: 0-based argument numbers,
+// -1 for none.
+type Args struct {
+	Op     Op
+	Dirfd  int // the dirfd of Path; -1: relative to the cwd
+	Path   int // the path; -1: the call is about the file open at Fd
+	Fd     int // the fd of an fd-only call (fchdir, getdents)
+	Dirfd2 int // the dirfd of Path2
+	Path2  int // a second path (rename's new name)
+	Flags  int // the open flags (openat2: its struct open_how), or the AT_ flags
+}
+
+// ArgsOf returns where the paths of a syscall that names or lists files
+// are. ok is false for other calls, and for those that only change the
+// state the log parser follows (clone, close, dup, unshare).
+func ArgsOf(name string) (Args, bool) {
+	sp, ok := specOf[name]
+	if !ok || sp.kind != callPath {
+		return Args{}, false
+	}
+	return Args{Op: sp.op, Dirfd: sp.dirfd, Path: sp.path, Fd: sp.fd, Dirfd2: sp.dirfd2, Path2: sp.path2, Flags: sp.flags}, true
+}
+
+// AtEmptyPath is the AT_EMPTY_PATH flag: an empty path names the dirfd.
+const AtEmptyPath = atEmptyPath

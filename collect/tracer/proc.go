@@ -11,6 +11,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/collect/elfdeps"
+	"github.com/scratchpack/scratchpack/collect/ptrace"
 	"github.com/scratchpack/scratchpack/internal/rootpath"
 )
 
@@ -132,8 +133,13 @@ func ChrootExec(root, dir string, argv []string, env []string) error {
 	if len(argv) == 0 {
 		return errors.New("no command")
 	}
-	if err := syscall.Chroot(root); err != nil {
-		return errors.Wrapf(err, "chroot %s", root)
+	if err := ptrace.AwaitTracer(); err != nil { // (it reads /proc)
+		return err
+	}
+	if root != "/" {
+		if err := syscall.Chroot(root); err != nil {
+			return errors.Wrapf(err, "chroot %s", root)
+		}
 	}
 	if err := os.Chdir(dir); err != nil {
 		return errors.Wrapf(err, "changing to %s inside %s", dir, root)
@@ -142,7 +148,8 @@ func ChrootExec(root, dir string, argv []string, env []string) error {
 	if err != nil {
 		return errors.WithMessagef(err, "inside %s", root)
 	}
-	return errors.Wrapf(syscall.Exec(prog, argv, env), "running %s inside %s", prog, root)
+	// (under the ptrace collector, the seccomp filter is loaded first)
+	return errors.WithMessagef(ptrace.Exec(prog, argv, env), "inside %s", root)
 }
 
 // findProgram finds prog through the PATH of env (the default PATH when

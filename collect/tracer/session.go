@@ -200,6 +200,13 @@ func exitStatus(err error) (int, string) {
 	if err == nil {
 		return 0, ""
 	}
+	var se *statusError
+	if errors.As(err, &se) {
+		if se.ws.Signaled() {
+			return 128 + int(se.ws.Signal()), se.ws.Signal().String()
+		}
+		return se.ws.ExitStatus(), ""
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {

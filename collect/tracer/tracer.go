@@ -10,6 +10,7 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/fanotify"
 	"github.com/scratchpack/scratchpack/internal/rootpath"
 )
@@ -81,6 +82,9 @@ type Options struct {
 	// command at every call, and the log grows with them. It needs the
 	// strace collector.
 	AllSyscalls bool
+	// Canonical resolves the symlinks of a host directory, for the uses
+	// the ptrace collector records (see collect.Normalize; nil: lexical).
+	Canonical func(dir string) string
 	// AfterProbes, when set, runs once the probes have succeeded and
 	// before the command is stopped (a server runs meanwhile); its error
 	// is Run's.
@@ -100,6 +104,12 @@ const (
 	// a file is opened or run. It sees the files, not the names used to
 	// reach them, and nothing that was only looked at.
 	Fanotify Collector = "fanotify"
+	// Ptrace is scratchpack's own tracer (collect/ptrace): like strace,
+	// it stops the command at the file system calls, through a seccomp
+	// filter, but reads their paths itself (no strace, no log), and keeps
+	// seeing the paths of processes that drop privileges (server workers)
+	// without CAP_SYS_PTRACE.
+	Ptrace Collector = "ptrace"
 )
 
 // ParseCollector reads a --collector value.
@@ -109,8 +119,10 @@ func ParseCollector(s string) (Collector, error) {
 		return Strace, nil
 	case Fanotify:
 		return Fanotify, nil
+	case Ptrace:
+		return Ptrace, nil
 	}
-	return "", errors.Errorf("unknown collector %q (expected strace or fanotify)", s)
+	return "", errors.Errorf("unknown collector %q (expected ptrace, strace or fanotify)", s)
 }
 
 // Result of a run.
@@ -128,6 +140,15 @@ type Result struct {
 	// WatchLog is set when a watched run also wrote Log: strace followed
 	// the calls fanotify cannot see (see WatchTraceSet).
 	WatchLog bool
+	// Uses are what a ptrace run saw, as host paths (nil for the other
+	// collectors: their log or watch holds it).
+	Uses []collect.Use
+	// Unreadable are the processes of a ptrace run with calls whose path
+	// could not be read.
+	Unreadable []collect.Unreadable
+	// Calls counts the syscalls of a ptrace run by name: every call with
+	// AllSyscalls (for a seccomp profile), else the file calls.
+	Calls map[string]int
 }
 
 // ProbeResult is the outcome of one probe.
@@ -213,8 +234,11 @@ func (o Options) checked() (Options, error) {
 // and says how to wait for it, what of the processes left is the run's,
 // and how the collector finishes.
 func (o Options) starter() func(Options) (*started, error) {
-	if o.Collector == Fanotify {
+	switch o.Collector {
+	case Fanotify:
 		return startWatched
+	case Ptrace:
+		return startPtrace
 	}
 	return startStrace
 }

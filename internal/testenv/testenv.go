@@ -7,6 +7,7 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -34,4 +35,37 @@ func missing(t testing.TB, why string) {
 		t.Fatal(why)
 	}
 	t.Skip(why)
+}
+
+// DockerCaps is docker's default capability set (no CAP_SYS_PTRACE, no
+// CAP_SYS_ADMIN), as setpriv's --bounding-set takes it: what
+// `RUN scratchpack build` has in a `docker build`.
+const DockerCaps = "-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write"
+
+// underCapsEnv marks the test binary re-run by UnderDockerCaps.
+const underCapsEnv = "SCRATCHPACK_TEST_DOCKER_CAPS"
+
+// UnderDockerCaps runs the test named run again, in a copy of the test
+// binary started as root with only DockerCaps, and fails t unless it
+// passes there. It returns true in that copy, which then does the work,
+// and false in the caller, which is done.
+func UnderDockerCaps(t testing.TB, run string) bool {
+	t.Helper()
+	if os.Getenv(underCapsEnv) != "" {
+		status, _ := os.ReadFile("/proc/self/status")
+		if !strings.Contains(string(status), "\nCapEff:\t00000000a80425fb\n") {
+			t.Fatalf("not docker's default capabilities:\n%s", status)
+		}
+		return true
+	}
+	NeedRoot(t)
+	Need(t, "setpriv")
+	cmd := exec.Command("setpriv", "--bounding-set="+DockerCaps, "--inh-caps=-all", os.Args[0], "-test.run=^"+run+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), underCapsEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+run) {
+		t.Fatalf("under docker's default capabilities: %v\n%s", err, out)
+	}
+	t.Logf("under docker's default capabilities:\n%s", out)
+	return false
 }

@@ -29,8 +29,8 @@ func newBuild(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "build -o ROOTFS.tar.gz [--dockerfile FILE] [flags] -- COMMAND [ARGS...]",
 		Short: "Trace a command, resolve everything it needs, and pack it: one command",
-		Long: `build runs the command under strace (see 'scratchpack trace'), lists every file
-it used, adds what a trace cannot see (the ELF loader and shared libraries of every
+		Long: `build runs the command under scratchpack's own tracer (--collector ptrace, the
+default: no strace needed), lists every file it used, adds what a trace cannot see (the ELF loader and shared libraries of every
 program and library in the list, found the way the loader finds them; the
 interpreters of scripts, "#!/usr/bin/env NAME" through PATH), and writes the rootfs
 archive. Directories the command listed or wrote into are kept; files it created
@@ -39,6 +39,15 @@ are not packed unless --keep-created.
 With --dockerfile it also writes a Dockerfile: FROM scratch, ADD the archive,
 ENV PATH, WORKDIR when not /, and CMD in exec form with the program's absolute
 path. A summary shows the files, bytes and the 10 largest files.
+
+The ptrace collector stops the command only at the calls that name or change
+files (a seccomp filter, loaded right before the command runs, lets every other call
+through) and reads their paths itself. It needs no capability beyond a container's
+defaults: after a worker process drops privileges (setuid), the tracer makes it
+dumpable again (prctl(PR_SET_DUMPABLE, 1), as under any debugger) so its paths stay
+readable. The filter sets no_new_privs unless scratchpack has CAP_SYS_ADMIN: a
+set-user-ID program the command runs gains no privileges while traced.
+--collector strace runs strace instead (it must be installed); --keep-log needs it.
 
 --collector fanotify watches instead of tracing: the command runs in a private copy of
 the mount namespace whose mounts are marked with fanotify, so it is not stopped at
@@ -164,8 +173,8 @@ named may be missing. --strict makes them an error: nothing is written.`,
 	f.BoolVar(&verifyAfter, "verify", false, "then run 'scratchpack verify' on the archive with the same command")
 	vf.register(cmd, "verify-")
 	f.StringArrayVar(&ldd, "ldd", nil, "also read this ldd output (repeatable)")
-	f.StringVar(&collector, "collector", "strace", "how the files are seen: strace (every name and lookup, stops the command at each file call) or fanotify (opened and run files, without stopping it: faster for busy programs)")
-	f.StringVar(&keepLog, "keep-log", "", "keep the strace log at this path (with fanotify: the narrow log)")
+	f.StringVar(&collector, "collector", "ptrace", "how the files are seen: ptrace (scratchpack's own tracer: every name and lookup, stops the command at each file call), strace (the same through strace, which writes a log) or fanotify (opened and run files, without stopping it; needs CAP_SYS_ADMIN)")
+	f.StringVar(&keepLog, "keep-log", "", "keep the strace log at this path (--collector strace; with fanotify: the narrow log)")
 	f.StringVar(&seccompProfile, "seccomp-profile", "", "write a seccomp profile (JSON for --security-opt seccomp=FILE) allowing only the syscalls the command made and those the runtime needs to start it; traces every syscall (slower)")
 	f.BoolVar(&keepCreated, "keep-created", false, "also pack files the command created while traced")
 	f.BoolVar(&strict, "strict", false, "calls whose path the tracer could not read (a process that dropped privileges, traced without CAP_SYS_PTRACE) are an error, not a warning: nothing is written")

@@ -185,7 +185,7 @@ func TestErrorsAndExitCodes(t *testing.T) {
 		{[]string{"filelist", "--format", "xml", "--files", "bad.lst"}, ExitUsage, "expected text or json"},
 		{[]string{"frobnicate"}, ExitUsage, "unknown command"},
 		{[]string{"pack", "--bogus"}, ExitUsage, "unknown flag"},
-		{[]string{"build", "-o", "x.tar.gz", "--collector", "ebpf", "--", "/bin/true"}, ExitUsage, "unknown collector \"ebpf\" (expected strace or fanotify)"},
+		{[]string{"build", "-o", "x.tar.gz", "--collector", "ebpf", "--", "/bin/true"}, ExitUsage, "unknown collector \"ebpf\" (expected ptrace, strace or fanotify)"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := run(t, dir, tt.args...)

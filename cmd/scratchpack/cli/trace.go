@@ -128,7 +128,7 @@ func newChrootExec() *cobra.Command {
 			if len(args) < 4 || args[2] != "--" {
 				return usagef("usage: %s ROOT DIR -- COMMAND...", chrootExecCommand)
 			}
-			return tracer.ChrootExec(args[0], args[1], args[3:], os.Environ())
+			return tracer.Launch(args, os.Environ())
 		},
 	}
 }
