@@ -72,7 +72,7 @@ func TestSameUsesAsStrace(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("strace %v: %v\n%s", argv, err, out)
 			}
-			want, err := collect.FromStrace([]string{log}, strace.Options{})
+			want, _, err := collect.FromStrace([]string{log}, strace.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
