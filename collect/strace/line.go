@@ -252,12 +252,14 @@ func splitArgs(body []byte, c *call, complete bool) error {
 		c.args = append(c.args, trimSpace(a))
 		arg, cut = nil, false
 	}
-	for i < len(body) {
-		ch := body[i]
-		if !argSpecial[ch] {
+	for {
+		for i < len(body) && !argSpecial[body[i]] {
 			i++
-			continue
 		}
+		if i >= len(body) {
+			break
+		}
+		ch := body[i]
 		switch ch {
 		case '"':
 			n, err := skipString(body[i:])

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"runtime"
@@ -150,7 +151,6 @@ type Parser struct {
 	initial *proc
 	last    *proc
 	call    call
-	preCall call
 	rules   *rules
 	strs    interner
 	block   int // bytes read at a time by Parse (tests make it small)
@@ -941,9 +941,9 @@ func inherit(parent *proc, flags []byte) *proc {
 	if bytes.Contains(flags, []byte("CLONE_FILES")) {
 		child.fds = parent.fds
 	} else {
-		child.fds = make(fdTable, len(parent.fds))
-		for k, v := range parent.fds {
-			child.fds[k] = v
+		child.fds = maps.Clone(parent.fds)
+		if child.fds == nil {
+			child.fds = fdTable{}
 		}
 	}
 	return child
@@ -951,12 +951,13 @@ func inherit(parent *proc, flags []byte) *proc {
 
 func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *split) {
 	// p.call's array is reused by splitArgs: a split line's arguments
-	// live in their batch and go in p.preCall, never in p.call.
+	// live in their batch and go in preCall, never in p.call.
 	c := &p.call
 	var facts facts
+	var preCall call // on the stack: no write barriers
 	if pre != nil {
-		p.preCall = call{args: pre.args, ret: pre.ret}
-		c = &p.preCall
+		preCall = call{args: pre.args, ret: pre.ret}
+		c = &preCall
 		if pre.argErr != nil {
 			p.warn(errors.Wrapf(pre.argErr, "%s", name))
 			return
@@ -1306,7 +1307,7 @@ func flagBits(text []byte, names func([]byte) int) int {
 		} else {
 			part, text = text, nil
 		}
-		part = bytes.TrimSpace(part)
+		part = trimSpace(part)
 		if len(part) == 0 {
 			continue
 		}
