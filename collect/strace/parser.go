@@ -3,9 +3,11 @@ package strace
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"maps"
+	"math/bits"
 	"os"
 	"path"
 	"runtime"
@@ -566,10 +568,16 @@ func (r *rules) quiet(sp *spec, body []byte) bool {
 	if len(tail) > 96 {
 		tail = tail[len(tail)-96:]
 	}
-	for i := len(tail) - len(") = -1 "); i >= 0; i-- {
-		if tail[i] == ')' && bytes.HasPrefix(tail[i:], []byte(") = -1 ")) {
+	// the last ") = -1 ", found from one ')' to the one before it
+	for end := len(tail) - len(") = -1 ") + 1; end > 0; {
+		i := lastParen(tail[:end])
+		if i < 0 {
+			break
+		}
+		if hasPrefix(tail[i:], ") = -1 ") {
 			return bytes.IndexByte(tail[i+len(") = -1 "):], '"') < 0
 		}
+		end = i
 	}
 	return false
 }
@@ -606,6 +614,22 @@ func pathQuoted(sp *spec, body []byte) bool {
 		return hasPrefix(rest, `, "`)
 	}
 	return false
+}
+
+// lastParen is bytes.LastIndexByte(s, ')') testing 8 bytes at a time:
+// the byte loop was most of quiet, which runs on most lines.
+func lastParen(s []byte) int {
+	const low7, parens = 0x7f7f7f7f7f7f7f7f, 0x2929292929292929
+	i := len(s)
+	for ; i >= 8; i -= 8 {
+		v := binary.LittleEndian.Uint64(s[i-8:i]) ^ parens // 0 where s has ')'
+		// the top bit of each byte of v that is 0, exactly (no carry
+		// crosses a byte: the low 7 bits plus 0x7f stay below 0x100)
+		if z := ^((v&low7 + low7) | v | low7); z != 0 {
+			return i - 8 + (63-bits.LeadingZeros64(z))/8
+		}
+	}
+	return bytes.LastIndexByte(s[:i], ')')
 }
 
 // emptyPathOnFD matches a body that starts `FD, "", ` or `FD</path>, "", `.
