@@ -719,7 +719,7 @@ func (sl *split) readArgs(args *[][]byte, in interner) {
 	sl.argErr = splitArgs(sl.rl.body, &c, true)
 	sl.args, sl.ret = c.args, c.ret
 	if sl.argErr == nil {
-		sl.facts = factsOf(sl.sp, sl.sp.name, &c, in)
+		sl.facts = factsOf(sl.sp, &c, in)
 	}
 	// Keep them in the shared array unless append had to move them.
 	if args != nil && len(*args)+len(c.args) <= cap(*args) {
@@ -737,7 +737,7 @@ type facts struct {
 }
 
 // factsOf reads the facts of a call split into c; in makes the strings.
-func factsOf(sp *spec, name string, c *call, in interner) facts {
+func factsOf(sp *spec, c *call, in interner) facts {
 	f := facts{res: parseResult(c.ret)}
 	for _, a := range c.args {
 		if hasPrefix(a, "AT_FDCWD<") {
@@ -756,9 +756,9 @@ func factsOf(sp *spec, name string, c *call, in interner) facts {
 	}
 	if sp.flags >= 0 && sp.flags < len(c.args) {
 		text := c.args[sp.flags]
-		switch name {
-		case "open", "openat", "openat2":
-			f.flags = openFlags(text, name == "openat2")
+		switch sp.open {
+		case openPlain, openStruct:
+			f.flags = openFlags(text, sp.open == openStruct)
 		default:
 			f.flags = flagBits(text, atFlagNames)
 		}
@@ -992,7 +992,7 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 			p.warn(errors.Wrapf(err, "%s", name))
 			return
 		}
-		facts = factsOf(sp, name, c, p.strs)
+		facts = factsOf(sp, c, p.strs)
 	}
 	res := facts.res
 	pr := p.proc(pid)
@@ -1107,9 +1107,8 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 	default:
 		return
 	}
-	Classify(&ev, facts.flags)
-	switch name {
-	case "open", "openat", "openat2":
+	classify(sp, &ev, facts.flags)
+	if sp.open != notOpen {
 		if res.ok && res.fd.ok && res.fd.fd >= 0 {
 			if res.fd.hasPath {
 				pr.fds[res.fd.fd] = p.str(res.fd.path)
