@@ -228,6 +228,9 @@ func trimDuration(s []byte) []byte {
 type call struct {
 	args [][]byte // raw argument texts, comments removed, trimmed
 	ret  []byte   // text after "= ", trimmed; nil when absent
+	// fdcwd is set when an argument may be AT_FDCWD<path> (-y): a '<'
+	// after a 'D' was seen. Without it, factsOf need not look for one.
+	fdcwd bool
 }
 
 // splitArgs tokenizes the text after "NAME(" up to the matching ')', and
@@ -237,6 +240,7 @@ type call struct {
 func splitArgs(body []byte, c *call, complete bool) error {
 	c.args = c.args[:0]
 	c.ret = nil
+	c.fdcwd = false
 	depth := 0
 	start := 0
 	var arg []byte // the current argument, only when a comment was removed
@@ -284,6 +288,9 @@ func splitArgs(body []byte, c *call, complete bool) error {
 				continue
 			}
 		case '<':
+			if i > 0 && body[i-1] == 'D' {
+				c.fdcwd = true
+			}
 			if angleOpens(body, i) {
 				end, err := skipAngle(body, i)
 				if err != nil {

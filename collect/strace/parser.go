@@ -740,6 +740,9 @@ type facts struct {
 func factsOf(sp *spec, c *call, in interner) facts {
 	f := facts{res: parseResult(c.ret)}
 	for _, a := range c.args {
+		if !c.fdcwd {
+			break
+		}
 		if hasPrefix(a, "AT_FDCWD<") {
 			if fd, err := parseFD(a); err == nil && fd.hasPath {
 				f.cwd = fd.path
@@ -749,7 +752,9 @@ func factsOf(sp *spec, c *call, in interner) facts {
 	}
 	if sp.path >= 0 && sp.path < len(c.args) {
 		if a := c.args[sp.path]; len(a) > 2 && a[0] == '"' && a[1] == '/' {
-			if raw, _, truncated, err := unquote(a); err == nil && !truncated {
+			if raw, ok := plainString(a); ok {
+				f.path = in.str(raw)
+			} else if raw, _, truncated, err := unquote(a); err == nil && !truncated {
 				f.path = in.str(raw)
 			}
 		}
@@ -1335,6 +1340,10 @@ func flagBits(text []byte, names func([]byte) int) int {
 			continue
 		}
 		if isDigit(part[0]) {
+			if len(part) == 1 { // "0", the usual AT_ flags: what ParseInt gives
+				v |= int(part[0] - '0')
+				continue
+			}
 			n, err := strconv.ParseInt(string(part), 0, 64)
 			if err == nil {
 				v |= int(n)
