@@ -385,9 +385,9 @@ func skipAngle(body []byte, i int) (int, error) {
 
 // fdArg is a file descriptor argument or result, with its -y decoration.
 type fdArg struct {
-	fd      int  // AT_FDCWD is atFDCWD
-	ok      bool // a number or AT_FDCWD was found
+	fd      int // AT_FDCWD is atFDCWD
 	path    []byte
+	ok      bool // a number or AT_FDCWD was found
 	hasPath bool // a <path> decoration was present and is a path
 }
 
@@ -439,10 +439,10 @@ func parseFD(a []byte) (fdArg, error) {
 
 // result is a parsed return value.
 type result struct {
-	ok    bool   // the call succeeded
-	known bool   // the value is known (not "?")
 	errno string // "ENOENT", or "errno 38" when strace shows a number
 	fd    fdArg  // the value as a number with its decoration
+	ok    bool   // the call succeeded
+	known bool   // the value is known (not "?")
 }
 
 func parseResult(ret []byte) result {
