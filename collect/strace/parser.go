@@ -1063,7 +1063,9 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 		return
 	}
 	// (EFAULT: the kernel could not read it either, so no file was named)
-	if p.opts.Unreadable != nil && res.errno != "EFAULT" && unreadPath(sp, c.args) {
+	// (facts.path: the path was a quoted string, no address: only a
+	// second path is left to look at)
+	if p.opts.Unreadable != nil && res.errno != "EFAULT" && (facts.path == "" || sp.path2 >= 0) && unreadPath(sp, c.args) {
 		p.opts.Unreadable(Unread{File: p.cur.name, Line: p.cur.line, Pid: pr.tgid, Syscall: name, Exe: pr.exe, UID: pr.uid})
 		return
 	}
