@@ -177,16 +177,29 @@ func (t *Trace) state(p string, ev *strace.Event) *pathState {
 	return st
 }
 
+// known returns the normal form of p and its state, creating it. Every
+// key of t.paths is its own normal form (Normalize returns a clean path,
+// or p itself when p is clean or relative, and a clean path is returned
+// as it is), so a path found as it is needs no Normalize: one map lookup
+// for the paths seen before, most of a log's.
+func (t *Trace) known(p string, ev *strace.Event) (string, *pathState) {
+	if st, ok := t.paths[p]; ok {
+		return p, st
+	}
+	p = t.norm(p)
+	return p, t.state(p, ev)
+}
+
 // Add takes one event. Failed calls are ignored, but for a mkdir that
 // found the directory already there (EEXIST): the program expects it.
 func (t *Trace) Add(ev strace.Event) {
 	if ev.Path == "" {
 		return
 	}
-	ev.Path, ev.Path2 = t.norm(ev.Path), t.norm(ev.Path2)
 	if !ev.OK {
 		if ev.Errno == "EEXIST" && (ev.Syscall == "mkdir" || ev.Syscall == "mkdirat") {
-			st := t.state(ev.Path, &ev)
+			var st *pathState
+			ev.Path, st = t.known(ev.Path, &ev)
 			if !st.created {
 				st.dir = true
 			}
@@ -194,7 +207,9 @@ func (t *Trace) Add(ev strace.Event) {
 		}
 		return
 	}
-	st := t.state(ev.Path, &ev)
+	var st *pathState
+	ev.Path, st = t.known(ev.Path, &ev)
+	ev.Path2 = t.norm(ev.Path2)
 	fresh := !st.read && !st.exec && !st.link && !st.dir
 	switch ev.Op {
 	case strace.OpExec:

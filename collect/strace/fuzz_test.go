@@ -41,13 +41,17 @@ func FuzzParse(f *testing.F) {
 
 // FuzzUnquote: decoding never panics and never reads past the input.
 func FuzzUnquote(f *testing.F) {
-	for _, s := range []string{`"a\\b"`, `"\\0012"`, `"\\x2f"`, `"x"...`, `"\\777"`} {
+	for _, s := range []string{`"a\\b"`, `"\\0012"`, `"\\x2f"`, `"x"...`, `"\\777"`, `"/usr/lib/x"`, `"a"b"`, `""`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out, n, _, err := unquote(data)
+		out, n, truncated, err := unquote(data)
 		if err == nil && (n > len(data) || len(out) > len(data)) {
 			t.Fatalf("consumed %d of %d bytes, produced %d", n, len(data), len(out))
+		}
+		// plainString is unquote's shortcut for a whole argument
+		if plain, ok := plainString(data); ok && (err != nil || truncated || n != len(data) || string(plain) != string(out)) {
+			t.Fatalf("plainString(%q) = %q, unquote gives %q, %d, %v, %v", data, plain, out, n, truncated, err)
 		}
 	})
 }

@@ -228,6 +228,9 @@ func trimDuration(s []byte) []byte {
 type call struct {
 	args [][]byte // raw argument texts, comments removed, trimmed
 	ret  []byte   // text after "= ", trimmed; nil when absent
+	// fdcwd is set when an argument may be AT_FDCWD<path> (-y): a '<'
+	// after a 'D' was seen. Without it, factsOf need not look for one.
+	fdcwd bool
 }
 
 // splitArgs tokenizes the text after "NAME(" up to the matching ')', and
@@ -237,6 +240,7 @@ type call struct {
 func splitArgs(body []byte, c *call, complete bool) error {
 	c.args = c.args[:0]
 	c.ret = nil
+	c.fdcwd = false
 	depth := 0
 	start := 0
 	var arg []byte // the current argument, only when a comment was removed
@@ -252,12 +256,14 @@ func splitArgs(body []byte, c *call, complete bool) error {
 		c.args = append(c.args, trimSpace(a))
 		arg, cut = nil, false
 	}
-	for i < len(body) {
-		ch := body[i]
-		if !argSpecial[ch] {
+	for {
+		for i < len(body) && !argSpecial[body[i]] {
 			i++
-			continue
 		}
+		if i >= len(body) {
+			break
+		}
+		ch := body[i]
 		switch ch {
 		case '"':
 			n, err := skipString(body[i:])
@@ -282,6 +288,9 @@ func splitArgs(body []byte, c *call, complete bool) error {
 				continue
 			}
 		case '<':
+			if i > 0 && body[i-1] == 'D' {
+				c.fdcwd = true
+			}
 			if angleOpens(body, i) {
 				end, err := skipAngle(body, i)
 				if err != nil {
@@ -376,9 +385,9 @@ func skipAngle(body []byte, i int) (int, error) {
 
 // fdArg is a file descriptor argument or result, with its -y decoration.
 type fdArg struct {
-	fd      int  // AT_FDCWD is atFDCWD
-	ok      bool // a number or AT_FDCWD was found
+	fd      int // AT_FDCWD is atFDCWD
 	path    []byte
+	ok      bool // a number or AT_FDCWD was found
 	hasPath bool // a <path> decoration was present and is a path
 }
 
@@ -430,10 +439,10 @@ func parseFD(a []byte) (fdArg, error) {
 
 // result is a parsed return value.
 type result struct {
-	ok    bool   // the call succeeded
-	known bool   // the value is known (not "?")
 	errno string // "ENOENT", or "errno 38" when strace shows a number
 	fd    fdArg  // the value as a number with its decoration
+	ok    bool   // the call succeeded
+	known bool   // the value is known (not "?")
 }
 
 func parseResult(ret []byte) result {

@@ -1,6 +1,7 @@
 package strace
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -241,6 +242,29 @@ func TestLookupName(t *testing.T) {
 	for _, name := range []string{"", "openat3", "syscall_0x1b4", "OPENAT", "open\x00"} {
 		if sp, listed := lookupName([]byte(name)); sp != nil || listed {
 			t.Errorf("%q: spec %v, listed %v: want neither", name, sp, listed)
+		}
+	}
+}
+
+// TestLastParen: lastParen is bytes.LastIndexByte(s, ')') at every length
+// and position, with bytes around ')' that a carry could confuse.
+func TestLastParen(t *testing.T) {
+	fill := []byte{0, 1, 0x28, 0x2a, 0x7f, 0x80, 0xa9, 0xff, ' ', 'a'}
+	for n := 0; n <= 40; n++ {
+		for _, f := range fill {
+			s := bytes.Repeat([]byte{f}, n)
+			if got, want := lastParen(s), bytes.LastIndexByte(s, ')'); got != want {
+				t.Fatalf("lastParen(%q) = %d, want %d", s, got, want)
+			}
+			for i := range s {
+				for j := i; j < n; j += 3 {
+					s2 := bytes.Clone(s)
+					s2[i], s2[j] = ')', ')'
+					if got, want := lastParen(s2), bytes.LastIndexByte(s2, ')'); got != want {
+						t.Fatalf("lastParen(%q) = %d, want %d", s2, got, want)
+					}
+				}
+			}
 		}
 	}
 }

@@ -3,8 +3,11 @@ package strace
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"maps"
+	"math/bits"
 	"os"
 	"path"
 	"runtime"
@@ -150,7 +153,6 @@ type Parser struct {
 	initial *proc
 	last    *proc
 	call    call
-	preCall call
 	rules   *rules
 	strs    interner
 	block   int // bytes read at a time by Parse (tests make it small)
@@ -566,10 +568,16 @@ func (r *rules) quiet(sp *spec, body []byte) bool {
 	if len(tail) > 96 {
 		tail = tail[len(tail)-96:]
 	}
-	for i := len(tail) - len(") = -1 "); i >= 0; i-- {
-		if tail[i] == ')' && bytes.HasPrefix(tail[i:], []byte(") = -1 ")) {
+	// the last ") = -1 ", found from one ')' to the one before it
+	for end := len(tail) - len(") = -1 ") + 1; end > 0; {
+		i := lastParen(tail[:end])
+		if i < 0 {
+			break
+		}
+		if hasPrefix(tail[i:], ") = -1 ") {
 			return bytes.IndexByte(tail[i+len(") = -1 "):], '"') < 0
 		}
+		end = i
 	}
 	return false
 }
@@ -608,6 +616,22 @@ func pathQuoted(sp *spec, body []byte) bool {
 	return false
 }
 
+// lastParen is bytes.LastIndexByte(s, ')') testing 8 bytes at a time:
+// the byte loop was most of quiet, which runs on most lines.
+func lastParen(s []byte) int {
+	const low7, parens = 0x7f7f7f7f7f7f7f7f, 0x2929292929292929
+	i := len(s)
+	for ; i >= 8; i -= 8 {
+		v := binary.LittleEndian.Uint64(s[i-8:i]) ^ parens // 0 where s has ')'
+		// the top bit of each byte of v that is 0, exactly (no carry
+		// crosses a byte: the low 7 bits plus 0x7f stay below 0x100)
+		if z := ^((v&low7 + low7) | v | low7); z != 0 {
+			return i - 8 + (63-bits.LeadingZeros64(z))/8
+		}
+	}
+	return bytes.LastIndexByte(s[:i], ')')
+}
+
 // emptyPathOnFD matches a body that starts `FD, "", ` or `FD</path>, "", `.
 func emptyPathOnFD(body []byte) bool {
 	n, w := leadingInt(body)
@@ -628,22 +652,26 @@ func emptyPathOnFD(body []byte) bool {
 // split is the stateless part of reading one line: what splitLine and,
 // for complete calls of interest, splitArgs make of it. The pipelined
 // parser makes these on another goroutine.
+//
+// The parser reads the splits a worker wrote on another core: the record
+// is kept small (its flags together, no padding between small fields,
+// the result text left out once read into facts). At 312 bytes it was
+// the parser goroutine's largest cost, in cache misses.
 type split struct {
-	n       int // line number
-	skip    bool
-	tooLong bool
-	err     error
-	rl      rawLine
-	sp      *spec // nil: a syscall the parser does not follow
-	known   bool  // sp is set: the syscall is one the parser handles
-	listed  bool  // the name is a syscall's (knownNames)
+	n  int // line number
+	rl rawLine
+	sp *spec // nil: a syscall the parser does not follow
 	// for kindCall lines of interest (known, not quiet): the arguments
-	// and result
 	args   [][]byte
-	ret    []byte
+	err    error
 	argErr error
 	facts  facts // set when argErr is nil
-	quiet  bool  // counted, nothing else (see rules.quiet)
+	skip   bool
+	// tooLong: the line is longer than the bound
+	tooLong bool
+	known   bool // sp is set: the syscall is one the parser handles
+	listed  bool // the name is a syscall's (knownNames)
+	quiet   bool // counted, nothing else (see rules.quiet)
 }
 
 // prepare splits line; args, when not nil, is where the argument slices
@@ -693,9 +721,9 @@ func (sl *split) readArgs(args *[][]byte, in interner) {
 		c.args = (*args)[len(*args):len(*args)]
 	}
 	sl.argErr = splitArgs(sl.rl.body, &c, true)
-	sl.args, sl.ret = c.args, c.ret
+	sl.args = c.args
 	if sl.argErr == nil {
-		sl.facts = factsOf(sl.sp, sl.sp.name, &c, in)
+		sl.facts = factsOf(sl.sp, &c, in)
 	}
 	// Keep them in the shared array unless append had to move them.
 	if args != nil && len(*args)+len(c.args) <= cap(*args) {
@@ -713,9 +741,12 @@ type facts struct {
 }
 
 // factsOf reads the facts of a call split into c; in makes the strings.
-func factsOf(sp *spec, name string, c *call, in interner) facts {
+func factsOf(sp *spec, c *call, in interner) facts {
 	f := facts{res: parseResult(c.ret)}
 	for _, a := range c.args {
+		if !c.fdcwd {
+			break
+		}
 		if hasPrefix(a, "AT_FDCWD<") {
 			if fd, err := parseFD(a); err == nil && fd.hasPath {
 				f.cwd = fd.path
@@ -725,16 +756,18 @@ func factsOf(sp *spec, name string, c *call, in interner) facts {
 	}
 	if sp.path >= 0 && sp.path < len(c.args) {
 		if a := c.args[sp.path]; len(a) > 2 && a[0] == '"' && a[1] == '/' {
-			if raw, _, truncated, err := unquote(a); err == nil && !truncated {
+			if raw, ok := plainString(a); ok {
+				f.path = in.str(raw)
+			} else if raw, _, truncated, err := unquote(a); err == nil && !truncated {
 				f.path = in.str(raw)
 			}
 		}
 	}
 	if sp.flags >= 0 && sp.flags < len(c.args) {
 		text := c.args[sp.flags]
-		switch name {
-		case "open", "openat", "openat2":
-			f.flags = openFlags(text, name == "openat2")
+		switch sp.open {
+		case openPlain, openStruct:
+			f.flags = openFlags(text, sp.open == openStruct)
 		default:
 			f.flags = flagBits(text, atFlagNames)
 		}
@@ -941,9 +974,9 @@ func inherit(parent *proc, flags []byte) *proc {
 	if bytes.Contains(flags, []byte("CLONE_FILES")) {
 		child.fds = parent.fds
 	} else {
-		child.fds = make(fdTable, len(parent.fds))
-		for k, v := range parent.fds {
-			child.fds[k] = v
+		child.fds = maps.Clone(parent.fds)
+		if child.fds == nil {
+			child.fds = fdTable{}
 		}
 	}
 	return child
@@ -951,12 +984,13 @@ func inherit(parent *proc, flags []byte) *proc {
 
 func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *split) {
 	// p.call's array is reused by splitArgs: a split line's arguments
-	// live in their batch and go in p.preCall, never in p.call.
+	// live in their batch and go in preCall, never in p.call.
 	c := &p.call
 	var facts facts
+	var preCall call // on the stack: no write barriers
 	if pre != nil {
-		p.preCall = call{args: pre.args, ret: pre.ret}
-		c = &p.preCall
+		preCall = call{args: pre.args} // its result is in pre.facts
+		c = &preCall
 		if pre.argErr != nil {
 			p.warn(errors.Wrapf(pre.argErr, "%s", name))
 			return
@@ -967,7 +1001,7 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 			p.warn(errors.Wrapf(err, "%s", name))
 			return
 		}
-		facts = factsOf(sp, name, c, p.strs)
+		facts = factsOf(sp, c, p.strs)
 	}
 	res := facts.res
 	pr := p.proc(pid)
@@ -1029,7 +1063,9 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 		return
 	}
 	// (EFAULT: the kernel could not read it either, so no file was named)
-	if p.opts.Unreadable != nil && res.errno != "EFAULT" && unreadPath(sp, c.args) {
+	// (facts.path: the path was a quoted string, no address: only a
+	// second path is left to look at)
+	if p.opts.Unreadable != nil && res.errno != "EFAULT" && (facts.path == "" || sp.path2 >= 0) && unreadPath(sp, c.args) {
 		p.opts.Unreadable(Unread{File: p.cur.name, Line: p.cur.line, Pid: pr.tgid, Syscall: name, Exe: pr.exe, UID: pr.uid})
 		return
 	}
@@ -1082,9 +1118,8 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 	default:
 		return
 	}
-	Classify(&ev, facts.flags)
-	switch name {
-	case "open", "openat", "openat2":
+	classify(sp, &ev, facts.flags)
+	if sp.open != notOpen {
 		if res.ok && res.fd.ok && res.fd.fd >= 0 {
 			if res.fd.hasPath {
 				pr.fds[res.fd.fd] = p.str(res.fd.path)
@@ -1306,11 +1341,15 @@ func flagBits(text []byte, names func([]byte) int) int {
 		} else {
 			part, text = text, nil
 		}
-		part = bytes.TrimSpace(part)
+		part = trimSpace(part)
 		if len(part) == 0 {
 			continue
 		}
 		if isDigit(part[0]) {
+			if len(part) == 1 { // "0", the usual AT_ flags: what ParseInt gives
+				v |= int(part[0] - '0')
+				continue
+			}
 			n, err := strconv.ParseInt(string(part), 0, 64)
 			if err == nil {
 				v |= int(n)

@@ -41,7 +41,28 @@ type spec struct {
 	flags  int // open flags (or the openat2 struct); for *at stat calls, the AT_ flags
 	kind   kindOfCall
 	name   string // the key in specs (set by init)
+	// set by init from the name, so that no line compares names:
+	open   openKind   // open, openat, openat2
+	follow followKind // how the call treats a final symlink
 }
+
+// openKind tells the open calls, whose flags are O_ flags.
+type openKind uint8
+
+const (
+	notOpen    openKind = iota
+	openPlain           // open, openat: O_ flags
+	openStruct          // openat2: the flags inside its struct
+)
+
+// followKind says whether a call follows a final symlink.
+type followKind uint8
+
+const (
+	follows        followKind = iota
+	followsNever              // lstat, readlink, l*xattr, lchown
+	followsAtFlags            // unless its AT_ flags have AT_SYMLINK_NOFOLLOW
+)
 
 // specOf holds every spec by pointer, with its name: a split line
 // carries one word, not the spec.
@@ -49,6 +70,17 @@ var specOf = func() map[string]*spec {
 	m := make(map[string]*spec, len(specs))
 	for name, sp := range specs {
 		sp.name = name
+		switch name {
+		case "open", "openat":
+			sp.open = openPlain
+		case "openat2":
+			sp.open = openStruct
+		case "lstat", "lstat64", "oldlstat", "readlink", "readlinkat", "lgetxattr", "llistxattr",
+			"lchown", "lchown32", "lsetxattr", "lremovexattr":
+			sp.follow = followsNever
+		case "newfstatat", "fstatat64", "statx", "faccessat2", "fchownat", "utimensat", "execveat":
+			sp.follow = followsAtFlags
+		}
 		m[name] = &sp
 	}
 	return m
@@ -271,8 +303,16 @@ func lookupName(name []byte) (*spec, bool) {
 // flags is the call's open flags or AT_ flags (see Args.Flags). Both
 // tracers read calls through it: the log parser and collect/ptrace.
 func Classify(ev *Event, flags int) {
-	switch ev.Syscall {
-	case "open", "openat", "openat2":
+	classify(specOf[ev.Syscall], ev, flags)
+}
+
+// classify is Classify with the spec of the call (nil for a call the
+// parser does not follow): what the call is comes from the spec's open
+// and follow, set once, not from its name compared on every event.
+func classify(sp *spec, ev *Event, flags int) {
+	switch {
+	case sp == nil:
+	case sp.open != notOpen:
 		acc := flags & 3
 		creat, trunc, excl := flags&oCREAT != 0, flags&oTRUNC != 0, flags&oEXCL != 0
 		if acc == oWRONLY && (creat || trunc) || acc == oRDWR && (trunc || excl) || creat && excl {
@@ -280,10 +320,9 @@ func Classify(ev *Event, flags int) {
 		}
 		ev.Dir = flags&oDIRECTORY != 0
 		ev.NoFollow = flags&oNOFOLLOW != 0
-	case "lstat", "lstat64", "oldlstat", "readlink", "readlinkat", "lgetxattr", "llistxattr",
-		"lchown", "lchown32", "lsetxattr", "lremovexattr":
+	case sp.follow == followsNever:
 		ev.NoFollow = true
-	case "newfstatat", "fstatat64", "statx", "faccessat2", "fchownat", "utimensat", "execveat":
+	case sp.follow == followsAtFlags:
 		ev.NoFollow = flags&atSymlinkNofollow != 0
 	}
 	switch ev.Op {
