@@ -47,22 +47,36 @@ func AwaitTracer() error {
 }
 
 // Exec replaces the process with prog. In a launcher started by Start
-// (Launching), it first waits until the tracer has attached (unless
-// AwaitTracer did), loads the seccomp filter and drops launcherEnv from
-// env: the command's calls from the exec on are traced. Elsewhere it is
-// syscall.Exec.
+// (Launching), it first readies the process with Prepare: the command's
+// calls from the exec on are traced. Elsewhere it is syscall.Exec.
 func Exec(prog string, argv, env []string) error {
-	mode := os.Getenv(launcherEnv)
-	if mode != "" {
-		env = dropEnv(env, launcherEnv)
-		if err := AwaitTracer(); err != nil {
-			return err
-		}
-		if err := installFilter(mode == "all"); err != nil {
-			return err
-		}
+	env, err := Prepare(env)
+	if err != nil {
+		return err
 	}
 	return errors.Wrapf(syscall.Exec(prog, argv, env), "running %s", prog)
+}
+
+// Prepare, in a launcher started by Start (Launching) or a process it
+// started, waits until the tracer has attached (unless AwaitTracer did),
+// loads the seccomp filter on this thread (what it forks or execs from
+// here on inherits it) and returns env without launcherEnv, for the
+// command; it also removes launcherEnv from this process's environment.
+// Elsewhere it returns env as it is. A launcher that starts the command
+// as a child (the container's init) calls it on the thread that forks.
+func Prepare(env []string) ([]string, error) {
+	mode := os.Getenv(launcherEnv)
+	if mode == "" {
+		return env, nil
+	}
+	if err := AwaitTracer(); err != nil {
+		return nil, err
+	}
+	if err := installFilter(mode == "all"); err != nil {
+		return nil, err
+	}
+	os.Unsetenv(launcherEnv)
+	return dropEnv(env, launcherEnv), nil
 }
 
 // waitTracer waits until this thread is traced.

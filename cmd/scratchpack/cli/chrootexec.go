@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scratchpack/scratchpack/collect/fanotify"
+	"github.com/scratchpack/scratchpack/collect/ptrace"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/internal/sandbox"
 )
@@ -46,6 +47,11 @@ func newContainerExec(name string) *cobra.Command {
 			}
 			watched := os.Getenv(tracer.WatchFDEnv) != ""
 			if name == containerExecCommand {
+				// under the ptrace collector: traced before the init is
+				// cloned, so that the tracer follows it
+				if err := ptrace.AwaitTracer(); err != nil {
+					return err
+				}
 				return sandbox.Launch([]string{containerInitCommand}, args[0], args[1], args[2], args[4:], watched)
 			}
 			var ready func(string) error
@@ -67,6 +73,19 @@ func newContainerExec(name string) *cobra.Command {
 					}
 					defer syscall.Close(ns)
 					return errors.Wrap(syscall.Sendmsg(4, []byte{0}, syscall.UnixRights(ns), nil, 0), "handing the mount namespace to the watch")
+				}
+			}
+			if ptrace.Launching() {
+				// (the wait reads /proc, which the mounts replace)
+				if err := ptrace.AwaitTracer(); err != nil {
+					return err
+				}
+				// the ptrace collector: the filter is loaded on the thread
+				// that starts the command (the init's main thread), once
+				// the mounts are made
+				ready = func(string) error {
+					_, err := ptrace.Prepare(nil)
+					return err
 				}
 			}
 			return sandbox.Init(args[0], args[1], args[2], args[4:], ready)
