@@ -29,10 +29,16 @@ type adder struct {
 	// kept are the paths the command was given (ListOptions.Keep), with
 	// what each is; "" once a user's exclude of it was warned about.
 	kept map[string]string
+	// provided are ListOptions.Provided.
+	provided map[string]bool
 }
 
 func newAdder(b *filelist.Builder, opts ListOptions) *adder {
-	return &adder{b: b, ignoreMissing: opts.IgnoreMissing, warn: opts.Warn, path: opts.Path, secrets: map[string]bool{}}
+	a := &adder{b: b, ignoreMissing: opts.IgnoreMissing, warn: opts.Warn, path: opts.Path, secrets: map[string]bool{}, provided: map[string]bool{}}
+	for _, p := range opts.Provided {
+		a.provided[p] = true
+	}
+	return a
 }
 
 // failure says how an addition failed: what asked for the path, and
@@ -53,8 +59,8 @@ type failure struct {
 //     program that was run and a path the command was given (its working
 //     directory, its arguments) are warned about with the --include that
 //     keeps them;
-//   - a missing path is an error, unless the program removed it (nothing
-//     said) or IgnoreMissing (a warning);
+//   - a missing path is an error, unless the program removed it or the
+//     runtime provides it (nothing said) or IgnoreMissing (a warning);
 //   - a special file left out is a warning.
 //
 // Anything else comes back as it is.
@@ -85,7 +91,7 @@ func (a *adder) settle(err error, f failure) error {
 		}
 		return nil
 	case errors.As(err, &me):
-		if f.gone {
+		if f.gone || a.provided[me.Path] {
 			return nil
 		}
 		if a.ignoreMissing {

@@ -72,6 +72,9 @@ type BuildOptions struct {
 	From FromOptions
 	// containerDir is the run directory of a build --from's container.
 	containerDir string
+	// provided are the files the container got from the host (and a
+	// runtime gives the result): see ListOptions.Provided.
+	provided []string
 }
 
 // BuildResult reports a build.
@@ -271,6 +274,7 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 		Path:          rn.path,
 		HostPaths:     rn.root != "/",
 		KeepCreated:   o.KeepCreated,
+		Provided:      o.provided,
 		PathOptions:   o.Paths,
 		Keep:          commandPaths(rn.res, rn.program, o.Command[1:], rn.dir),
 		Warn:          o.Warn,

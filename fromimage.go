@@ -125,6 +125,7 @@ func (o BuildOptions) fromImage(ctx context.Context) (BuildOptions, *SourceImage
 	}
 	o.Trace.Launcher = append(append([]string{}, o.From.Launcher...), runDir)
 	o.containerDir = runDir
+	o.provided = sandbox.HostFiles
 	o.Trace.LauncherMounts = true
 	o.Pack = o.Pack.withBase(src)
 	return o, src, done, nil

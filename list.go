@@ -64,6 +64,11 @@ type ListOptions struct {
 	// chrooted into Root while strace ran outside. Paths under Root are
 	// taken relative to it, the others (the launcher's) are dropped.
 	HostPaths bool
+	// Provided are paths the container runtime that runs the image puts
+	// there itself (build --from: /etc/hosts, /etc/resolv.conf,
+	// /etc/hostname): used but missing from the root, they are left out
+	// without a word.
+	Provided []string
 	// KeepCreated packs files the program created during the trace
 	// (by default only their directories are kept).
 	KeepCreated bool

@@ -244,7 +244,7 @@ func (c Container) mount(root, dir string) error {
 	if err := mountSystem(rootfs); err != nil {
 		return err
 	}
-	for _, f := range []string{"/etc/hosts", "/etc/resolv.conf", "/etc/hostname"} {
+	for _, f := range HostFiles {
 		if err := hostFile(rootfs, f); err != nil {
 			return err
 		}
@@ -338,6 +338,11 @@ func mountPoint(rootfs, p string) (string, error) {
 	}
 	return target, errors.Wrapf(os.MkdirAll(target, 0o755), "creating %s in the container", p)
 }
+
+// HostFiles are the host's files a container gets in place of the
+// image's, as a runtime bind-mounts its own over them: a file list need
+// not take them from the image, which often has none.
+var HostFiles = []string{"/etc/hosts", "/etc/resolv.conf", "/etc/hostname"}
 
 // hostFile copies one of the host's files (/etc/hosts...) into rootfs in
 // place of the image's (a symlink there is replaced, not followed).
