@@ -13,7 +13,9 @@ import (
 func TestMain(m *testing.M) {
 	if Launching() {
 		prog, err := exec.LookPath(os.Args[1])
-		if err == nil {
+		if err == nil && os.Getenv(forkLauncherEnv) != "" {
+			err = forkLaunch(prog, os.Args[1:])
+		} else if err == nil {
 			err = Exec(prog, os.Args[1:], os.Environ())
 		}
 		fmt.Fprintln(os.Stderr, "launcher:", err)

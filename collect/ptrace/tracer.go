@@ -172,6 +172,11 @@ type task struct {
 	inject int
 	saved  regs
 	root   string // cached /proc/TID/root
+	// img is the program image whose calls the thread's are (images.go);
+	// execCall, the execve or execveat the filter stopped, until it
+	// returns.
+	img      *image
+	execCall string
 }
 
 type tracer struct {
@@ -181,7 +186,7 @@ type tracer struct {
 	tasks   map[int]*task
 	trace   *collect.Trace
 	unread  map[int]*collect.Unreadable
-	calls   map[string]int
+	images  []*image
 	stops   int
 	seq     int
 	mem     reader
@@ -190,7 +195,7 @@ type tracer struct {
 }
 
 func newTracer(o Options) *tracer {
-	t := &tracer{o: o, tasks: map[int]*task{}, trace: collect.NewTrace(), unread: map[int]*collect.Unreadable{}, calls: map[string]int{}}
+	t := &tracer{o: o, tasks: map[int]*task{}, trace: collect.NewTrace(), unread: map[int]*collect.Unreadable{}}
 	t.trace.Canonical = o.Canonical
 	return t
 }
@@ -235,6 +240,7 @@ func (t *tracer) launch() (int, error) {
 		return pid, errors.Wrapf(e, "attaching to %s (ptrace)", t.o.Args[0])
 	}
 	t.tasks[pid] = &task{}
+	t.image(t.tasks[pid]).launcher = true
 	return pid, nil
 }
 
@@ -317,7 +323,7 @@ func (t *tracer) loop() (*Result, error) {
 		case <-time.After(5 * time.Second): // a process outside the trace holds it
 		}
 	}
-	res := &Result{Status: t.status, Uses: t.trace.Uses(), Calls: t.calls, Stops: t.stops}
+	res := &Result{Status: t.status, Uses: t.trace.Uses(), Calls: commands(t.images), Stops: t.stops}
 	for _, u := range t.unread {
 		sort.Strings(u.Calls)
 		res.Unreadable = append(res.Unreadable, *u)
@@ -360,7 +366,7 @@ func (t *tracer) stop(tid int, ws unix.WaitStatus) {
 		t.seccompStop(tid, tk)
 	case event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE:
 		if child, err := unix.PtraceGetEventMsg(tid); err == nil {
-			t.task(int(child))
+			t.forked(tk, t.task(int(child)))
 		}
 		t.resume(tid, tk, 0)
 	case event == unix.PTRACE_EVENT_EXEC:
@@ -403,6 +409,7 @@ func (t *tracer) exec(tid int, tk *task) {
 		}
 	}
 	tk.root = ""
+	t.execd(tk)
 	if tk.pending != nil && tk.pending.Op == strace.OpExec {
 		tk.pending.OK = true
 		t.add(*tk.pending)
@@ -438,7 +445,10 @@ func (t *tracer) seccompStop(tid int, tk *task) {
 		return
 	}
 	name := nameOf(sysNr(r))
-	t.calls[name]++
+	t.image(tk).counts[name]++
+	if name == "execve" || name == "execveat" {
+		tk.execCall = name // counted again in the image it starts
+	}
 	if isDrop(name) {
 		tk.drop, tk.expectExit = true, true
 		t.resume(tid, tk, 0)

@@ -1,0 +1,72 @@
+package ptrace
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// forkLauncherEnv makes the test launcher start the command as build
+// --from's container init does: the filter loaded on its main thread,
+// the command forked from there, and the launcher staying to wait.
+const forkLauncherEnv = "PTRACE_TEST_FORK_LAUNCHER"
+
+func forkLaunch(prog string, argv []string) error {
+	runtime.LockOSThread()
+	env, err := Prepare(dropEnv(os.Environ(), forkLauncherEnv))
+	if err != nil {
+		return err
+	}
+	cmd := &exec.Cmd{Path: prog, Args: argv, Env: env, Stdout: os.Stdout, Stderr: os.Stderr}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	// calls the command never makes: the launcher's, not to be counted
+	syscall.Getppid()
+	syscall.Getpgrp()
+	cmd.Wait()
+	os.Exit(cmd.ProcessState.ExitCode())
+	return nil
+}
+
+// TestCallsLeaveOutForkingLauncher: with AllSyscalls (--seccomp-profile),
+// a launcher that forks the command after loading the filter and stays
+// (build --from's container init) does not give the command its own
+// calls (getppid, getpgrp, wait4...): the counts are the same as when the
+// launcher execs the command. Before, the init's pipe2, waitid, wait4 and
+// pidfd calls went into every --from profile of the ptrace collector.
+func TestCallsLeaveOutForkingLauncher(t *testing.T) {
+	names := func(res *Result) string {
+		var out []string
+		for n := range res.Calls {
+			out = append(out, n)
+		}
+		sort.Strings(out)
+		return strings.Join(out, " ")
+	}
+	res, out := traced(t, Options{AllSyscalls: true}, "/bin/cat", "/etc/hostname")
+	if res.Status.ExitStatus() != 0 {
+		t.Fatalf("exec launcher: exit %v: %s", res.Status, out)
+	}
+	want := names(res)
+	t.Setenv(forkLauncherEnv, "1")
+	res, out = traced(t, Options{AllSyscalls: true}, "/bin/cat", "/etc/hostname")
+	if res.Status.ExitStatus() != 0 {
+		t.Fatalf("forking launcher: exit %v: %s", res.Status, out)
+	}
+	if got := names(res); got != want {
+		t.Errorf("the calls differ:\n exec launcher:    %s\n forking launcher: %s", want, got)
+	}
+	for _, n := range []string{"getppid", "getpgrp", "wait4"} {
+		if res.Calls[n] > 0 {
+			t.Errorf("the launcher's %s counted as the command's", n)
+		}
+	}
+	if _, ok := usePaths(res)["/etc/hostname"]; !ok {
+		t.Errorf("the command's /etc/hostname not seen")
+	}
+}
