@@ -70,7 +70,7 @@ func Launch(initArgs []string, runDir, root, dir string, argv []string, passFD b
 		return errors.New("no command")
 	}
 	args := append(append(append([]string{}, initArgs...), runDir, root, dir, "--"), argv...)
-	cmd := exec.Command("/proc/self/exe", args...)
+	cmd := exec.Command(self(), args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = os.Environ()
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -93,6 +93,18 @@ func Launch(initArgs []string, runDir, root, dir string, argv []string, passFD b
 	err := cmd.Wait()
 	exitLike(err)
 	return err
+}
+
+// self is the path this launcher was run by, for the init it starts:
+// the strace collector's syscall count (--seccomp-profile) leaves out the
+// launcher's program by its path (tracer.LauncherProgram), and the init's
+// namespace setup (mount, pivot_root, sethostname...) is the launcher's
+// too, not the command's. /proc/self/exe when that path is relative.
+func self() string {
+	if len(os.Args) > 0 && filepath.IsAbs(os.Args[0]) {
+		return os.Args[0]
+	}
+	return "/proc/self/exe"
 }
 
 // forwardSignals catches the signals a runtime forwards.
