@@ -321,10 +321,10 @@ func (r *BuildResult) unreadable(o BuildOptions, log string) error {
 		}
 	}
 	if o.Strict {
-		return &UnreadableError{Processes: r.Unreadable, Strict: true}
+		return &UnreadableError{Processes: r.Unreadable, Strict: true, Collector: o.Trace.Collector}
 	}
 	for _, u := range r.Unreadable {
-		o.Warn(&UnreadableError{Processes: []collect.Unreadable{u}})
+		o.Warn(&UnreadableError{Processes: []collect.Unreadable{u}, Collector: o.Trace.Collector})
 	}
 	return nil
 }

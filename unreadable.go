@@ -5,12 +5,19 @@ import (
 	"strings"
 
 	"github.com/scratchpack/scratchpack/collect"
+	"github.com/scratchpack/scratchpack/collect/tracer"
 )
 
 // UnreadableFix is what to do about paths strace could not read.
 const UnreadableFix = "the files these calls named may be missing from the image: " +
 	"trace with --collector ptrace (scratchpack's own tracer, which keeps such processes readable), " +
 	"or give the build CAP_SYS_PTRACE (docker/podman build --cap-add SYS_PTRACE)"
+
+// UnreadablePtraceFix is what to do about paths scratchpack's own
+// tracer could not read: it is the collector UnreadableFix advises, so
+// only the capability is left.
+const UnreadablePtraceFix = "the files these calls named may be missing from the image: " +
+	"scratchpack's tracer could not read them; give the build CAP_SYS_PTRACE (docker/podman build --cap-add SYS_PTRACE)"
 
 // UnreadableError is a trace in which processes made calls whose path
 // the collector could not read: a process that changed its uid without
@@ -21,6 +28,9 @@ const UnreadableFix = "the files these calls named may be missing from the image
 type UnreadableError struct {
 	Processes []collect.Unreadable
 	Strict    bool
+	// Collector is the one that traced (its fix is not to use it): ""
+	// is strace's, whose logs filelist --strace reads.
+	Collector tracer.Collector
 }
 
 func (e *UnreadableError) Error() string {
@@ -38,6 +48,10 @@ func (e *UnreadableError) Error() string {
 		}
 		b.WriteString(p.String())
 	}
-	b.WriteString("; " + UnreadableFix)
+	fix := UnreadableFix
+	if e.Collector == tracer.Ptrace {
+		fix = UnreadablePtraceFix
+	}
+	b.WriteString("; " + fix)
 	return b.String()
 }

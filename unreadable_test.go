@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 )
 
@@ -113,6 +114,36 @@ os.wait()
 	for _, f := range []string{out, r.Report, o.Pack.Dockerfile} {
 		if _, err := os.Stat(f); err == nil {
 			t.Errorf("--strict failed, but %s was written", f)
+		}
+	}
+}
+
+// TestUnreadableErrorFix: the warning names the fix for the collector
+// that traced: strace's is the ptrace collector; the ptrace collector's
+// own unread calls (its Where is "pid N", not said twice) only
+// CAP_SYS_PTRACE.
+func TestUnreadableErrorFix(t *testing.T) {
+	for _, tc := range []struct {
+		collector tracer.Collector
+		where     string
+		want      []string
+		not       []string
+	}{
+		{tracer.Strace, "the trace log, line 7", []string{"pid 42 (httpd, uid 33): 3 calls (openat) whose path could not be read, the first at the trace log, line 7", "--collector ptrace", "--cap-add SYS_PTRACE"}, nil},
+		{"", "the trace log, line 7", []string{"--collector ptrace"}, nil},
+		{tracer.Ptrace, "pid 42", []string{"pid 42 (httpd, uid 33): 3 calls (openat) whose path could not be read; ", "--cap-add SYS_PTRACE"}, []string{"--collector ptrace", "the first at"}},
+	} {
+		e := &UnreadableError{Collector: tc.collector, Processes: []collect.Unreadable{{Pid: 42, Command: "httpd", UID: 33, Count: 3, Calls: []string{"openat"}, Where: tc.where}}}
+		got := e.Error()
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%q: %q lacks %q", tc.collector, got, w)
+			}
+		}
+		for _, w := range tc.not {
+			if strings.Contains(got, w) {
+				t.Errorf("%q: %q says %q", tc.collector, got, w)
+			}
 		}
 	}
 }

@@ -41,7 +41,7 @@ func (u Unreadable) String() string {
 		calls = "calls"
 	}
 	s := fmt.Sprintf("pid %d (%s, %s): %d %s (%s) whose path could not be read", u.Pid, cmd, uid, u.Count, calls, strings.Join(u.Calls, ", "))
-	if u.Where != "" {
+	if u.Where != "" && u.Where != "pid "+strconv.Itoa(u.Pid) { // (ptrace's: said already)
 		s += ", the first at " + u.Where
 	}
 	return s
