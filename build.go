@@ -244,7 +244,11 @@ func (r *BuildResult) list(ctx context.Context, o BuildOptions, rn *run, log str
 	if watched {
 		logs, uses = r.watchedUses(o, rn, log)
 	} else if rn.dir != "/" {
-		uses = append(uses, workdirUse(rn.dir, collect.SourceStrace))
+		src := collect.SourceStrace
+		if o.Trace.Collector == tracer.Ptrace {
+			src = collect.SourcePtrace
+		}
+		uses = append(uses, workdirUse(rn.dir, src))
 	}
 	if o.Trace.Collector == tracer.Ptrace {
 		logs = nil // its uses came with the result

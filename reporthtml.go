@@ -148,7 +148,7 @@ func htmlReason(r filelist.Reason) htmlreport.Reason {
 		return s
 	}
 	switch {
-	case src == "strace" || src == "fanotify":
+	case src == "strace" || src == "ptrace" || src == "fanotify":
 		by := "traced"
 		if r.Exec != "" {
 			by = "traced in --exec " + r.Exec

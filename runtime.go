@@ -26,7 +26,7 @@ func settleRemoved(uses []collect.Use, warn func(error)) []collect.Use {
 	removed := map[string]bool{}
 	var deleted []string
 	for _, u := range uses {
-		if u.Source == collect.SourceStrace && (u.Deleted || u.Gone) {
+		if u.Source.Traced() && (u.Deleted || u.Gone) {
 			removed[u.Path] = true
 			if u.Deleted {
 				deleted = append(deleted, u.Path)
@@ -42,7 +42,7 @@ func settleRemoved(uses []collect.Use, warn func(error)) []collect.Use {
 		noted[p] = true
 	}
 	for _, u := range uses {
-		if u.Source == collect.SourceStrace && removed[u.Path] {
+		if u.Source.Traced() && removed[u.Path] {
 			// removed by the traced processes of one run (the command,
 			// an --exec): another run's use of it may find it gone
 			u.Gone = true

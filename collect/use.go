@@ -33,9 +33,15 @@ const (
 // Source names where a Use came from.
 type Source string
 
+// Traced reports whether s is a tracer's (strace or ptrace): a call the
+// program made, whose removals and creations are known.
+func (s Source) Traced() bool { return s == SourceStrace || s == SourcePtrace }
+
 // Sources of Uses.
 const (
-	SourceStrace  Source = "strace"
+	SourceStrace Source = "strace"
+	// SourcePtrace: seen by scratchpack's own tracer (collect/ptrace).
+	SourcePtrace  Source = "ptrace"
 	SourceLdd     Source = "ldd"
 	SourceInterp  Source = "interp"  // an ELF program interpreter
 	SourceShebang Source = "shebang" // a script's "#!" interpreter
@@ -108,10 +114,14 @@ type Trace struct {
 	paths map[string]*pathState
 	// Canonical resolves the symlinks of a directory (nil: lexical).
 	Canonical func(dir string) string
+	// Source is what the Uses name as their source: SourceStrace (the
+	// default: the events are an strace log's) or SourcePtrace, whose
+	// events are located by pid (Use.Where "pid N"), not by line.
+	Source Source
 }
 
 // NewTrace returns an empty accumulator.
-func NewTrace() *Trace { return &Trace{paths: map[string]*pathState{}} }
+func NewTrace() *Trace { return &Trace{paths: map[string]*pathState{}, Source: SourceStrace} }
 
 // Normalize returns an absolute path without "." components and repeated
 // slashes; "a/b/.." becomes a's child as the kernel sees it: the part
@@ -171,7 +181,11 @@ func (t *Trace) norm(p string) string { return Normalize(p, t.Canonical) }
 func (t *Trace) state(p string, ev *strace.Event) *pathState {
 	st, ok := t.paths[p]
 	if !ok {
-		st = &pathState{where: ev.Where()}
+		where := ev.Where()
+		if t.Source == SourcePtrace {
+			where = "pid " + strconv.Itoa(ev.Pid)
+		}
+		st = &pathState{where: where}
 		t.paths[p] = st
 	}
 	return st
@@ -272,7 +286,7 @@ func addName(list []string, name string) []string {
 func (t *Trace) Uses() []Use {
 	out := make([]Use, 0, len(t.paths))
 	for p, st := range t.paths {
-		u := Use{Path: p, Source: SourceStrace, Detail: strings.Join(st.syscalls, ","), Where: st.where, Gone: st.gone, Created: st.created, Deleted: st.deleted}
+		u := Use{Path: p, Source: t.Source, Detail: strings.Join(st.syscalls, ","), Where: st.where, Gone: st.gone, Created: st.created, Deleted: st.deleted}
 		switch {
 		case st.mkdir && st.created:
 			u.Need = NeedDir // a directory it made: kept, empty

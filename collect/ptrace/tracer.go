@@ -196,6 +196,7 @@ type tracer struct {
 
 func newTracer(o Options) *tracer {
 	t := &tracer{o: o, tasks: map[int]*task{}, trace: collect.NewTrace(), unread: map[int]*collect.Unreadable{}}
+	t.trace.Source = collect.SourcePtrace
 	t.trace.Canonical = o.Canonical
 	return t
 }

@@ -75,8 +75,8 @@ func TestMuslRoot(t *testing.T) {
 			}
 		}
 	}
-	if !slices.Contains(sources, "strace") || !slices.Contains(sources, "elf") {
-		t.Errorf("the path file's reasons: %q, want strace and elf", sources)
+	if !slices.Contains(sources, "ptrace") || !slices.Contains(sources, "elf") {
+		t.Errorf("the path file's reasons: %q, want ptrace (the default collector) and elf", sources)
 	}
 
 	// musl's ldd is its loader run as ldd; filelist --ldd reads its output.
