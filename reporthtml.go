@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/scratchpack/scratchpack/collect/tracer"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -74,6 +75,15 @@ func (rep *Report) htmlPage(owner func(string) string) *htmlreport.Page {
 	fact("root", rep.Root)
 	fact("directory", rep.Dir)
 	fact("collector", rep.Collector)
+	// never silent: the unread calls are warned about at the top, as the
+	// build warned (the files they named may be missing)
+	for _, u := range rep.Unreadable {
+		fix := UnreadableFix
+		if rep.Collector == string(tracer.Ptrace) {
+			fix = UnreadablePtraceFix
+		}
+		p.Warnings = append(p.Warnings, u.String()+"; "+fix+".")
+	}
 	status := fmt.Sprintf("%d", rep.ExitCode)
 	if rep.Stopped {
 		status = "stopped after the probes or --duration"

@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/scratchpack/scratchpack/collect"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -415,6 +416,45 @@ func TestHTMLSecretsScan(t *testing.T) {
 		}
 		if scanned := c.mode == SecretsWarn || len(c.findings) > 0; !scanned && strings.Contains(page, "No secrets found") {
 			t.Errorf("--secrets %q: the page says no secrets were found", c.mode)
+		}
+	}
+}
+
+// TestHTMLUnreadable: the page warns at the top about the calls whose
+// path the collector could not read, as the build did (the files they
+// named may be missing), with the fix for that collector; a report
+// without any says nothing of it.
+func TestHTMLUnreadable(t *testing.T) {
+	for _, c := range []struct {
+		collector string
+		unread    []collect.Unreadable
+		want, not []string
+	}{
+		{"strace", nil, nil, []string{"could not be read"}},
+		{"strace", []collect.Unreadable{{Pid: 42, Command: "/usr/sbin/apache2", UID: 33, Count: 67, Calls: []string{"openat", "stat"}, Where: "the trace log, line 9"}},
+			[]string{`<p class="warning">pid 42 (/usr/sbin/apache2, uid 33): 67 calls (openat, stat) whose path could not be read`, "--collector ptrace"}, nil},
+		{"ptrace", []collect.Unreadable{{Pid: 7, Command: "worker", UID: 1000, Count: 1, Calls: []string{"openat"}, Where: "pid 7"}},
+			[]string{`<p class="warning">pid 7 (worker, uid 1000): 1 call (openat) whose path could not be read;`, "--cap-add SYS_PTRACE"}, []string{"--collector ptrace"}},
+	} {
+		rep, err := ReadReport("testdata/html/fortune.report.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep.Collector, rep.Unreadable = c.collector, c.unread
+		name := filepath.Join(t.TempDir(), "page.html")
+		if err := rep.WriteHTML(name, nil); err != nil {
+			t.Fatal(err)
+		}
+		page := string(readFile(t, name))
+		for _, w := range c.want {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s, %d processes: the page lacks %q", c.collector, len(c.unread), w)
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(page, w) {
+				t.Errorf("%s, %d processes: the page says %q", c.collector, len(c.unread), w)
+			}
 		}
 	}
 }
