@@ -24,6 +24,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("1 openat(AT_FDCWD</a\\74b>, \"x\", O_RDONLY) = 3</a<b/x>\n"))
 	f.Add([]byte("1 clone(child_stack=NULL, flags=CLONE_FS|SIGCHLD) = 2\n2 chdir(\"..\") = 0\n2 openat(AT_FDCWD, \"x\", 0x241) = 3\n"))
+	f.Add([]byte("10 vfork( <unfinished ...>\n11 chdir(\"/x\") = 0\n10 <... vfork resumed>) = 2 /* 11 in strace's PID NS */\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		unread := func(u Unread) {
 			if u.Syscall == "" || u.Pid < 0 || u.UID < -1 {

@@ -480,7 +480,34 @@ func parseResult(ret []byte) result {
 		return r
 	}
 	r.fd, _ = parseFD(ret)
+	if n, ok := translatedPid(ret); ok {
+		r.fd = fdArg{fd: n, ok: true}
+	}
 	return r
+}
+
+// pidnsNote ends a pid of another PID namespace that strace
+// --pidns-translation gives in its own: "= 2 /* 18585 in strace's PID NS */"
+// (a clone, fork or vfork of a process in a container, build --from).
+const pidnsNote = " in strace's PID NS */"
+
+// translatedPid returns the pid in strace's namespace that ret carries,
+// if it does.
+func translatedPid(ret []byte) (int, bool) {
+	if len(ret) < len(pidnsNote) || ret[len(ret)-1] != '/' || !bytes.HasSuffix(ret, []byte(pidnsNote)) {
+		return 0, false
+	}
+	head := ret[:len(ret)-len(pidnsNote)]
+	i := bytes.LastIndex(head, []byte("/* "))
+	if i < 0 {
+		return 0, false
+	}
+	num := head[i+3:]
+	n, w := leadingInt(num)
+	if w == 0 || w != len(num) || n <= 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // trimSpace is bytes.TrimSpace, quicker for the usual argument, which

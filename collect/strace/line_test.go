@@ -188,6 +188,12 @@ func TestParseResult(t *testing.T) {
 		{"5<socket:[17139]>", true, true, "", 5, ""},
 		{`3<\x2f\x65\x74\x63>`, true, true, "", 3, "/etc"},
 		{`3</tmp/angle\74br\76.txt>`, true, true, "", 3, "/tmp/angle<br>.txt"},
+		// --pidns-translation (build --from): the child's pid in strace's
+		// namespace, which its lines carry
+		{"2 /* 18585 in strace's PID NS */", true, true, "", 18585, ""},
+		{"1 /* x in strace's PID NS */", true, true, "", 1, ""},
+		{"1/* in strace's PID NS */", true, true, "", 1, ""},
+		{"1 /*/* in strace's PID NS */", true, true, "", 1, ""},
 	}
 	for _, tt := range tests {
 		r := parseResult([]byte(tt.ret))

@@ -84,7 +84,10 @@ var versionRe = regexp.MustCompile(`version (\d+)\.(\d+)`)
 
 // SupportsSeccomp reports whether the strace binary knows --seccomp-bpf
 // (strace 5.3 and later).
-func SupportsSeccomp(straceBin string) bool {
+func SupportsSeccomp(straceBin string) bool { return straceAtLeast(straceBin, 5, 3) }
+
+// straceAtLeast reports whether strace -V says major.minor or later.
+func straceAtLeast(straceBin string, major, minor int) bool {
 	out, err := exec.Command(straceBin, "-V").Output()
 	if err != nil {
 		return false
@@ -93,9 +96,9 @@ func SupportsSeccomp(straceBin string) bool {
 	if m == nil {
 		return false
 	}
-	major, _ := strconv.Atoi(string(m[1]))
-	minor, _ := strconv.Atoi(string(m[2]))
-	return major > 5 || major == 5 && minor >= 3
+	maj, _ := strconv.Atoi(string(m[1]))
+	min, _ := strconv.Atoi(string(m[2]))
+	return maj > major || maj == major && min >= minor
 }
 
 // straceBinary is Options.Strace, or strace found on PATH.
@@ -114,6 +117,15 @@ func straceBinary(o Options) (string, error) {
 // command's stdio and environment.
 func straceCommand(bin, set string, o Options) *exec.Cmd {
 	args := argsFor(bin, SupportsSeccomp(bin), set, o)
+	if o.LauncherMounts && len(o.Launcher) > 0 && straceAtLeast(bin, 5, 9) {
+		// the container's processes are in a PID namespace of their own:
+		// a clone returns the child's pid there, the child's lines carry
+		// its pid in ours. strace 5.9 and later give both ("= 2 /* 18585
+		// in strace's PID NS */"), so that the log links each child to
+		// its parent (the syscall count leaves the launcher's children
+		// out; a child's uid is its parent's).
+		args = append([]string{args[0], "--pidns-translation"}, args[1:]...)
+	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	cmd.Env = o.Env
