@@ -1,7 +1,3 @@
-// Package atomicfile writes a file so that the target path only ever
-// holds a complete file: the data goes to a temporary file in the same
-// directory, which is synced and renamed over the target on Commit. A
-// failure, a cancel or a kill leaves the target as it was.
 package atomicfile
 
 import (

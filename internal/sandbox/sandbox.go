@@ -1,8 +1,3 @@
-// Package sandbox runs code in a private mount namespace with /proc and
-// the standard /dev nodes mounted inside a root directory, as a container
-// runtime provides them: programs that read /proc/self/exe (UPX-packed ones) then work in a
-// chroot. The mount lives only in that namespace, so nothing is left on
-// the host, whatever happens to the process.
 package sandbox
 
 import (

@@ -1,7 +1,3 @@
-// Package testenv holds what scratchpack's tests need of the machine.
-// A missing tool skips a test with the reason, but fails it in CI
-// (CI=true), which must run the core checks: `make test-deps` installs
-// every tool.
 package testenv
 
 import (
