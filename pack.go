@@ -25,8 +25,9 @@ type PackOptions struct {
 	// Output is the archive path; "-" writes to Stdout.
 	Output string
 	// OutputDir, when set, also writes the rootfs as a directory tree
-	// (links, modes, owners, hardlinks kept), for COPY --from. It must not
-	// exist, or be empty.
+	// (links, modes, owners, hardlinks kept), for COPY --from: the
+	// archive's entries, made as they are written (times clamped to
+	// Epoch alike). It must not exist, or be empty.
 	OutputDir string
 	Stdout    io.Writer
 	tarball.Options
@@ -185,15 +186,22 @@ func Pack(ctx context.Context, l *filelist.List, opts PackOptions) (*PackResult,
 		return nil, err
 	}
 	r.CutScan = time.Since(t0)
-	layer, err := writeArchive(ctx, packed, opts, r)
+	// --output-dir: the tree is made from the entries as the archive is
+	// written (one read of the files for both)
+	var tree *treeDir
+	if opts.OutputDir != "" {
+		if tree, err = startTree(opts.OutputDir); err != nil {
+			return nil, err
+		}
+		defer tree.remove()
+	}
+	layer, err := writeArchive(ctx, packed, opts, r, tree.extractor())
 	defer layer.remove()
 	if err != nil {
 		return nil, err
 	}
-	if opts.OutputDir != "" {
-		if err := writeDir(ctx, packed, opts.OutputDir); err != nil {
-			return nil, err
-		}
+	if err := tree.finish(); err != nil {
+		return nil, err
 	}
 	if opts.Dockerfile != "" {
 		if err := writeDockerfile(opts); err != nil {
@@ -247,15 +255,25 @@ func (l layerFile) remove() {
 // writeArchive writes the archive to Output (a file, atomically, or
 // Stdout for "-"). With images, the archive is their layer, hashed as
 // it is written: without an archive file, it goes to a temporary file
-// as well (for "-", in the same pass as to Stdout).
-func writeArchive(ctx context.Context, l *filelist.List, opts PackOptions, r *PackResult) (layerFile, error) {
+// as well (for "-", in the same pass as to Stdout). x, when not nil,
+// makes the tree of --output-dir from the entries as they are written,
+// also without an archive.
+func writeArchive(ctx context.Context, l *filelist.List, opts PackOptions, r *PackResult, x *tarball.Extractor) (layerFile, error) {
 	o := opts.Options
 	o.Hash = len(opts.Image.Dests) > 0
+	if x != nil {
+		o.Extractor = x
+	}
 	var w io.Writer
 	switch opts.Output {
 	case "":
 		if !o.Hash {
-			return layerFile{}, nil
+			if o.Extractor == nil {
+				return layerFile{}, nil
+			}
+			// the tree alone: the tar stream goes nowhere
+			_, err := tarball.Write(ctx, io.Discard, l.Root, l.Entries, tarball.Options{Compression: tarball.None, Epoch: o.Epoch, Extractor: o.Extractor})
+			return layerFile{}, err
 		}
 		o.Progress = nil
 	case "-":
@@ -309,54 +327,72 @@ func writeDockerfile(opts PackOptions) error {
 	return atomicfile.WriteFile(opts.Dockerfile, []byte(df), 0o644)
 }
 
-// writeDir writes the rootfs as a directory tree: the archive is
-// streamed into the safe extractor, in a temporary directory beside the
-// target that is renamed into place when complete.
-func writeDir(ctx context.Context, l *filelist.List, dir string) error {
-	if entries, err := os.ReadDir(dir); err == nil {
-		if len(entries) > 0 {
-			return errors.Errorf("--output-dir %s is not empty", dir)
-		}
-		if err := os.Remove(dir); err != nil {
-			return errors.Wrap(err, "replacing the empty output directory")
-		}
+// treeDir is the rootfs as a directory tree (--output-dir), made by the
+// archive's writer from the entries as it writes them (see
+// tarball.Options.Extractor), in a temporary directory beside the
+// target that finish renames into place.
+type treeDir struct {
+	dir, tmp string
+	x        *tarball.Extractor
+	done     bool
+}
+
+// startTree checks the target (missing or empty) and makes the
+// temporary directory.
+func startTree(dir string) (*treeDir, error) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return nil, errors.Errorf("--output-dir %s is not empty", dir)
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return errors.Wrap(err, "creating the output directory's parent")
+		return nil, errors.Wrap(err, "creating the output directory's parent")
 	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
 	if err != nil {
-		return errors.Wrap(err, "creating the output directory")
+		return nil, errors.Wrap(err, "creating the output directory")
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			os.RemoveAll(tmp)
-		}
-	}()
-	pr, pw := io.Pipe()
-	go func() {
-		_, err := tarball.Write(ctx, pw, l.Root, l.Entries, tarball.Options{Compression: tarball.None})
-		pw.CloseWithError(err)
-	}()
-	tr, err := tarball.NewReader(pr)
-	if err != nil {
-		pr.CloseWithError(err)
-		return err
+	x := tarball.NewExtractor(tmp, tarball.ExtractOptions{Owners: os.Geteuid() == 0})
+	x.Name = dir
+	return &treeDir{dir: dir, tmp: tmp, x: x}, nil
+}
+
+func (t *treeDir) extractor() *tarball.Extractor {
+	if t == nil {
+		return nil
 	}
-	if err := tarball.Extract(ctx, tr, tmp, tarball.ExtractOptions{Owners: os.Geteuid() == 0}); err != nil {
-		pr.CloseWithError(err)
-		return errors.WithMessagef(err, "writing %s", dir)
+	return t.x
+}
+
+// finish sets the directories' times and renames the tree into place,
+// once every entry is in.
+func (t *treeDir) finish() error {
+	if t == nil {
+		return nil
 	}
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	t.x.Finish()
+	if err := os.Chmod(t.tmp, 0o755); err != nil {
 		return errors.Wrap(err, "writing the output directory")
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return errors.Wrapf(err, "renaming the output directory to %s", dir)
+	if entries, err := os.ReadDir(t.dir); err == nil {
+		if len(entries) > 0 {
+			return errors.Errorf("--output-dir %s is not empty", t.dir)
+		}
+		if err := os.Remove(t.dir); err != nil {
+			return errors.Wrap(err, "replacing the empty output directory")
+		}
 	}
-	ok = true
+	if err := os.Rename(t.tmp, t.dir); err != nil {
+		return errors.Wrapf(err, "renaming the output directory to %s", t.dir)
+	}
+	t.done = true
 	return nil
+}
+
+// remove removes the temporary tree, unless finish renamed it.
+func (t *treeDir) remove() {
+	if !t.done {
+		os.RemoveAll(t.tmp)
+	}
 }
 
 func absOr(p string) string {

@@ -197,7 +197,7 @@ func (a *Applier) entry(ctx context.Context, r *Reader, name string, h *tar.Head
 			return errors.Wrapf(err, "extracting %s", name)
 		}
 	default:
-		if err := create(ctx, r, a.dir, name, h); err != nil {
+		if err := create(a.dir, name, h, fromArchive(ctx, r, name)); err != nil {
 			return err
 		}
 	}

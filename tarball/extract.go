@@ -59,40 +59,79 @@ type ExtractOptions struct {
 // through a symlink that an earlier entry made (a directory entry over
 // one is refused).
 func Extract(ctx context.Context, r *Reader, dir string, opts ExtractOptions) error {
-	type dirTime struct {
-		path string
-		t    time.Time
-	}
-	var dirs []dirTime
+	x := NewExtractor(dir, opts)
 	err := Walk(ctx, r, func(name string, h *tar.Header) error {
-		if err := create(ctx, r, dir, name, h); err != nil {
-			return err
-		}
-		if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
-			return nil
-		}
-		target := filepath.Join(dir, name)
-		if err := setMetadata(target, name, h, opts); err != nil {
-			return err
-		}
-		if h.Typeflag == tar.TypeDir {
-			dirs = append(dirs, dirTime{target, h.ModTime})
-		}
-		return nil
+		return x.Entry(name, h, fromArchive(ctx, r, name))
 	})
 	if err != nil {
 		return err
 	}
-	// last, deepest first: making entries in a directory changes its time
-	for i := len(dirs) - 1; i >= 0; i-- {
-		os.Chtimes(dirs[i].path, dirs[i].t, dirs[i].t)
+	x.Finish()
+	return nil
+}
+
+// fromArchive copies an entry's contents from the archive.
+func fromArchive(ctx context.Context, r *Reader, name string) func(io.Writer) error {
+	return func(f io.Writer) error {
+		_, err := io.Copy(f, ctxReader{ctx, r})
+		return errors.Wrapf(err, "extracting %s", name)
+	}
+}
+
+// Extractor makes a directory tree of entries given one at a time, with
+// Extract's safeguards: Extract gives it an archive's entries, Write
+// (Options.Extractor) the entries it writes, as it writes them (an
+// archive and a tree from one read of each file).
+type Extractor struct {
+	dir  string
+	opts ExtractOptions
+	dirs []dirTime
+	// Name is how Write's errors name the tree (default: its directory).
+	Name string
+}
+
+type dirTime struct {
+	path string
+	t    time.Time
+}
+
+// NewExtractor extracts into dir, which should be empty.
+func NewExtractor(dir string, opts ExtractOptions) *Extractor {
+	return &Extractor{dir: dir, opts: opts, Name: dir}
+}
+
+// Entry makes the entry h, named name (clean: see CleanName), and gives
+// it its owner (with Owners), mode, attributes and time. The contents of
+// a regular file are what contents writes to it; contents' error is
+// returned as it is.
+func (x *Extractor) Entry(name string, h *tar.Header, contents func(io.Writer) error) error {
+	if err := create(x.dir, name, h, contents); err != nil {
+		return err
+	}
+	if h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink {
+		return nil
+	}
+	target := filepath.Join(x.dir, name)
+	if err := setMetadata(target, name, h, x.opts); err != nil {
+		return err
+	}
+	if h.Typeflag == tar.TypeDir {
+		x.dirs = append(x.dirs, dirTime{target, h.ModTime})
 	}
 	return nil
 }
 
+// Finish sets the directories' times, last made first (making entries in
+// a directory changes its time). Call it once, after the last entry.
+func (x *Extractor) Finish() {
+	for i := len(x.dirs) - 1; i >= 0; i-- {
+		os.Chtimes(x.dirs[i].path, x.dirs[i].t, x.dirs[i].t)
+	}
+}
+
 // create makes the entry h, named name (clean), under dir: a directory,
-// a file with its contents, a symlink or a hardlink.
-func create(ctx context.Context, r *Reader, dir, name string, h *tar.Header) error {
+// a file with the contents contents writes, a symlink or a hardlink.
+func create(dir, name string, h *tar.Header, contents func(io.Writer) error) error {
 	if sparse(h) {
 		// a few bytes of archive could announce terabytes of holes
 		return &UnsafeEntryError{h.Name, "sparse files are not extracted"}
@@ -117,11 +156,13 @@ func create(ctx context.Context, r *Reader, dir, name string, h *tar.Header) err
 		if err != nil {
 			return errors.Wrap(err, "extracting")
 		}
-		_, err = io.Copy(f, ctxReader{ctx, r})
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		if contents != nil {
+			if err := contents(f); err != nil {
+				f.Close()
+				return err
+			}
 		}
-		return errors.Wrapf(err, "extracting %s", name)
+		return errors.Wrapf(f.Close(), "extracting %s", name)
 	case tar.TypeSymlink:
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 			return errors.Wrap(err, "extracting")

@@ -34,6 +34,12 @@ type Options struct {
 	// Hash: Stats gets the sha256 of the archive and of its tar stream,
 	// taken as they are written (an image layer's digest and diffID).
 	Hash bool
+	// Extractor, when set, also makes each entry in its directory tree as
+	// it is written (pack's --output-dir): the archive and the tree come
+	// from one read of each file. Its errors stop the write; the caller
+	// then removes the tree, and calls Extractor.Finish after a write
+	// that succeeded.
+	Extractor *Extractor
 }
 
 // Stats of a finished write.
@@ -166,12 +172,13 @@ func writeEntry(tw *tar.Writer, root string, e *filelist.Entry, opts Options, bu
 		ModTime: clamp(e.ModTime, opts.Epoch),
 		Format:  tar.FormatPAX,
 	}
+	x := opts.Extractor
 	switch e.Kind {
 	case filelist.Dir:
 		hdr.Typeflag = tar.TypeDir
 		hdr.Name += "/"
 		if e.Data != nil { // made by scratchpack: not under the root
-			return 0, writeHeader(tw, hdr)
+			return 0, put(tw, x, hdr, nil)
 		}
 		if err := withFD(host, syscall.O_DIRECTORY, func(fd int) error {
 			x, err := xattrs(fd)
@@ -180,11 +187,11 @@ func writeEntry(tw *tar.Writer, root string, e *filelist.Entry, opts Options, bu
 		}); err != nil {
 			return 0, errors.Wrapf(err, "reading directory %s", host)
 		}
-		return 0, writeHeader(tw, hdr)
+		return 0, put(tw, x, hdr, nil)
 	case filelist.Symlink:
 		hdr.Typeflag = tar.TypeSymlink
 		hdr.Linkname = e.Target
-		return 0, writeHeader(tw, hdr)
+		return 0, put(tw, x, hdr, nil)
 	case filelist.Special:
 		switch e.Type {
 		case "fifo":
@@ -197,27 +204,29 @@ func writeEntry(tw *tar.Writer, root string, e *filelist.Entry, opts Options, bu
 			return 0, errors.Errorf("%s: unknown special type %q", e.Path, e.Type)
 		}
 		hdr.Devmajor, hdr.Devminor = int64(e.Major), int64(e.Minor)
-		return 0, writeHeader(tw, hdr)
+		return 0, put(tw, x, hdr, nil)
 	case filelist.Hardlink:
 		hdr.Typeflag = tar.TypeLink
 		hdr.Linkname = strings.TrimPrefix(e.Target, "/")
-		return 0, writeHeader(tw, hdr)
+		return 0, put(tw, x, hdr, nil)
 	case filelist.File:
 		if e.Data != nil {
 			hdr.Typeflag = tar.TypeReg
 			hdr.Size = int64(len(e.Data))
-			if err := writeHeader(tw, hdr); err != nil {
-				return 0, err
-			}
-			n, err := tw.Write(e.Data)
-			return int64(n), errors.Wrapf(err, "packing %s", e.Path)
+			var n int
+			err := put(tw, x, hdr, func(w io.Writer) error {
+				var err error
+				n, err = w.Write(e.Data)
+				return errors.Wrapf(err, "packing %s", e.Path)
+			})
+			return int64(n), err
 		}
-		return writeFile(tw, hdr, e, host, buf)
+		return writeFile(tw, x, hdr, e, host, buf)
 	}
 	return 0, errors.Errorf("%s: unknown entry kind %q", e.Path, e.Kind)
 }
 
-func writeFile(tw *tar.Writer, hdr *tar.Header, e *filelist.Entry, host string, buf []byte) (int64, error) {
+func writeFile(tw *tar.Writer, x *Extractor, hdr *tar.Header, e *filelist.Entry, host string, buf []byte) (int64, error) {
 	src := host
 	if e.Content != "" {
 		src = e.Content
@@ -236,17 +245,18 @@ func writeFile(tw *tar.Writer, hdr *tar.Header, e *filelist.Entry, host string, 
 	}
 	hdr.Typeflag = tar.TypeReg
 	hdr.Size = before.Size
-	x, err := xattrs(int(f.Fd()))
+	xa, err := xattrs(int(f.Fd()))
 	if err != nil {
 		return 0, errors.Wrapf(err, "reading extended attributes of %s", src)
 	}
-	hdr.PAXRecords = x
-	if err := writeHeader(tw, hdr); err != nil {
-		return 0, err
-	}
-	n, err := io.CopyBuffer(tw, io.LimitReader(onlyReader{f}, before.Size), buf)
-	if err != nil {
-		return n, errors.Wrapf(err, "packing %s", src)
+	hdr.PAXRecords = xa
+	var n int64
+	if err := put(tw, x, hdr, func(w io.Writer) error {
+		var err error
+		n, err = io.CopyBuffer(w, io.LimitReader(onlyReader{f}, before.Size), buf)
+		return errors.Wrapf(err, "packing %s", src)
+	}); err != nil {
+		return n, err
 	}
 	if n != before.Size {
 		return n, &ChangedError{Path: src, What: "it shrank"}
@@ -259,6 +269,49 @@ func writeFile(tw *tar.Writer, hdr *tar.Header, e *filelist.Entry, host string, 
 		return n, &ChangedError{Path: src, What: "it was written to"}
 	}
 	return n, nil
+}
+
+// put writes hdr and, for a regular file, its contents (what contents
+// writes to the writer it is given) to the archive and, with an
+// extractor, makes the entry in the tree: the contents go to both in
+// one pass.
+func put(tw *tar.Writer, x *Extractor, hdr *tar.Header, contents func(io.Writer) error) error {
+	if err := writeHeader(tw, hdr); err != nil {
+		return err
+	}
+	if x == nil {
+		if contents == nil {
+			return nil
+		}
+		return contents(tw)
+	}
+	name, err := CleanName(hdr.Name)
+	if err != nil {
+		return errors.WithMessagef(err, "writing %s", x.Name)
+	}
+	var cerr error
+	err = x.Entry(name, hdr, func(f io.Writer) error {
+		if contents == nil {
+			return nil
+		}
+		cerr = contents(io.MultiWriter(tw, namedWriter{f, x.Name}))
+		return cerr
+	})
+	if err != nil && err != cerr {
+		return errors.WithMessagef(err, "writing %s", x.Name)
+	}
+	return err
+}
+
+// namedWriter names the tree in its write errors.
+type namedWriter struct {
+	w    io.Writer
+	name string
+}
+
+func (n namedWriter) Write(p []byte) (int, error) {
+	k, err := n.w.Write(p)
+	return k, errors.Wrapf(err, "writing %s", n.name)
 }
 
 // onlyReader hides os.File's WriterTo/ReaderFrom so that CopyBuffer

@@ -8,9 +8,11 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -341,4 +343,104 @@ func TestHashWhileWriting(t *testing.T) {
 			t.Errorf("%s: hashes without Hash: %+v", c, plain)
 		}
 	}
+}
+
+// TestExtractWhileWriting: with an Extractor, Write makes the tree as
+// it writes the entries, the same tree as Extract makes of the archive
+// (types, modes, setuid, owners, times, attributes, capabilities,
+// links, hardlinks, contents), and the archive is the same bytes as
+// without it; an extractor that fails stops the write and says which
+// tree.
+func TestExtractWhileWriting(t *testing.T) {
+	root, l := fixture(t)
+	epoch := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC) // a day before the fixture's times
+	for _, c := range []Compression{Gzip, Zstd, None} {
+		tree, ref := t.TempDir(), t.TempDir()
+		x := NewExtractor(tree, ExtractOptions{Owners: os.Geteuid() == 0})
+		var buf bytes.Buffer
+		if _, err := Write(context.Background(), &buf, root, l.Entries, Options{Compression: c, Epoch: &epoch, Extractor: x}); err != nil {
+			t.Fatal(err)
+		}
+		x.Finish()
+		if without := write(t, root, l, Options{Compression: c, Epoch: &epoch}); !bytes.Equal(without, buf.Bytes()) {
+			t.Errorf("%s: the archive differs with an Extractor", c)
+		}
+		r, err := NewReader(bytes.NewReader(buf.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Extract(context.Background(), r, ref, ExtractOptions{Owners: os.Geteuid() == 0}); err != nil {
+			t.Fatal(err)
+		}
+		got, want := treeState(t, tree), treeState(t, ref)
+		if len(want) != len(l.Entries) {
+			t.Errorf("%s: Extract made %d entries, the list has %d", c, len(want), len(l.Entries))
+		}
+		for name, w := range want {
+			if got[name] != w {
+				t.Errorf("%s: %s is\n%s\nwant (as extracted)\n%s", c, name, got[name], w)
+			}
+		}
+		for name := range got {
+			if _, ok := want[name]; !ok {
+				t.Errorf("%s: %s made, not in the archive", c, name)
+			}
+		}
+	}
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	x := NewExtractor(filepath.Join(file, "tree"), ExtractOptions{})
+	x.Name = "the tree"
+	if _, err := Write(context.Background(), io.Discard, root, l.Entries, Options{Extractor: x}); err == nil || !strings.Contains(err.Error(), "writing the tree: ") {
+		t.Errorf("an extractor that cannot write: %v", err)
+	}
+}
+
+// treeState describes each entry under dir: type, mode, owner, time,
+// attributes, link target or contents, and the first name of its inode.
+func treeState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	inodes := map[uint64]string{}
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		st := info.Sys().(*syscall.Stat_t)
+		s := fmt.Sprintf("mode %o owner %d:%d", st.Mode, st.Uid, st.Gid)
+		switch {
+		case info.Mode()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			s += " -> " + target
+		case info.Mode().IsRegular():
+			data, _ := os.ReadFile(p)
+			first, ok := inodes[st.Ino]
+			if !ok {
+				inodes[st.Ino], first = rel, rel
+			}
+			s += fmt.Sprintf(" time %d sha256 %x inode of %s", st.Mtim.Sec, sha256.Sum256(data), first)
+		default:
+			s += fmt.Sprintf(" time %d", st.Mtim.Sec)
+		}
+		if info.Mode()&os.ModeSymlink == 0 {
+			names := make([]byte, 4096)
+			n, _ := syscall.Listxattr(p, names)
+			xs := strings.Split(strings.TrimRight(string(names[:max(n, 0)]), "\x00"), "\x00")
+			sort.Strings(xs)
+			for _, x := range xs {
+				if x != "" {
+					v := make([]byte, 256)
+					m, _ := syscall.Getxattr(p, x, v)
+					s += fmt.Sprintf(" %s=%x", x, v[:max(m, 0)])
+				}
+			}
+		}
+		out[rel] = s
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
