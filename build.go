@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -451,7 +450,7 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 		ExitCode:    r.Trace.ExitCode,
 		Stopped:     r.Trace.Stopped,
 		Collector:   string(collector),
-		Tools:       toolVersions(),
+		Tools:       r.toolVersions(),
 		TimingsMS:   map[string]int64{},
 		Archive:     r.Pack.Output,
 		Compressed:  r.Pack.Compressed,
@@ -485,11 +484,22 @@ func (r *BuildResult) report(o BuildOptions, rn *run) *Report {
 	return rep
 }
 
-// toolVersions names what the build ran with: Go, strace, the kernel.
-func toolVersions() map[string]string {
+// toolVersions names what the build ran with: Go, the kernel, and the
+// tools it ran: strace (its collector, or fanotify's narrow strace, as
+// the trace asked it once) and upx (the --upx stage). A tool that did
+// not run is not named.
+func (r *BuildResult) toolVersions() map[string]string {
 	tools := map[string]string{"go": runtime.Version()}
-	if out, err := exec.Command("strace", "-V").Output(); err == nil {
-		tools["strace"] = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	if r.Trace != nil && r.Trace.Strace != "" {
+		tools["strace"] = r.Trace.Strace
+	}
+	for _, e := range r.Execs {
+		if e.strace != "" {
+			tools["strace"] = e.strace
+		}
+	}
+	if r.Pack != nil && r.Pack.UPX != nil && r.Pack.UPX.Version != "" {
+		tools["upx"] = r.Pack.UPX.Version
 	}
 	var u syscall.Utsname
 	if syscall.Uname(&u) == nil {

@@ -23,6 +23,7 @@ type ExecRun struct {
 	log    string
 	uses   []collect.Use // what a watch saw (fanotify) or the ptrace collector
 	logged bool          // log was written
+	strace string        // the version of the strace that traced it, if one did
 	// unreadable: the ptrace collector's calls whose path it could not read
 	unreadable []collect.Unreadable
 }
@@ -150,6 +151,7 @@ func runExecs(ctx context.Context, execs []string, base tracer.Options, logDir s
 			return out, errors.Errorf("--exec %q exited with status %d%s", c, res.ExitCode, signalNote(res.Signal))
 		}
 		er.logged = base.Collector != tracer.Fanotify && base.Collector != tracer.Ptrace || res.WatchLog
+		er.strace = res.Strace
 		if res.Watch != nil {
 			er.uses = collect.FromWatch(res.Watch.Accesses)
 		}

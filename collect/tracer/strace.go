@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -88,17 +90,35 @@ func SupportsSeccomp(straceBin string) bool { return straceAtLeast(straceBin, 5,
 
 // straceAtLeast reports whether strace -V says major.minor or later.
 func straceAtLeast(straceBin string, major, minor int) bool {
-	out, err := exec.Command(straceBin, "-V").Output()
-	if err != nil {
-		return false
-	}
-	m := versionRe.FindSubmatch(out)
+	m := versionRe.FindStringSubmatch(StraceVersion(straceBin))
 	if m == nil {
 		return false
 	}
-	maj, _ := strconv.Atoi(string(m[1]))
-	min, _ := strconv.Atoi(string(m[2]))
+	maj, _ := strconv.Atoi(m[1])
+	min, _ := strconv.Atoi(m[2])
 	return maj > major || maj == major && min >= minor
+}
+
+// straceVersions holds, per strace binary, a function that runs its -V
+// once (the version does not change while we run).
+var straceVersions sync.Map
+
+// StraceVersion is the first line of what strace -V prints ("strace --
+// version 6.1"), or "" when it cannot run. It runs once per binary and
+// process: the features a run needs and the report ask it again.
+func StraceVersion(straceBin string) string {
+	f, ok := straceVersions.Load(straceBin)
+	if !ok {
+		f, _ = straceVersions.LoadOrStore(straceBin, sync.OnceValue(func() string {
+			out, err := exec.Command(straceBin, "-V").Output()
+			if err != nil {
+				return ""
+			}
+			first, _, _ := strings.Cut(string(out), "\n")
+			return strings.TrimSpace(first)
+		}))
+	}
+	return f.(func() string)()
 }
 
 // straceBinary is Options.Strace, or strace found on PATH.
@@ -148,7 +168,7 @@ func startStrace(o Options) (*started, error) {
 		return nil, err
 	}
 	cmd := straceCommand(bin, TraceSet, o)
-	st := &started{res: &Result{Args: cmd.Args}, start: time.Now()}
+	st := &started{res: &Result{Args: cmd.Args, Strace: StraceVersion(bin)}, start: time.Now()}
 	if err := cmd.Start(); err != nil {
 		return nil, errors.Wrapf(err, "starting %s", bin)
 	}

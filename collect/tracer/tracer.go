@@ -140,6 +140,10 @@ type Result struct {
 	// WatchLog is set when a watched run also wrote Log: strace followed
 	// the calls fanotify cannot see (see WatchTraceSet).
 	WatchLog bool
+	// Strace is the version of the strace the run used (StraceVersion):
+	// set for the strace collector and a watched run with WatchLog, ""
+	// when no strace ran.
+	Strace string
 	// Uses are what a ptrace run saw, as host paths (nil for the other
 	// collectors: their log or watch holds it).
 	Uses []collect.Use

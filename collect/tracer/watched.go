@@ -74,6 +74,9 @@ func startWatched(o Options) (*started, error) {
 		}()
 	}
 	st := &started{res: &Result{Args: args, WatchLog: straced}}
+	if straced {
+		st.res.Strace = StraceVersion(bin)
+	}
 	var ns string // the namespace's name (read here: the command may be gone before it could be read from its pid)
 	err = sandbox.WithPrivateMounts(func() error {
 		ns, _ = os.Readlink("/proc/thread-self/ns/mnt")
