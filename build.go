@@ -39,7 +39,8 @@ type BuildOptions struct {
 	FailOnExit bool
 	// Strict makes calls whose path the collector could not read an
 	// error (an *UnreadableError) before anything is written; by default
-	// each process that made them is a warning.
+	// each process that made them is a warning. With Verify, those of
+	// the verify run too (after the archive is written).
 	Strict bool
 	// KeepLog, when set, is where the strace log is kept.
 	KeepLog string
@@ -54,7 +55,9 @@ type BuildOptions struct {
 
 	Pack PackOptions // Output, Dockerfile, compression...
 	// Verify, when set, runs verify on the archive with the same command
-	// (its Archive and Command are filled in).
+	// (its Archive and Command are filled in; by default its Collector is
+	// the build's, ptrace for fanotify, and its Strict and Warn are the
+	// build's).
 	Verify *verify.Options
 	Warn   func(error)
 	// ReportHTML, when set, is where the report goes as one HTML page
@@ -419,6 +422,20 @@ func (r *BuildResult) verify(ctx context.Context, o BuildOptions, rn *run) error
 	vo := *o.Verify
 	vo.Archive = o.Pack.Output
 	vo.Command = append([]string{rn.program}, o.Command[1:]...)
+	if vo.Collector == "" {
+		// the build's, but fanotify's, which sees no failed lookup
+		vo.Collector = o.Trace.Collector
+		if vo.Collector == tracer.Fanotify {
+			vo.Collector = tracer.Ptrace
+			if len(vo.Launcher) == 0 {
+				vo.Collector = tracer.Strace
+			}
+		}
+	}
+	if vo.Strace == "" {
+		vo.Strace = o.Trace.Strace
+	}
+	vo.Strict, vo.Warn = o.Strict, o.Warn
 	if vo.Dir == "" && rn.root == "/" {
 		vo.Dir = rn.dir // where the command ran: relative names mean the same
 	}

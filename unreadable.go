@@ -1,57 +1,16 @@
 package scratchpack
 
-import (
-	"fmt"
-	"strings"
-
-	"github.com/scratchpack/scratchpack/collect"
-	"github.com/scratchpack/scratchpack/collect/tracer"
-)
+import "github.com/scratchpack/scratchpack/collect/tracer"
 
 // UnreadableFix is what to do about paths strace could not read.
-const UnreadableFix = "the files these calls named may be missing from the image: " +
-	"trace with --collector ptrace (scratchpack's own tracer, which keeps such processes readable), " +
-	"or give the build CAP_SYS_PTRACE (docker/podman build --cap-add SYS_PTRACE)"
+const UnreadableFix = tracer.UnreadableFix
 
 // UnreadablePtraceFix is what to do about paths scratchpack's own
-// tracer could not read: it is the collector UnreadableFix advises, so
-// only the capability is left.
-const UnreadablePtraceFix = "the files these calls named may be missing from the image: " +
-	"scratchpack's tracer could not read them; give the build CAP_SYS_PTRACE (docker/podman build --cap-add SYS_PTRACE)"
+// tracer could not read (see tracer.UnreadablePtraceFix).
+const UnreadablePtraceFix = tracer.UnreadablePtraceFix
 
 // UnreadableError is a trace in which processes made calls whose path
-// the collector could not read: a process that changed its uid without
-// exec (apache's and mariadb's workers) became non-dumpable, and strace,
-// without CAP_SYS_PTRACE (in a docker or podman build), printed an
-// address instead of the path. A build warns with one per process;
-// with Strict it fails with one naming them all.
-type UnreadableError struct {
-	Processes []collect.Unreadable
-	Strict    bool
-	// Collector is the one that traced (its fix is not to use it): ""
-	// is strace's, whose logs filelist --strace reads.
-	Collector tracer.Collector
-}
-
-func (e *UnreadableError) Error() string {
-	var b strings.Builder
-	if e.Strict {
-		n := 0
-		for _, p := range e.Processes {
-			n += p.Count
-		}
-		fmt.Fprintf(&b, "--strict: %d calls of %d processes named a path that could not be read, and nothing was written: ", n, len(e.Processes))
-	}
-	for i, p := range e.Processes {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(p.String())
-	}
-	fix := UnreadableFix
-	if e.Collector == tracer.Ptrace {
-		fix = UnreadablePtraceFix
-	}
-	b.WriteString("; " + fix)
-	return b.String()
-}
+// the collector could not read: a build warns with one per process;
+// with Strict it fails with one naming them all (see
+// tracer.UnreadableError, which verify reports too).
+type UnreadableError = tracer.UnreadableError

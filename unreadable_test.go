@@ -121,19 +121,25 @@ os.wait()
 // TestUnreadableErrorFix: the warning names the fix for the collector
 // that traced: strace's is the ptrace collector; the ptrace collector's
 // own unread calls (its Where is "pid N", not said twice) only
-// CAP_SYS_PTRACE.
+// CAP_SYS_PTRACE. Under --strict it says what was not done: a build
+// wrote nothing, a verify did not verify.
 func TestUnreadableErrorFix(t *testing.T) {
 	for _, tc := range []struct {
 		collector tracer.Collector
 		where     string
+		strict    bool
+		outcome   string
 		want      []string
 		not       []string
 	}{
-		{tracer.Strace, "the trace log, line 7", []string{"pid 42 (httpd, uid 33): 3 calls (openat) whose path could not be read, the first at the trace log, line 7", "--collector ptrace", "--cap-add SYS_PTRACE"}, nil},
-		{"", "the trace log, line 7", []string{"--collector ptrace"}, nil},
-		{tracer.Ptrace, "pid 42", []string{"pid 42 (httpd, uid 33): 3 calls (openat) whose path could not be read; ", "--cap-add SYS_PTRACE"}, []string{"--collector ptrace", "the first at"}},
+		{tracer.Strace, "the trace log, line 7", false, "", []string{"pid 42 (httpd, uid 33): 3 calls (openat) whose path could not be read, the first at the trace log, line 7", "--collector ptrace", "--cap-add SYS_PTRACE"}, []string{"--strict"}},
+		{"", "the trace log, line 7", false, "", []string{"--collector ptrace"}, nil},
+		{tracer.Ptrace, "pid 42", false, "", []string{"pid 42 (httpd, uid 33): 3 calls (openat) whose path could not be read; ", "--cap-add SYS_PTRACE"}, []string{"--collector ptrace", "the first at"}},
+		// --strict: a build's writes nothing; verify's says what it did
+		{tracer.Strace, "", true, "", []string{"--strict: 3 calls of 1 processes named a path that could not be read, and nothing was written: pid 42 (httpd, uid 33)"}, nil},
+		{tracer.Strace, "", true, "the rootfs is not verified", []string{"--strict: 3 calls of 1 processes named a path that could not be read, and the rootfs is not verified: pid 42"}, []string{"written"}},
 	} {
-		e := &UnreadableError{Collector: tc.collector, Processes: []collect.Unreadable{{Pid: 42, Command: "httpd", UID: 33, Count: 3, Calls: []string{"openat"}, Where: tc.where}}}
+		e := &UnreadableError{Collector: tc.collector, Strict: tc.strict, Outcome: tc.outcome, Processes: []collect.Unreadable{{Pid: 42, Command: "httpd", UID: 33, Count: 3, Calls: []string{"openat"}, Where: tc.where}}}
 		got := e.Error()
 		for _, w := range tc.want {
 			if !strings.Contains(got, w) {

@@ -318,12 +318,24 @@ func FromStrace(files []string, opts strace.Options) ([]Use, []Unreadable, error
 	t := NewTrace()
 	t.Canonical = opts.Canonical
 	opts.FailedCalls = []string{"mkdir", "mkdirat"} // for EEXIST: the program expects the directory
-	var unread unreadCounter
-	opts.Unreadable, opts.UIDChange = unread.add, unread.uidChange
-	if err := strace.ParseFiles(files, opts, t.Add); err != nil {
+	unread, err := ParseStrace(files, opts, t.Add)
+	if err != nil {
 		return nil, nil, err
 	}
-	return t.Uses(), unread.list(), nil
+	return t.Uses(), unread, nil
+}
+
+// ParseStrace parses strace logs (see strace.ParseFiles), giving fn each
+// event, and counts per process the calls whose path strace could not
+// read, in the order of their first: a caller of the parser is never
+// silent about those (verify reads the failed calls this way).
+func ParseStrace(files []string, opts strace.Options, fn func(strace.Event)) ([]Unreadable, error) {
+	var unread unreadCounter
+	opts.Unreadable, opts.UIDChange = unread.add, unread.uidChange
+	if err := strace.ParseFiles(files, opts, fn); err != nil {
+		return nil, err
+	}
+	return unread.list(), nil
 }
 
 // FromLdd parses ldd output files into Uses: each library, and the

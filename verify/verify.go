@@ -1,9 +1,3 @@
-// Package verify proves that a rootfs archive runs a command: it
-// extracts the archive into a fresh directory, runs the command there
-// chrooted with a clean environment under strace, runs it on the host
-// too, and compares. When they differ, it names each path the image run
-// failed to find that exists on the host, with the program that asked
-// for it, and the --include flags that would fix it.
 package verify
 
 import (
@@ -20,10 +14,10 @@ import (
 
 	"github.com/pkg/errors"
 
+	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/strace"
 	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/internal/rootpath"
-	"github.com/scratchpack/scratchpack/internal/sandbox"
 	"github.com/scratchpack/scratchpack/tarball"
 )
 
@@ -49,6 +43,19 @@ type Options struct {
 	// source image, whose stdout was not kept: CompareOutput needs the
 	// host run).
 	Reference *Run
+	// Collector traces the image run: tracer.Ptrace, scratchpack's own
+	// tracer (the CLI's default; it needs Launcher), or tracer.Strace
+	// ("": strace, found on PATH or Strace). tracer.Fanotify is refused:
+	// it sees no lookup that failed.
+	Collector tracer.Collector
+	// Strict makes calls of the image run whose path the collector could
+	// not read an error (a *tracer.UnreadableError), as build --strict
+	// does; by default each process that made them is a warning, and
+	// they are in Result.Unreadable.
+	Strict bool
+	// Warn receives the warnings (nil: dropped): the processes with
+	// unread calls, a run without /proc.
+	Warn func(error)
 	// Launcher, Strace: see tracer.Options.
 	Launcher []string
 	Strace   string
@@ -90,6 +97,38 @@ type Result struct {
 	Missing []Missing `json:"missing,omitempty"`
 	// Includes are the flags that would add the missing paths.
 	Includes []string `json:"includes,omitempty"`
+	// Collector traced the image run.
+	Collector tracer.Collector `json:"collector"`
+	// Unreadable are the processes of the image run that made calls whose
+	// path the collector could not read: what those failed to find is not
+	// in Missing (each was a warning, or Strict made them an error).
+	Unreadable []collect.Unreadable `json:"unreadable,omitempty"`
+	// NoProc says that the image run had no /proc: mounting one needs
+	// CAP_SYS_ADMIN (it was a warning).
+	NoProc bool `json:"no_proc,omitempty"`
+}
+
+// StrictOutcome is what verify --strict makes of unread calls.
+const StrictOutcome = "the rootfs is not verified"
+
+// NoProcWarning is the warning of an image run without /proc.
+var NoProcWarning = errors.New("the rootfs ran without /proc: mounting one needs CAP_SYS_ADMIN (docker/podman build --cap-add SYS_ADMIN); " +
+	"a program that reads /proc (a UPX-packed one: /proc/self/exe) may fail here though it runs in a container")
+
+// ErrFanotify refuses the fanotify collector.
+var ErrFanotify = errors.New("verify cannot use the fanotify collector: it sees the files opened, not the lookups that failed, which verify names; use ptrace or strace")
+
+// collector checks Options.Collector.
+func collector(c tracer.Collector) (tracer.Collector, error) {
+	switch c {
+	case "", tracer.Strace:
+		return tracer.Strace, nil
+	case tracer.Ptrace:
+		return c, nil
+	case tracer.Fanotify:
+		return "", ErrFanotify
+	}
+	return "", errors.Errorf("unknown collector %q (expected ptrace or strace)", c)
 }
 
 // ErrNeedsRoot is returned when verify cannot chroot.
@@ -100,8 +139,16 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 	if len(o.Command) == 0 {
 		return nil, errors.New("no command: give it after --")
 	}
+	c, err := collector(o.Collector)
+	if err != nil {
+		return nil, err
+	}
 	if os.Geteuid() != 0 {
 		return nil, ErrNeedsRoot
+	}
+	warn := o.Warn
+	if warn == nil {
+		warn = func(error) {}
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 60 * time.Second
@@ -132,7 +179,7 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 		return nil, errors.WithMessagef(err, "extracting %s", o.Archive)
 	}
 
-	r := &Result{}
+	r := &Result{Collector: c}
 	wd := o.Dir
 	if wd == "" {
 		wd = "/"
@@ -154,28 +201,30 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 
 	var stdout, stderr bytes.Buffer
 	log := filepath.Join(dir, "image.strace")
-	var tres *tracer.Result
 	// As in a container, the command sees a /proc (UPX-packed programs
-	// need /proc/self/exe); it is mounted in a private namespace only.
-	err = sandbox.WithProc(root, func() error {
-		var err error
-		tres, err = tracer.Run(ctx, tracer.Options{
-			Command:  o.Command,
-			Log:      log,
-			Root:     root,
-			Dir:      wd,
-			Env:      env,
-			Stdout:   &stdout,
-			Stderr:   &stderr,
-			Duration: o.Timeout,
-			Launcher: o.Launcher,
-			Strace:   o.Strace,
-			Grace:    2 * time.Second,
-		})
-		return err
+	// need /proc/self/exe) and /dev nodes, mounted in a private namespace
+	// only (Proc).
+	tres, err := tracer.Run(ctx, tracer.Options{
+		Command:   o.Command,
+		Log:       log,
+		Root:      root,
+		Dir:       wd,
+		Env:       env,
+		Stdout:    &stdout,
+		Stderr:    &stderr,
+		Duration:  o.Timeout,
+		Launcher:  o.Launcher,
+		Strace:    o.Strace,
+		Grace:     2 * time.Second,
+		Collector: c,
+		Failed:    true,
+		Proc:      true,
 	})
 	if err != nil {
 		return nil, errors.WithMessage(err, "running the command in the rootfs")
+	}
+	if r.NoProc = tres.NoProc; r.NoProc {
+		warn(NoProcWarning)
 	}
 	r.Image = Run{ExitCode: tres.ExitCode, Signal: tres.Signal, Stdout: stdout.String(), Stderr: stderr.String()}
 	if tres.Stopped {
@@ -188,7 +237,17 @@ func Verify(ctx context.Context, o Options) (*Result, error) {
 		r.Differs = append(r.Differs, "stdout")
 	}
 	r.Match = len(r.Differs) == 0
-	if r.Missing, err = missing(log, root); err != nil {
+	f := &finder{root: root, seen: map[string]bool{}}
+	if c == tracer.Ptrace {
+		for _, e := range tres.Failed {
+			f.add(e)
+		}
+		r.Unreadable = tres.Unreadable
+	} else if r.Unreadable, err = f.strace(log); err != nil {
+		return nil, err
+	}
+	r.Missing = f.list()
+	if err := unreadable(r, o.Strict, warn); err != nil {
 		return nil, err
 	}
 	for _, m := range r.Missing {
@@ -220,63 +279,101 @@ func runHost(ctx context.Context, argv, env []string, timeout time.Duration, dir
 	return run
 }
 
-// missing reads the image run's trace: every path it failed to find
-// (ENOENT) or to read (EACCES) inside the root that the host has.
-func missing(log, root string) ([]Missing, error) {
-	seen := map[string]bool{}
-	var out []Missing
-	inside := func(p string) (string, bool) {
-		if p == root {
-			return "/", true
-		}
-		if strings.HasPrefix(p, root+"/") {
-			return p[len(root):], true
-		}
-		return "", false
+// unreadable warns once per process of the image run with unread
+// calls, or fails with strict, as a build does.
+func unreadable(r *Result, strict bool, warn func(error)) error {
+	if len(r.Unreadable) == 0 {
+		return nil
 	}
-	err := strace.ParseFiles([]string{log}, strace.Options{Failed: true, Cwd: root}, func(e strace.Event) {
-		if e.OK || (e.Errno != "ENOENT" && e.Errno != "EACCES") {
-			return
-		}
-		switch e.Op {
-		case strace.OpExec, strace.OpRead, strace.OpStat, strace.OpChdir, strace.OpList:
-		default:
-			return
-		}
-		p, ok := inside(e.Path)
-		if !ok {
-			return
-		}
-		p = filepath.Clean(p)
-		for _, pre := range []string{"/proc", "/sys", "/dev"} {
-			if p == pre || strings.HasPrefix(p, pre+"/") {
-				return
-			}
-		}
-		if seen[p] {
-			return
-		}
-		if _, err := os.Lstat(p); err != nil {
-			return // the host does not have it either: a search path
-		}
-		seen[p] = true
-		// /lib/x and /usr/lib/x are one file on merged-/usr hosts
-		if canon, err := filepath.EvalSymlinks(p); err == nil && canon != p {
-			if seen["canon:"+canon] {
-				return
-			}
-			seen["canon:"+canon] = true
-		} else {
-			seen["canon:"+p] = true
-		}
-		by, _ := inside(e.Exe)
-		out = append(out, Missing{Path: p, Errno: e.Errno, Syscall: e.Syscall, By: by})
-	})
+	if strict {
+		return &tracer.UnreadableError{Processes: r.Unreadable, Strict: true, Collector: r.Collector, Outcome: StrictOutcome}
+	}
+	for _, u := range r.Unreadable {
+		warn(&tracer.UnreadableError{Processes: []collect.Unreadable{u}, Collector: r.Collector})
+	}
+	return nil
+}
+
+// finder names the paths an image run failed to find (ENOENT) or to
+// read (EACCES) inside the root that the host has, from its failed calls.
+type finder struct {
+	root string
+	seen map[string]bool
+	out  []Missing
+}
+
+// strace reads the failed calls of the image run's strace log, and
+// counts the calls whose path strace could not read.
+func (f *finder) strace(log string) ([]collect.Unreadable, error) {
+	uid := os.Geteuid() // the command starts as we run
+	unread, err := collect.ParseStrace([]string{log}, strace.Options{Failed: true, Cwd: f.root, UID: &uid}, f.add)
 	if err != nil {
 		return nil, errors.WithMessage(err, "reading the trace of the image run")
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
+	for i, u := range unread {
+		unread[i].Where = "" // a line of a log that is removed
+		if p, ok := f.inside(u.Command); ok {
+			unread[i].Command = p // the program in the image, as Missing.By
+		}
+	}
+	return unread, nil
+}
+
+// inside is the path p names in the image: "" when it is outside root.
+func (f *finder) inside(p string) (string, bool) {
+	if p == f.root {
+		return "/", true
+	}
+	if strings.HasPrefix(p, f.root+"/") {
+		return p[len(f.root):], true
+	}
+	return "", false
+}
+
+// add takes one call of the image run.
+func (f *finder) add(e strace.Event) {
+	if e.OK || (e.Errno != "ENOENT" && e.Errno != "EACCES") {
+		return
+	}
+	switch e.Op {
+	case strace.OpExec, strace.OpRead, strace.OpStat, strace.OpChdir, strace.OpList:
+	default:
+		return
+	}
+	p, ok := f.inside(e.Path)
+	if !ok {
+		return
+	}
+	p = filepath.Clean(p)
+	for _, pre := range []string{"/proc", "/sys", "/dev"} {
+		if p == pre || strings.HasPrefix(p, pre+"/") {
+			return
+		}
+	}
+	if f.seen[p] {
+		return
+	}
+	if _, err := os.Lstat(p); err != nil {
+		return // the host does not have it either: a search path
+	}
+	f.seen[p] = true
+	// /lib/x and /usr/lib/x are one file on merged-/usr hosts
+	if canon, err := filepath.EvalSymlinks(p); err == nil && canon != p {
+		if f.seen["canon:"+canon] {
+			return
+		}
+		f.seen["canon:"+canon] = true
+	} else {
+		f.seen["canon:"+p] = true
+	}
+	by, _ := f.inside(e.Exe)
+	f.out = append(f.out, Missing{Path: p, Errno: e.Errno, Syscall: e.Syscall, By: by})
+}
+
+// list is the paths found, sorted.
+func (f *finder) list() []Missing {
+	sort.SliceStable(f.out, func(i, j int) bool { return f.out[i].Path < f.out[j].Path })
+	return f.out
 }
 
 // makeWorkdir creates the working directory dir inside the extracted

@@ -17,8 +17,10 @@
 // At each seccomp stop the tracer reads the path arguments itself
 // (process_vm_readv, else PTRACE_PEEKDATA) and resolves dirfds, the cwd
 // and the root through /proc/TID at that moment; the call's result comes
-// from its syscall-exit stop (failed calls are dropped as the strace
-// collector drops them). Forks, vforks, clones and execs are followed
+// from its syscall-exit stop. A failed call makes no use, as under the
+// strace collector; with Options.Failed it is kept (Result.Failed: the
+// first of each path and errno, with the program that made it, as
+// strace.Options.Failed reports them), for verify's missing files. Forks, vforks, clones and execs are followed
 // through the ptrace options (no stop of their own), an execve from a
 // thread through PTRACE_EVENT_EXEC's former thread id, group stops with
 // PTRACE_LISTEN, and signals are delivered as they were sent.

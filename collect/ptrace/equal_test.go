@@ -129,3 +129,96 @@ func TestSameUsesAsStrace(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedAsStrace: with Failed, the calls that failed are the strace
+// collector's with strace.Options.Failed: each path and errno that one
+// reports, with a program that made the call (Event.Exe), and no other.
+func TestFailedAsStrace(t *testing.T) {
+	testenv.Need(t, "strace")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		argv []string
+		want []string // "path errno exe" that must be among them
+	}{
+		{"open and stat", []string{"/bin/sh", "-c", "cat /etc/sp-no-such-file 2>/dev/null; test -e /usr/share/sp-none; exit 0"},
+			[]string{"/etc/sp-no-such-file ENOENT /usr/bin/cat", "/usr/share/sp-none ENOENT /bin/sh"}},
+		{"PATH search", []string{"/bin/sh", "-c", "sp-no-such-command 2>/dev/null; exit 0"},
+			[]string{"/usr/bin/sp-no-such-command ENOENT /bin/sh"}},
+		{"a missing library", []string{"/bin/sh", "-c", "LD_LIBRARY_PATH=/opt/sp-none /bin/true"},
+			[]string{"/opt/sp-none/libc.so.6 ENOENT /bin/true"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			env := []string{"PATH=/usr/local/bin:/usr/bin:/bin"}
+			log := filepath.Join(dir, "strace.log")
+			args := tracer.Args("strace", tracer.SupportsSeccomp("strace"), tracer.Options{Command: c.argv, Log: log})
+			cmd := exec.Command(args[0], args[1:]...)
+			cmd.Env = env
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("strace %v: %v\n%s", c.argv, err, out)
+			}
+			key := func(e strace.Event) string { return e.Path + " " + e.Errno }
+			// strace's: every program that made each failed call
+			want := map[string]map[string]bool{}
+			err := strace.ParseFiles([]string{log}, strace.Options{Failed: true}, func(e strace.Event) {
+				if e.OK || e.Path == "" || strings.HasPrefix(e.Path, "/proc/") {
+					return
+				}
+				if want[key(e)] == nil {
+					want[key(e)] = map[string]bool{}
+				}
+				want[key(e)][e.Exe] = true
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			r, err := ptrace.Start(ptrace.Options{Args: append([]string{self}, c.argv...), Env: env, Stdout: &out, Stderr: &out, Failed: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := r.Wait()
+			if err != nil || res.Status.ExitStatus() != 0 {
+				t.Fatalf("ptrace run: %v %v\n%s", err, res.Status, out.String())
+			}
+			got := map[string]string{}
+			for _, e := range res.Failed {
+				if e.OK || e.Errno == "" || e.File != "ptrace" || e.Line <= 0 {
+					t.Errorf("not a failed call: %+v", e)
+				}
+				if strings.HasPrefix(e.Path, "/proc/") {
+					continue
+				}
+				if _, dup := got[key(e)]; dup {
+					t.Errorf("%s twice", key(e))
+				}
+				got[key(e)] = e.Exe
+			}
+			for k, exes := range want {
+				exe, ok := got[k]
+				switch {
+				case !ok:
+					t.Errorf("ptrace misses the failed call %s (strace: by %v)", k, exes)
+				case !exes[exe]:
+					t.Errorf("%s: ptrace says by %q, strace by %v", k, exe, exes)
+				}
+			}
+			for k, exe := range got {
+				if want[k] == nil {
+					t.Errorf("ptrace has a failed call strace has not: %s by %s", k, exe)
+				}
+			}
+			for _, w := range c.want {
+				f := strings.Fields(w)
+				if exe, ok := got[f[0]+" "+f[1]]; !ok || exe != f[2] {
+					t.Errorf("%s: got by %q (present: %v)", w, exe, ok)
+				}
+			}
+			t.Logf("%d failed calls alike", len(got))
+		})
+	}
+}

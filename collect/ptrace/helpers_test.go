@@ -198,6 +198,10 @@ func dropChild() error {
 		return err
 	}
 	unix.Close(f)
+	os.Stat(dropMissing) // a failed lookup after the drop
 	os.Exit(0)
 	return nil
 }
+
+// dropMissing is the path dropChild looks for and does not find.
+const dropMissing = "/etc/sp-missing-after-drop"

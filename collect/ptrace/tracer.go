@@ -36,6 +36,13 @@ type Options struct {
 	// Canonical resolves the symlinks of a directory for
 	// collect.Normalize (nil: lexical).
 	Canonical func(dir string) string
+	// Failed also keeps the calls that failed (ENOENT lookups...) in
+	// Result.Failed, as strace.Options.Failed reports them.
+	Failed bool
+	// Setup, when set, runs on the tracer's thread before it starts the
+	// launcher, which inherits what it changed of the thread (a mount
+	// namespace: sandbox.ContainerRoot). Its error is Start's.
+	Setup func() error
 
 	noInject bool // (tests: show what the injection is for)
 }
@@ -54,6 +61,11 @@ type Result struct {
 	// Calls counts the syscalls that stopped, by name: every call with
 	// AllSyscalls.
 	Calls map[string]int
+	// Failed are the calls that failed, with Options.Failed: the first
+	// of each path and errno, in the order they were made, each with the
+	// program its process ran (Event.Exe) and File "ptrace", Line its
+	// sequence number.
+	Failed []strace.Event
 	// Stops is the number of ptrace stops.
 	Stops int
 }
@@ -121,6 +133,13 @@ func Start(o Options) (*Run, error) {
 			clean <- true
 			defer close(r.done)
 			r.tid = unix.Gettid()
+			if o.Setup != nil {
+				if err := o.Setup(); err != nil {
+					r.err = err
+					started <- err
+					return
+				}
+			}
 			t := newTracer(o)
 			pid, err := t.launch()
 			r.pid = pid
@@ -177,6 +196,9 @@ type task struct {
 	// returns.
 	img      *image
 	execCall string
+	// exe is the program the thread runs: the path its last execve
+	// named, inherited across fork ("" until known: see exeOf).
+	exe string
 }
 
 type tracer struct {
@@ -186,6 +208,8 @@ type tracer struct {
 	tasks   map[int]*task
 	trace   *collect.Trace
 	unread  map[int]*collect.Unreadable
+	failed  []strace.Event
+	seen    map[failKey]bool // the paths and errnos in failed
 	images  []*image
 	stops   int
 	seq     int
@@ -324,7 +348,7 @@ func (t *tracer) loop() (*Result, error) {
 		case <-time.After(5 * time.Second): // a process outside the trace holds it
 		}
 	}
-	res := &Result{Status: t.status, Uses: t.trace.Uses(), Calls: commands(t.images), Stops: t.stops}
+	res := &Result{Status: t.status, Uses: t.trace.Uses(), Calls: commands(t.images), Stops: t.stops, Failed: t.failed}
 	for _, u := range t.unread {
 		sort.Strings(u.Calls)
 		res.Unreadable = append(res.Unreadable, *u)
@@ -367,7 +391,11 @@ func (t *tracer) stop(tid int, ws unix.WaitStatus) {
 		t.seccompStop(tid, tk)
 	case event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE:
 		if child, err := unix.PtraceGetEventMsg(tid); err == nil {
-			t.forked(tk, t.task(int(child)))
+			ctk := t.task(int(child))
+			t.forked(tk, ctk)
+			if ctk.exe == "" {
+				ctk.exe = tk.exe
+			}
 		}
 		t.resume(tid, tk, 0)
 	case event == unix.PTRACE_EVENT_EXEC:
@@ -411,18 +439,52 @@ func (t *tracer) exec(tid int, tk *task) {
 	}
 	tk.root = ""
 	t.execd(tk)
+	tk.exe = ""
 	if tk.pending != nil && tk.pending.Op == strace.OpExec {
 		tk.pending.OK = true
-		t.add(*tk.pending)
+		tk.exe = collect.Normalize(tk.pending.Path, t.o.Canonical)
+		t.add(tk, *tk.pending)
 	}
 	tk.pending, tk.expectExit = nil, false
 	t.resume(tid, tk, 0)
 }
 
-func (t *tracer) add(ev strace.Event) {
+// add records the call ev of the thread tk.
+func (t *tracer) add(tk *task, ev strace.Event) {
 	t.seq++
 	ev.Line = t.seq
+	if !ev.OK && t.o.Failed {
+		t.fail(tk, ev)
+	}
 	t.trace.Add(ev)
+}
+
+// failKey is a failed call's path and errno.
+type failKey struct{ path, errno string }
+
+// fail keeps the failed call ev of the thread tk, the first of its path
+// and errno (a program that retries a missing file in a loop makes one).
+func (t *tracer) fail(tk *task, ev strace.Event) {
+	k := failKey{ev.Path, ev.Errno}
+	if t.seen[k] {
+		return
+	}
+	if t.seen == nil {
+		t.seen = map[failKey]bool{}
+	}
+	t.seen[k] = true
+	ev.Exe = t.exeOf(ev.Pid, tk)
+	t.failed = append(t.failed, ev)
+}
+
+// exeOf is the program the thread runs: the path its last execve named,
+// else (the tracer saw no execve of it, or its fork came after its first
+// stop) the file /proc/TID/exe names, as a host path.
+func (t *tracer) exeOf(tid int, tk *task) string {
+	if tk.exe == "" {
+		tk.exe, _ = procLink(tid, "exe")
+	}
+	return tk.exe
 }
 
 // seccompStop is a call the filter traces, at its entry.
@@ -458,7 +520,7 @@ func (t *tracer) seccompStop(tid int, tk *task) {
 	if a, ok := strace.ArgsOf(name); ok {
 		if ev, flags, ok := t.entry(tid, tk, name, a, r); ok {
 			if t.settled(tid, tk, ev, flags) {
-				t.add(*ev)
+				t.add(tk, *ev)
 			} else {
 				tk.pending, tk.expectExit = ev, true
 			}
@@ -679,7 +741,7 @@ func (t *tracer) syscallStop(tid int, tk *task) {
 				o.root = ""
 			}
 		}
-		t.add(*ev)
+		t.add(tk, *ev)
 	}
 	t.resume(tid, tk, 0)
 }

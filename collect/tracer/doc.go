@@ -15,4 +15,7 @@
 // collector: the launcher (ChrootExec, LauncherProgram), the session
 // (session.go: probes, signals, Duration, the stop) and the sweep
 // (sweep.go). A new collector is one more start phase in Options.starter.
+// With Options.Proc the start phase gives a chrooted command what a
+// container has in its root (internal/sandbox.ContainerRoot: /proc and
+// the /dev nodes, or, without the right to mount, the nodes only).
 package tracer

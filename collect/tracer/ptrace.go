@@ -9,6 +9,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/collect/ptrace"
+	"github.com/scratchpack/scratchpack/internal/sandbox"
 )
 
 // startPtrace is the ptrace collector's start phase: scratchpack's own
@@ -30,11 +31,19 @@ func startPtrace(o Options) (*started, error) {
 	}
 	args := append(append(append([]string{}, o.Launcher...), o.Root, dir, "--"), o.Command...)
 	po := ptrace.Options{Args: args, Env: o.Env, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		AllSyscalls: o.AllSyscalls, Canonical: o.Canonical}
+		AllSyscalls: o.AllSyscalls, Canonical: o.Canonical, Failed: o.Failed}
 	if o.Root == "/" {
 		po.Dir = o.Dir
 	}
 	st := &started{res: &Result{Args: args}, start: time.Now()}
+	if o.Proc {
+		// (on the tracer's thread, which starts the launcher)
+		po.Setup = func() error {
+			proc, err := sandbox.ContainerRoot(o.Root)
+			st.res.NoProc = !proc
+			return err
+		}
+	}
 	r, err := ptrace.Start(po)
 	if err != nil {
 		return nil, err
@@ -61,7 +70,7 @@ func startPtrace(o Options) (*started, error) {
 		if pres == nil {
 			return nil
 		}
-		res.Uses, res.Unreadable, res.Calls = pres.Uses, pres.Unreadable, pres.Calls
+		res.Uses, res.Unreadable, res.Calls, res.Failed = pres.Uses, pres.Unreadable, pres.Calls, pres.Failed
 		return nil
 	}
 	return st, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/scratchpack/scratchpack/internal/rootpath"
+	"github.com/scratchpack/scratchpack/internal/sandbox"
 )
 
 // Args returns the strace command line for a run.
@@ -169,8 +170,22 @@ func startStrace(o Options) (*started, error) {
 	}
 	cmd := straceCommand(bin, TraceSet, o)
 	st := &started{res: &Result{Args: cmd.Args, Strace: StraceVersion(bin)}, start: time.Now()}
-	if err := cmd.Start(); err != nil {
-		return nil, errors.Wrapf(err, "starting %s", bin)
+	start := func() error { return errors.Wrapf(cmd.Start(), "starting %s", bin) }
+	if o.Proc {
+		// strace and the command inherit the thread's mount namespace
+		err = sandbox.OnThread(func() error {
+			proc, err := sandbox.ContainerRoot(o.Root)
+			st.res.NoProc = !proc
+			if err != nil {
+				return err
+			}
+			return start()
+		})
+	} else {
+		err = start()
+	}
+	if err != nil {
+		return nil, err
 	}
 	st.leader = cmd.Process.Pid
 	if detaches(cmd.Args) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/scratchpack/scratchpack/collect"
 	"github.com/scratchpack/scratchpack/collect/fanotify"
+	"github.com/scratchpack/scratchpack/collect/strace"
 	"github.com/scratchpack/scratchpack/internal/rootpath"
 )
 
@@ -89,6 +90,16 @@ type Options struct {
 	// before the command is stopped (a server runs meanwhile); its error
 	// is Run's.
 	AfterProbes func(ctx context.Context) error
+	// Failed keeps the calls that failed (ENOENT lookups...) of a ptrace
+	// run in Result.Failed (ptrace.Options.Failed); the strace
+	// collector's are in its log (strace.Options.Failed).
+	Failed bool
+	// Proc gives the command, chrooted into Root, what a container runtime
+	// gives a container (sandbox.ContainerRoot): /proc and the standard
+	// /dev nodes, mounted in a mount namespace of its own; without the
+	// right to mount (no CAP_SYS_ADMIN: a docker or podman build), the
+	// device nodes only (Result.NoProc). The strace and ptrace collectors.
+	Proc bool
 }
 
 // Collector names a way to see the files a command uses.
@@ -153,6 +164,11 @@ type Result struct {
 	// Calls counts the syscalls of a ptrace run by name: every call with
 	// AllSyscalls (for a seccomp profile), else the file calls.
 	Calls map[string]int
+	// Failed are the failed calls of a ptrace run with Options.Failed.
+	Failed []strace.Event
+	// NoProc says that the command had no /proc, with Options.Proc: the
+	// mount was not permitted.
+	NoProc bool
 }
 
 // ProbeResult is the outcome of one probe.
@@ -224,6 +240,9 @@ func (o Options) checked() (Options, error) {
 	}
 	if o.AllSyscalls && o.Collector == Fanotify {
 		return o, errors.New("tracing every syscall needs the strace collector (fanotify does not see syscalls)")
+	}
+	if o.Proc && (o.Collector == Fanotify || o.Root == "/") {
+		return o, errors.New("a /proc for the command needs a root to chroot into and the strace or ptrace collector")
 	}
 	if o.ProbeTimeout <= 0 {
 		o.ProbeTimeout = 30 * time.Second

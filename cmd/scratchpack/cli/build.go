@@ -148,7 +148,8 @@ named may be missing. --strict makes them an error: nothing is written.`,
 				From:           from.options(g, af.image.insecure),
 			}
 			if verifyAfter {
-				vo := vf.options("", nil)
+				vo := vf.options(g, "", nil)
+				vo.Collector, vo.Strict = "", false // the build's (Build fills them in)
 				opts.Verify = &vo
 			}
 			if err := opts.Validate(); err != nil {

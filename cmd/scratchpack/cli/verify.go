@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scratchpack/scratchpack/collect/tracer"
 	"github.com/scratchpack/scratchpack/verify"
 )
 
@@ -18,6 +19,8 @@ type verifyFlags struct {
 	timeout       time.Duration
 	json          bool
 	dir           string
+	collector     string
+	strict        bool
 }
 
 func (v *verifyFlags) register(cmd *cobra.Command, prefix string) {
@@ -27,11 +30,14 @@ func (v *verifyFlags) register(cmd *cobra.Command, prefix string) {
 	f.DurationVar(&v.timeout, prefix+"timeout", 60*time.Second, "stop each run after this long")
 	if prefix == "" { // (build --verify passes the build's own)
 		f.StringVar(&v.dir, "dir", "", "working directory of the command, inside the image and on the host (default /)")
+		f.StringVar(&v.collector, "collector", "ptrace", "how the image run is traced: ptrace (scratchpack's own tracer: no strace needed, sees workers that drop privileges) or strace")
+		f.BoolVar(&v.strict, "strict", false, "calls of the image run whose path the tracer could not read (a process that dropped privileges, traced without CAP_SYS_PTRACE) are an error, not a warning")
 	}
 }
 
-func (v *verifyFlags) options(archive string, command []string) verify.Options {
-	o := verify.Options{Archive: archive, Command: command, Env: v.env, CompareOutput: v.compareOutput, Timeout: v.timeout, Dir: v.dir}
+func (v *verifyFlags) options(g *globals, archive string, command []string) verify.Options {
+	o := verify.Options{Archive: archive, Command: command, Env: v.env, CompareOutput: v.compareOutput, Timeout: v.timeout, Dir: v.dir,
+		Collector: tracer.Collector(v.collector), Strict: v.strict, Warn: g.warn}
 	if exe, err := os.Executable(); err == nil {
 		o.Launcher = []string{exe, chrootExecCommand}
 	}
@@ -48,7 +54,11 @@ func (g *globals) verifyReport(r *verify.Result, asJSON bool) error {
 			return err
 		}
 	} else if r.Match {
-		fmt.Fprintf(g.out, "verify: OK: the rootfs behaves as the host (exit status %d)\n", r.Image.ExitCode)
+		note := ""
+		if n := unreadNote(r); n != "" {
+			note = ", but " + n
+		}
+		fmt.Fprintf(g.out, "verify: OK: the rootfs behaves as the host (exit status %d)%s\n", r.Image.ExitCode, note)
 	} else {
 		fmt.Fprintf(g.out, "verify: MISMATCH: %s\n", strings.Join(r.Differs, "; "))
 		if s := strings.TrimSpace(r.Image.Stderr); s != "" {
@@ -60,11 +70,27 @@ func (g *globals) verifyReport(r *verify.Result, asJSON bool) error {
 		if len(r.Includes) > 0 {
 			fmt.Fprintf(g.out, "to add them: %s\n", strings.Join(r.Includes, " "))
 		}
+		if n := unreadNote(r); n != "" {
+			fmt.Fprintf(g.out, "and %s\n", n)
+		}
 	}
 	if !r.Match {
 		return exitError{fmt.Errorf("the rootfs does not behave as the host: %s", strings.Join(r.Differs, "; ")), ExitMismatch}
 	}
 	return nil
+}
+
+// unreadNote says, even under -q, that the image run made calls the
+// collector could not read (each was a warning): "" when none.
+func unreadNote(r *verify.Result) string {
+	if len(r.Unreadable) == 0 {
+		return ""
+	}
+	n := 0
+	for _, u := range r.Unreadable {
+		n += u.Count
+	}
+	return fmt.Sprintf("%d calls of %d processes named a path the %s collector could not read: files they needed may be missing from the rootfs, unnamed (the warnings name the processes)", n, len(r.Unreadable), r.Collector)
 }
 
 func indent(s string) string {
@@ -78,11 +104,20 @@ func newVerify(g *globals) *cobra.Command {
 		Short: "Prove that a rootfs runs a command: run it in an empty root and compare with the host",
 		Long: `verify extracts the archive into a fresh directory (refusing unsafe entry names),
 runs the command there chrooted with a clean environment (PATH only, plus --env)
-under strace, runs it on the host too, and compares the exit status (and stdout
-with --compare-output). When they differ it lists each path the rootfs run failed
-to find (ENOENT) or read (EACCES) that exists on the host, with the program that
-asked for it, and the --include flags that would fix it. It exits 0 only when the
-runs match, 3 when they do not.`,
+under scratchpack's own tracer (--collector ptrace, the default: no strace needed;
+--collector strace runs strace), runs it on the host too, and compares the exit
+status (and stdout with --compare-output). When they differ it lists each path the
+rootfs run failed to find (ENOENT) or read (EACCES) that exists on the host, with
+the program that asked for it, and the --include flags that would fix it. It exits
+0 only when the runs match, 3 when they do not.
+
+Never silent: under strace without CAP_SYS_PTRACE (a docker or podman build), a
+process that changes its uid without exec (a server's workers) has calls whose path
+cannot be read, and what those failed to find cannot be named. verify counts them
+per process, warns once for each (pid, command, uid, count), says so beside OK or
+MISMATCH and in --json ("unreadable"); --strict makes them an error (exit 1). The
+ptrace collector keeps such processes readable. Without CAP_SYS_ADMIN the rootfs
+run has no /proc (a warning).`,
 		Example: `  scratchpack verify rootfs.tar.gz -- /usr/games/fortune
   scratchpack verify --dir /srv/app rootfs.tar.gz -- /usr/bin/jq -c . in.json
   scratchpack verify --compare-output rootfs.tar.gz -- /usr/bin/python3 -c 'print(1)'`,
@@ -91,7 +126,14 @@ runs match, 3 when they do not.`,
 			if cmd.ArgsLenAtDash() != 1 {
 				return usagef("expected ROOTFS.tar.gz -- COMMAND [ARGS...]")
 			}
-			r, err := verify.Verify(cmd.Context(), vf.options(args[0], args[1:]))
+			c, err := tracer.ParseCollector(vf.collector)
+			if err == nil && c == tracer.Fanotify {
+				err = verify.ErrFanotify
+			}
+			if err != nil {
+				return usagef("--collector: %v", err)
+			}
+			r, err := verify.Verify(cmd.Context(), vf.options(g, args[0], args[1:]))
 			if err != nil {
 				return err
 			}
