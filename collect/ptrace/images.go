@@ -13,6 +13,20 @@ package ptrace
 // not exec'd runs its parent's image. A task whose parent the tracer
 // never learnt counts, to be safe (a profile that allows a call too many
 // is better than one that kills the program).
+//
+// Which image a new task's first calls belong to must not depend on the
+// order in which the tracer hears of them. The kernel reports the
+// parent's fork, vfork or clone event and the child's own stops
+// independently: on a loaded machine the child may make its first calls,
+// exec and even exit before the parent's event comes (build --from's
+// init forks the command with Go's vfork-like clone, and the child's
+// chroot, setgroups, setuid and rt_sigaction calls before its execve
+// then went into the profile, one run in two under load). So a task
+// remembers the image it began with (task.first), and the event links
+// that image to the parent's whenever it comes: after the child's exec,
+// and after its exit (the tracer keeps a task that exited before its
+// parent's event, tracer.unlinked, for it). Only an event that never
+// comes (the parent killed while it forked) leaves an image unlinked.
 
 // image is the calls of one program run by one process (between two
 // execs), and where it came from.
@@ -33,18 +47,24 @@ func (t *tracer) newImage() *image {
 	return im
 }
 
-// image returns tk's current image (made on its first stop).
+// image returns tk's current image (made on its first stop: the task's
+// first image).
 func (t *tracer) image(tk *task) *image {
 	if tk.img == nil {
 		tk.img = t.newImage()
+		tk.first = tk.img
 	}
 	return tk.img
 }
 
 // forked: child is a new thread or process of parent's, which runs its
-// image until it execs. Its first stops may have come before this event.
+// image until it execs. Its first stops, its exec and its exit may all
+// have come before this event: the image it began with is linked, not
+// the one it runs now.
 func (t *tracer) forked(parent, child *task) {
-	if im := t.image(child); !im.execd && im.parent == nil && !im.launcher && im != t.image(parent) {
+	child.linked = true
+	t.image(child)
+	if im := child.first; !im.execd && im.parent == nil && !im.launcher && im != t.image(parent) {
 		im.parent = t.image(parent)
 	}
 }
@@ -52,6 +72,7 @@ func (t *tracer) forked(parent, child *task) {
 // execd: tk ran a new program; the execve is the command's when the
 // filter stopped it (tk.execCall).
 func (t *tracer) execd(tk *task) {
+	t.image(tk) // (the task's first image, when this is its first stop)
 	im := t.newImage()
 	im.execd, im.cmd = true, tk.execCall != ""
 	if im.cmd {

@@ -45,6 +45,11 @@ type Options struct {
 	Setup func() error
 
 	noInject bool // (tests: show what the injection is for)
+	// lateEvents (tests): each fork or vfork event is handled only once
+	// the child has exited, the parent held stopped until then: the order
+	// a loaded machine may give (images.go). It counts them. (Not clone
+	// events: a new thread may wait for the one that made it.)
+	lateEvents *int
 }
 
 // Result of a run.
@@ -192,34 +197,42 @@ type task struct {
 	saved  regs
 	root   string // cached /proc/TID/root
 	// img is the program image whose calls the thread's are (images.go);
-	// execCall, the execve or execveat the filter stopped, until it
-	// returns.
-	img      *image
-	execCall string
+	// first, the image it began with; execCall, the execve or execveat
+	// the filter stopped, until it returns.
+	img, first *image
+	execCall   string
+	// linked: the event of the fork, vfork or clone that made the thread
+	// has come (or it is the launcher): first has its parent.
+	linked bool
 	// exe is the program the thread runs: the path its last execve
 	// named, inherited across fork ("" until known: see exeOf).
 	exe string
 }
 
 type tracer struct {
-	o       Options
-	leader  int
-	status  syscall.WaitStatus
-	tasks   map[int]*task
-	trace   *collect.Trace
-	unread  map[int]*collect.Unreadable
-	failed  []strace.Event
-	seen    map[failKey]bool // the paths and errnos in failed
-	images  []*image
-	stops   int
-	seq     int
-	mem     reader
-	regs    regs
-	copying []chan struct{}
+	o      Options
+	leader int
+	status syscall.WaitStatus
+	tasks  map[int]*task
+	// unlinked are the tasks that exited before their parent's fork,
+	// vfork or clone event came, by tid: the event links their first
+	// image still (images.go).
+	unlinked map[int]*task
+	trace    *collect.Trace
+	unread   map[int]*collect.Unreadable
+	failed   []strace.Event
+	seen     map[failKey]bool // the paths and errnos in failed
+	images   []*image
+	stops    int
+	seq      int
+	mem      reader
+	regs     regs
+	copying  []chan struct{}
+	late     map[int]lateEvent // by the child's tid (Options.lateEvents)
 }
 
 func newTracer(o Options) *tracer {
-	t := &tracer{o: o, tasks: map[int]*task{}, trace: collect.NewTrace(), unread: map[int]*collect.Unreadable{}}
+	t := &tracer{o: o, tasks: map[int]*task{}, unlinked: map[int]*task{}, late: map[int]lateEvent{}, trace: collect.NewTrace(), unread: map[int]*collect.Unreadable{}}
 	t.trace.Source = collect.SourcePtrace
 	t.trace.Canonical = o.Canonical
 	return t
@@ -264,7 +277,7 @@ func (t *tracer) launch() (int, error) {
 		}
 		return pid, errors.Wrapf(e, "attaching to %s (ptrace)", t.o.Args[0])
 	}
-	t.tasks[pid] = &task{}
+	t.tasks[pid] = &task{linked: true}
 	t.image(t.tasks[pid]).launcher = true
 	return pid, nil
 }
@@ -374,7 +387,20 @@ func (t *tracer) stop(tid int, ws unix.WaitStatus) {
 		if tid == t.leader {
 			t.status = syscall.WaitStatus(ws)
 		}
+		if tk, ok := t.tasks[tid]; !ok || !tk.linked {
+			// (gone before its parent's event: the event still links it)
+			if !ok {
+				tk = &task{}
+			}
+			t.unlinked[tid] = tk
+		}
 		delete(t.tasks, tid)
+		if e, ok := t.late[tid]; ok {
+			delete(t.late, tid)
+			*t.o.lateEvents++
+			t.spawned(e.parent, tid)
+			t.resume(e.tid, e.parent, 0)
+		}
 		return
 	}
 	if !ws.Stopped() {
@@ -390,12 +416,16 @@ func (t *tracer) stop(tid int, ws unix.WaitStatus) {
 	case event == unix.PTRACE_EVENT_SECCOMP:
 		t.seccompStop(tid, tk)
 	case event == unix.PTRACE_EVENT_FORK || event == unix.PTRACE_EVENT_VFORK || event == unix.PTRACE_EVENT_CLONE:
-		if child, err := unix.PtraceGetEventMsg(tid); err == nil {
-			ctk := t.task(int(child))
-			t.forked(tk, ctk)
-			if ctk.exe == "" {
-				ctk.exe = tk.exe
+		child, err := unix.PtraceGetEventMsg(tid)
+		if err == nil && t.o.lateEvents != nil && event != unix.PTRACE_EVENT_CLONE {
+			if _, gone := t.unlinked[int(child)]; !gone {
+				t.late[int(child)] = lateEvent{tid, tk}
+				return // (the parent stays stopped)
 			}
+			*t.o.lateEvents++ // (late already)
+		}
+		if err == nil {
+			t.spawned(tk, int(child))
 		}
 		t.resume(tid, tk, 0)
 	case event == unix.PTRACE_EVENT_EXEC:
@@ -415,6 +445,32 @@ func (t *tracer) stop(tid int, ws unix.WaitStatus) {
 		// a signal for the thread: delivered as it was sent
 		t.resume(tid, tk, int(sig))
 	}
+}
+
+// spawned: the thread tk made the thread or process child (its fork,
+// vfork or clone event). The child may have stopped, exec'd or exited
+// already: a child that exited is among the unlinked; one that lives is
+// the tid's now (a tombstone of the same tid is then of one whose
+// parent's event never came).
+func (t *tracer) spawned(tk *task, child int) {
+	ctk, ok := t.tasks[child]
+	if !ok {
+		if ctk, ok = t.unlinked[child]; !ok {
+			ctk = t.task(child)
+		}
+	}
+	delete(t.unlinked, child)
+	t.forked(tk, ctk)
+	if ctk.exe == "" {
+		ctk.exe = tk.exe
+	}
+}
+
+// lateEvent is a fork or vfork event held back (Options.lateEvents):
+// the parent's tid and task.
+type lateEvent struct {
+	tid    int
+	parent *task
 }
 
 // resume continues tid, stopping at its syscall exit when that is

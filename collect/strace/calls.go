@@ -61,7 +61,9 @@ type Counting struct {
 
 // CountCalls reads a log written by strace -f -o FILE and counts the
 // syscalls made, by name. A call is counted once: on its complete line, or
-// on its "<unfinished ...>" line (not again when it resumes).
+// on its "<unfinished ...>" line (not again when it resumes), but for an
+// execve, counted when it returns: as the new program's when it succeeds
+// (as on a complete line), whichever other lines came between.
 func CountCalls(name string, o CallOptions) (*Calls, error) {
 	f, err := os.Open(name)
 	if err != nil {
@@ -103,7 +105,8 @@ func (p *Parser) count(rl rawLine, pid int) {
 }
 
 func newCallCounter(o CallOptions) *callCounter {
-	cc := &callCounter{calls: &Calls{Counts: map[string]int{}}, cur: map[int]int{}, skip: map[string]bool{}}
+	cc := &callCounter{calls: &Calls{Counts: map[string]int{}}, procs: map[int]*countProc{}, unlinked: map[int]*countProc{},
+		execs: map[int]pendingExec{}, skip: map[string]bool{}}
 	for _, s := range o.Skip {
 		cc.skip[s] = true
 	}
@@ -112,16 +115,40 @@ func newCallCounter(o CallOptions) *callCounter {
 
 // callCounter follows which program each process runs: the calls are
 // counted per process image (a pid between two execs) and given to the
-// program only at the end, since a child's first calls may come before
-// the line on which its parent's clone returns.
+// program only at the end, since a child's lines may come before the
+// line on which its parent's clone returns: its first calls, its execve
+// and even its exit (strace writes each line when its process stops, and
+// on a loaded machine the parent may stop after the child has run). The
+// order of the lines must not change which program a call is given to:
+// the clone's line links the image the child began with, whenever it
+// comes.
 type callCounter struct {
 	calls  *Calls
 	images []*image
-	cur    map[int]int // pid -> its current image
-	skip   map[string]bool
-	// execs: the path of each pid's unfinished execve
-	execs map[int]string
+	procs  map[int]*countProc // by pid, while it lives
+	// unlinked are the pids that exited before the line on which their
+	// parent's clone returned: that line still links their first image.
+	unlinked map[int]*countProc
+	skip     map[string]bool
+	// execs: each pid's unfinished execve, counted once it returns
+	execs map[int]pendingExec
 	done  bool // finish ran
+}
+
+// countProc is what the counter knows of one pid.
+type countProc struct {
+	cur   int // its current image
+	first int // the image it began with (-1: it began with its execve)
+	// linked: the clone that made it returned (or it was never seen
+	// made): first has its parent
+	linked bool
+}
+
+// pendingExec is an unfinished execve: a successful one is counted as
+// the new program's (as a complete line is), a failed one as the caller's.
+type pendingExec struct {
+	name, path string
+	img        int // the caller's image
 }
 
 type image struct {
@@ -131,15 +158,23 @@ type image struct {
 	counts map[string]int
 }
 
-func (cc *callCounter) image(pid int) *image {
-	i, ok := cc.cur[pid]
-	if !ok {
-		i = len(cc.images)
-		cc.images = append(cc.images, &image{parent: -1, counts: map[string]int{}})
-		cc.cur[pid] = i
-	}
-	return cc.images[i]
+func (cc *callCounter) newImage(im *image) int {
+	cc.images = append(cc.images, im)
+	return len(cc.images) - 1
 }
+
+// proc returns pid's state, made with a first image on its first line.
+func (cc *callCounter) proc(pid int) *countProc {
+	p, ok := cc.procs[pid]
+	if !ok {
+		i := cc.newImage(&image{parent: -1, counts: map[string]int{}})
+		p = &countProc{cur: i, first: i}
+		cc.procs[pid] = p
+	}
+	return p
+}
+
+func (cc *callCounter) image(pid int) *image { return cc.images[cc.proc(pid).cur] }
 
 func (cc *callCounter) line(rl rawLine) {
 	switch rl.kind {
@@ -155,10 +190,8 @@ func (cc *callCounter) line(rl rawLine) {
 		pid := rl.pid
 		if rl.kind == kindUnfinished {
 			if isExec(name) {
-				if cc.execs == nil {
-					cc.execs = map[int]string{}
-				}
-				cc.execs[pid] = execPath(name, rl.body)
+				cc.execs[pid] = pendingExec{name: name, path: execPath(name, rl.body), img: cc.proc(pid).cur}
+				return
 			}
 			cc.image(pid).counts[name]++
 			return
@@ -179,48 +212,83 @@ func (cc *callCounter) line(rl rawLine) {
 		}
 	case kindResumed:
 		name := string(rl.name)
-		if isExec(name) || isFork(name) {
+		if isExec(name) {
+			pe, ok := cc.execs[rl.pid]
+			if !ok {
+				return
+			}
+			delete(cc.execs, rl.pid)
 			if ret, ok := callResult(rl.body); ok && ret.ok {
-				if isExec(name) {
-					cc.exec(rl.pid, cc.execs[rl.pid])
-				} else {
-					cc.forked(rl.pid, ret)
-				}
+				cc.exec(rl.pid, pe.path)
+				cc.image(rl.pid).counts[pe.name]++
+			} else {
+				cc.images[pe.img].counts[pe.name]++
+			}
+			return
+		}
+		if isFork(name) {
+			if ret, ok := callResult(rl.body); ok && ret.ok {
+				cc.forked(rl.pid, ret)
 			}
 		}
-		if isExec(name) {
-			delete(cc.execs, rl.pid)
-		}
 	case kindSuperseded:
-		// a thread's execve: the process (the leader's pid) runs the new program
-		if p, ok := cc.execs[rl.newPid]; ok {
-			cc.exec(rl.pid, p)
+		// a thread's execve: the process (the leader's pid) runs the new
+		// program, from the execve's resumed line under the leader's pid
+		if rl.newPid != rl.pid {
+			if pe, ok := cc.execs[rl.newPid]; ok {
+				cc.execs[rl.pid] = pe
+				delete(cc.execs, rl.newPid)
+			}
+			delete(cc.procs, rl.newPid) // (the thread is the leader now)
 		}
 	case kindExit:
-		delete(cc.cur, rl.pid) // the pid may be used again
+		if pe, ok := cc.execs[rl.pid]; ok { // died in its execve
+			cc.images[pe.img].counts[pe.name]++
+			delete(cc.execs, rl.pid)
+		}
+		if p, ok := cc.procs[rl.pid]; ok {
+			if !p.linked {
+				cc.unlinked[rl.pid] = p
+			}
+			delete(cc.procs, rl.pid) // the pid may be used again
+		}
 	}
 }
 
 // exec starts a new image for pid, running exe.
 func (cc *callCounter) exec(pid int, exe string) {
-	i := len(cc.images)
-	cc.images = append(cc.images, &image{exe: exe, execd: true, parent: -1, counts: map[string]int{}})
-	cc.cur[pid] = i
+	i := cc.newImage(&image{exe: exe, execd: true, parent: -1, counts: map[string]int{}})
+	if p, ok := cc.procs[pid]; ok {
+		p.cur = i
+		return
+	}
+	cc.procs[pid] = &countProc{cur: i, first: -1}
 }
 
 // forked records that a clone, fork or vfork of pid returned child: the
-// child's current image runs what pid runs.
+// child's first image runs what pid runs. The child's lines may have
+// come first, its exec and its exit too.
 func (cc *callCounter) forked(pid int, ret result) {
 	if !ret.fd.ok || ret.fd.fd <= 0 {
 		return
 	}
-	parent, ok := cc.cur[pid]
+	parent, ok := cc.procs[pid]
 	if !ok {
 		return
 	}
-	child := cc.image(ret.fd.fd)
-	if !child.execd && child.parent < 0 {
-		child.parent = parent
+	child := ret.fd.fd
+	c, ok := cc.procs[child]
+	if !ok {
+		if c, ok = cc.unlinked[child]; !ok {
+			c = cc.proc(child)
+		}
+	}
+	delete(cc.unlinked, child)
+	c.linked = true
+	if c.first >= 0 && c.first != parent.cur {
+		if im := cc.images[c.first]; !im.execd && im.parent < 0 {
+			im.parent = parent.cur
+		}
 	}
 }
 
@@ -230,6 +298,9 @@ func (cc *callCounter) finish() {
 		return
 	}
 	cc.done = true
+	for _, pe := range cc.execs { // (the log ends in an execve)
+		cc.images[pe.img].counts[pe.name]++
+	}
 	for _, im := range cc.images {
 		exe := im.exe
 		seen := 0
