@@ -100,16 +100,23 @@ func (b *batch) cut(r *rules, max int, in interner) {
 			b.recs = append(b.recs, split{n: n, tooLong: true})
 			continue
 		}
-		line, ok := endLine(&carry, line)
-		if !ok {
+		line, whole := endLine(&carry, line)
+		if !whole {
 			continue
 		}
 		// Most lines are calls, and most calls make no record: tell
-		// them before making a split (312 bytes to clear, then copy).
+		// them before making a split (264 bytes).
 		// (This is prepare and finish, with the split made last.)
-		var rl rawLine
-		if !checkNUL && splitCall(line, &rl) {
-			sp, listed := lookupName(rl.name)
+		var (
+			rl     rawLine
+			sp     *spec
+			listed bool
+			ok     bool
+		)
+		if !checkNUL {
+			sp, listed, ok = splitCallName(line, &rl)
+		}
+		if ok {
 			if sp == nil && listed || rl.kind == kindCall && sp != nil && r.quiet(sp, rl.body) {
 				if r.count { // the parser counts it, and does nothing else
 					b.recs = append(b.recs, split{n: n, rl: rl, sp: sp, listed: listed, known: sp != nil, quiet: true})
@@ -118,10 +125,11 @@ func (b *batch) cut(r *rules, max int, in interner) {
 				}
 				continue
 			}
-			b.recs = append(b.recs, split{n: n, rl: rl, sp: sp, listed: listed, known: sp != nil})
-			sl := &b.recs[len(b.recs)-1]
+			sl := b.next()
+			sl.n, sl.rl, sl.sp, sl.listed, sl.known = n, rl, sp, listed, sp != nil
 			sl.readArgs(&b.args, in)
 			if !r.count && !sl.needed() {
+				*sl = split{} // recs past its length stay zero (next)
 				b.recs = b.recs[:len(b.recs)-1]
 				b.parsed++
 			}
@@ -139,6 +147,17 @@ func (b *batch) cut(r *rules, max int, in interner) {
 		b.headLines = n
 	}
 	b.lines, b.carry = n, carry
+}
+
+// next appends a zero split to b.recs and returns it: made in place, not
+// copied in (a split is 264 bytes).
+func (b *batch) next() *split {
+	if len(b.recs) == cap(b.recs) {
+		b.recs = append(b.recs, split{})
+	} else {
+		b.recs = b.recs[:len(b.recs)+1] // zero: reset clears what was used
+	}
+	return &b.recs[len(b.recs)-1]
 }
 
 // clearsCarry reports whether no part of a line is carried after line,

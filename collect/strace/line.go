@@ -2,6 +2,8 @@ package strace
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -158,23 +160,61 @@ func splitAny(line []byte) (rawLine, error) {
 // "PID NAME(...", read in one pass; it gives up (false) on any other.
 // It fills rl only when it takes the line.
 func splitCall(line []byte, rl *rawLine) bool {
-	pid, i := 0, 0
-	for i < len(line) && i < 9 && isDigit(line[i]) {
-		pid = pid*10 + int(line[i]-'0')
-		i++
+	_, _, ok := splitCallName(line, rl)
+	return ok
+}
+
+// splitCallName is splitCall, and lookupName of the name it takes: a
+// name found there is a syscall's, so its bytes need no check.
+func splitCallName(line []byte, rl *rawLine) (sp *spec, listed, ok bool) {
+	n := leadingDigits(line)
+	if n == 0 || n+1 >= len(line) || line[n] != ' ' || line[n+1] < 'a' || line[n+1] > 'z' {
+		return nil, false, false
 	}
-	if i == 0 || i+1 >= len(line) || line[i] != ' ' || line[i+1] < 'a' || line[i+1] > 'z' {
-		return false
+	rest := line[n+1:]
+	open := bytes.IndexByte(rest, '(')
+	if open < 0 {
+		return nil, false, false
 	}
-	start := i + 1
-	for i = start; i < len(line) && nameByte[line[i]]; i++ {
+	name := rest[:open]
+	if sp, listed = lookupName(name); !listed {
+		for _, c := range name {
+			if !nameByte[c] {
+				return nil, false, false
+			}
+		}
 	}
-	if i == len(line) || line[i] != '(' {
-		return false
+	pid := 0
+	for _, c := range line[:n] {
+		pid = pid*10 + int(c-'0')
 	}
-	rl.pid, rl.name, rl.body, rl.newPid = pid, line[start:i], trimDuration(line[i+1:]), 0
+	rl.pid, rl.name, rl.body, rl.newPid = pid, name, trimDuration(rest[open+1:]), 0
 	classifyCall(rl)
-	return true
+	return sp, listed, true
+}
+
+// leadingDigits counts the decimal digits that start s, up to 9 (a pid
+// has at most 7). It tests the first 8 bytes at once.
+func leadingDigits(s []byte) int {
+	if len(s) < 8 {
+		n := 0
+		for n < len(s) && isDigit(s[n]) {
+			n++
+		}
+		return n
+	}
+	const high = 0x8080808080808080
+	v := binary.LittleEndian.Uint64(s)
+	y := v & 0x7f7f7f7f7f7f7f7f        // no carry crosses a byte below
+	atLeast0 := y + 0x5050505050505050 // top bit set where y >= '0'
+	above9 := y + 0x4646464646464646   // top bit set where y > '9'
+	if other := ^(atLeast0 &^ above9 &^ v) & high; other != 0 {
+		return bits.TrailingZeros64(other) / 8
+	}
+	if len(s) > 8 && isDigit(s[8]) {
+		return 9
+	}
+	return 8
 }
 
 // nameByte marks the bytes of a syscall name.
@@ -238,6 +278,14 @@ type call struct {
 // ( [ {, /* comments */, and <decorations> after fds and AT_FDCWD, which
 // may nest with -yy.
 func splitArgs(body []byte, c *call, complete bool) error {
+	if quickArgs(body, c) {
+		return nil
+	}
+	return splitArgsGeneral(body, c, complete)
+}
+
+// splitArgsGeneral is splitArgs for every body.
+func splitArgsGeneral(body []byte, c *call, complete bool) error {
 	c.args = c.args[:0]
 	c.ret = nil
 	c.fdcwd = false
@@ -341,6 +389,76 @@ func splitArgs(body []byte, c *call, complete bool) error {
 	}
 	return nil
 }
+
+// quickArgs is splitArgs for the usual body: arguments that are plain
+// tokens (printable ASCII, no space, none of argSpecial's bytes), strings
+// and flat {...} groups, each after ", ", then ") = RESULT". It fills c as
+// splitArgs would and reports true; for any other body it reports false,
+// and splitArgs reads it. Most calls of a log are of this shape, and
+// splitArgs spent most of its time on the closure that cut an argument,
+// the trimming and the dispatch on each comma and brace.
+func quickArgs(body []byte, c *call) bool {
+	args := c.args[:0]
+	i := 0
+	for i < len(body) {
+		start := i
+		switch body[i] {
+		case '"':
+			n, err := skipString(body[i:])
+			if err != nil {
+				return false
+			}
+			i += n
+			if hasPrefix(body[i:], "...") {
+				i += 3
+			}
+		case '{':
+			i++
+			for i < len(body) && flatByte[body[i]] {
+				i++
+			}
+			if i >= len(body) || body[i] != '}' {
+				return false
+			}
+			i++
+		default:
+			for i < len(body) && tokenByte[body[i]] {
+				i++
+			}
+			if i == start {
+				return false
+			}
+		}
+		args = append(args, body[start:i])
+		if i+1 >= len(body) || body[i+1] != ' ' {
+			return false
+		}
+		switch body[i] {
+		case ',':
+			i += 2
+		case ')':
+			if i+2 >= len(body) || body[i+2] != '=' {
+				return false
+			}
+			c.args, c.ret, c.fdcwd = args, trimSpace(body[i+3:]), false
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// tokenByte marks the bytes of a plain argument token for quickArgs, and
+// flatByte those inside a flat {...} group: printable ASCII, less the
+// bytes splitArgs acts on (and the space, in a token).
+var tokenByte, flatByte = func() (tok, flat [256]bool) {
+	for c := '!'; c <= '~'; c++ {
+		tok[c], flat[c] = !argSpecial[c], !argSpecial[c]
+	}
+	flat[' '], flat[','] = true, true
+	return
+}()
 
 // argSpecial marks the bytes splitArgs acts on; it skips the others.
 var argSpecial = func() (t [256]bool) {

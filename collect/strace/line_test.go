@@ -2,6 +2,7 @@ package strace
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -273,4 +274,70 @@ func TestLastParen(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzLookupName: the name table answers as the maps it is built from,
+// for a name cut from a longer line (read with one load past its end)
+// and for one alone in its slice.
+func FuzzLookupName(f *testing.F) {
+	for _, s := range []string{"openat", "newfstatat", "sched_get_priority_max", "open\x00", "o", "rt_sigreturn", "landlock_create_rulesetX"} {
+		f.Add(s, "(AT_FDCWD")
+	}
+	f.Fuzz(func(t *testing.T, name, after string) {
+		_, inKnown := knownNames[name]
+		want, listed := specOf[name], inKnown || specOf[name] != nil
+		line := []byte(name + after)
+		for _, b := range [][]byte{line[:len(name)], []byte(name)} {
+			if sp, ok := lookupName(b); sp != want || ok != listed {
+				t.Fatalf("%q (capacity %d): spec %v, listed %v; want %v, %v", name, cap(b), sp, ok, want, listed)
+			}
+		}
+	})
+}
+
+// FuzzLeadingDigits: leadingDigits counts the digits that start s, up to 9.
+func FuzzLeadingDigits(f *testing.F) {
+	for _, s := range []string{"12345 openat(", "123456789012", "", "7", "12345678", "1234567 ", "\xb0\xb9123"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		want := 0
+		for want < len(s) && want < 9 && s[want] >= '0' && s[want] <= '9' {
+			want++
+		}
+		if got := leadingDigits(s); got != want {
+			t.Fatalf("leadingDigits(%q) = %d, want %d", s, got, want)
+		}
+	})
+}
+
+// FuzzQuickArgs: whenever quickArgs takes a body, it splits it as the
+// general splitArgs does.
+func FuzzQuickArgs(f *testing.F) {
+	for _, s := range []string{
+		`AT_FDCWD, "/usr/lib/x.so", O_RDONLY|O_CLOEXEC) = 3`,
+		`AT_FDCWD, "/etc", {st_mode=S_IFDIR|0755, st_size=4096, ...}, 0) = 0`,
+		`"/bin/sh", ["sh", "-c", "x"], 0x7ffd /* 3 vars */) = 0`,
+		`3, "", {st_mode=S_IFREG|0644, st_size=1, ...}, AT_EMPTY_PATH) = 0`,
+		`AT_FDCWD</tmp>, "x", O_RDONLY) = 3</tmp/x>`,
+		`AT_FDCWD, "a\"b"..., O_RDONLY) = -1 ENOENT (No such file or directory)`,
+		`AT_FDCWD, "a", {st_mode=S_IFREG|0644, st_size=1, ...} , 0)  =  0 `,
+		`) = 0`, `1, 2) =`, `{, 0) = 0`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var quick call
+		if !quickArgs(body, &quick) {
+			return
+		}
+		var general call
+		general.args = make([][]byte, 0, 1) // not nil: as quickArgs' own
+		if err := splitArgsGeneral(body, &general, true); err != nil {
+			t.Fatalf("%q: quickArgs took it, splitArgs refused it: %v", body, err)
+		}
+		if fmt.Sprintf("%q %q %v", quick.args, quick.ret, quick.fdcwd) != fmt.Sprintf("%q %q %v", general.args, general.ret, general.fdcwd) {
+			t.Fatalf("%q:\nquickArgs %q = %q (%v)\nsplitArgs %q = %q (%v)", body, quick.args, quick.ret, quick.fdcwd, general.args, general.ret, general.fdcwd)
+		}
+	})
 }

@@ -123,11 +123,60 @@ type fsState struct {
 	root string // "/" unless the process called chroot
 }
 
-type fdTable map[int]string
+// fdTable maps the open fds of a process (or of the processes that share
+// them, CLONE_FILES) to the paths they name. Fds are small numbers: they
+// index a slice, which a fork copies in one move (cloning a map there was
+// a fifth of the parser goroutine's time); a large fd, or an empty path,
+// goes in a map.
+type fdTable struct {
+	low  []string // low[fd]: "" when fd is not open (or is in high)
+	high map[int]string
+}
+
+// maxLowFD bounds the fds kept in fdTable.low.
+const maxLowFD = 1024
+
+func (t *fdTable) get(fd int) (string, bool) {
+	if fd >= 0 && fd < len(t.low) && t.low[fd] != "" {
+		return t.low[fd], true
+	}
+	s, ok := t.high[fd]
+	return s, ok
+}
+
+func (t *fdTable) set(fd int, path string) {
+	if fd >= 0 && fd < maxLowFD && path != "" {
+		if fd >= len(t.low) {
+			t.low = append(t.low, make([]string, fd+1-len(t.low))...)
+		}
+		t.low[fd] = path
+		delete(t.high, fd)
+		return
+	}
+	if fd >= 0 && fd < len(t.low) {
+		t.low[fd] = ""
+	}
+	if t.high == nil {
+		t.high = map[int]string{}
+	}
+	t.high[fd] = path
+}
+
+func (t *fdTable) del(fd int) {
+	if fd >= 0 && fd < len(t.low) {
+		t.low[fd] = ""
+	}
+	delete(t.high, fd)
+}
+
+// clone returns a copy of t (a fork without CLONE_FILES).
+func (t *fdTable) clone() *fdTable {
+	return &fdTable{low: slices.Clone(t.low), high: maps.Clone(t.high)}
+}
 
 type proc struct {
 	fs   *fsState
-	fds  fdTable
+	fds  *fdTable
 	exe  string
 	uid  int // effective uid, -1: unknown
 	tgid int // the process a thread belongs to (CLONE_THREAD); its own pid otherwise
@@ -187,7 +236,7 @@ func NewParser(opts Options, emit func(Event)) *Parser {
 	if opts.MaxWarnings <= 0 {
 		opts.MaxWarnings = 20
 	}
-	initial := &proc{fs: &fsState{cwd: opts.Cwd, root: "/"}, fds: fdTable{}, uid: -1}
+	initial := &proc{fs: &fsState{cwd: opts.Cwd, root: "/"}, fds: &fdTable{}, uid: -1}
 	if opts.UID != nil {
 		initial.uid = *opts.UID
 	}
@@ -974,10 +1023,7 @@ func inherit(parent *proc, flags []byte) *proc {
 	if bytes.Contains(flags, []byte("CLONE_FILES")) {
 		child.fds = parent.fds
 	} else {
-		child.fds = maps.Clone(parent.fds)
-		if child.fds == nil {
-			child.fds = fdTable{}
-		}
+		child.fds = parent.fds.clone()
 	}
 	return child
 }
@@ -1025,7 +1071,7 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 	case callClose:
 		if res.ok && len(c.args) > 0 {
 			if f, _ := parseFD(c.args[0]); f.ok {
-				delete(pr.fds, f.fd)
+				pr.fds.del(f.fd)
 			}
 		}
 		return
@@ -1037,10 +1083,10 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 				}
 			}
 			if f, _ := parseFD(c.args[0]); f.ok {
-				if src, ok := pr.fds[f.fd]; ok {
-					pr.fds[res.fd.fd] = src
+				if src, ok := pr.fds.get(f.fd); ok {
+					pr.fds.set(res.fd.fd, src)
 				} else if f.hasPath {
-					pr.fds[res.fd.fd] = p.str(f.path)
+					pr.fds.set(res.fd.fd, p.str(f.path))
 				}
 			}
 		}
@@ -1122,9 +1168,9 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 	if sp.open != notOpen {
 		if res.ok && res.fd.ok && res.fd.fd >= 0 {
 			if res.fd.hasPath {
-				pr.fds[res.fd.fd] = p.str(res.fd.path)
+				pr.fds.set(res.fd.fd, p.str(res.fd.path))
 			} else {
-				pr.fds[res.fd.fd] = ev.Path
+				pr.fds.set(res.fd.fd, ev.Path)
 			}
 		}
 	}
@@ -1261,8 +1307,7 @@ func (p *Parser) fdPath(pr *proc, f fdArg) (string, bool) {
 	if f.fd == atFDCWD {
 		return pr.fs.cwd, true
 	}
-	s, ok := pr.fds[f.fd]
-	return s, ok
+	return pr.fds.get(f.fd)
 }
 
 func (p *Parser) canonicalDir(dir string) string {

@@ -239,25 +239,28 @@ const (
 )
 
 type nameEntry struct {
-	name string
-	sp   *spec // nil: the parser does not follow the syscall
+	k0, k1 uint64 // nameKey
+	n      int    // the length of name; 0: a free slot
+	name   string
+	sp     *spec // nil: the parser does not follow the syscall
 }
 
 // nameTable finds the spec of a syscall name and whether the name is a
-// syscall at all (knownNames) with one hash and mostly one comparison:
-// every line's name is looked up, and a map lookup costs several times
-// more. Open addressing, linear probing.
+// syscall at all (knownNames) with one hash and mostly one comparison of
+// two words: every line's name is looked up, and a map lookup costs
+// several times more. Open addressing, linear probing.
 var nameTable = func() *[nameSlots]nameEntry {
 	var t [nameSlots]nameEntry
 	add := func(name string) {
-		i := nameHash([]byte(name))
-		for t[i].name != "" {
+		k0, k1 := nameKey([]byte(name))
+		i := nameHash(k0, k1, len(name))
+		for t[i].n != 0 {
 			if t[i].name == name {
 				return
 			}
 			i = (i + 1) & (nameSlots - 1)
 		}
-		t[i] = nameEntry{name: name, sp: specOf[name]}
+		t[i] = nameEntry{k0: k0, k1: k1, n: len(name), name: name, sp: specOf[name]}
 	}
 	for name := range specOf {
 		add(name)
@@ -268,30 +271,42 @@ var nameTable = func() *[nameSlots]nameEntry {
 	return &t
 }()
 
-// nameHash mixes the first and last 8 bytes of a name and its length:
-// cheaper than a byte loop, and the names differ there.
-func nameHash(b []byte) uint32 {
-	var x uint64
-	if len(b) >= 8 {
-		x = binary.LittleEndian.Uint64(b) ^ binary.LittleEndian.Uint64(b[len(b)-8:])*31
-	} else {
-		for _, c := range b {
-			x = x<<8 | uint64(c)
-		}
+// nameKey returns the first 8 bytes of a name (zero past its end) and,
+// for a longer one, its last 8: together the whole name up to 16 bytes.
+// A short name is read with one load when the slice's capacity allows
+// (a name cut from a line is followed by the rest of the line).
+func nameKey(b []byte) (k0, k1 uint64) {
+	switch {
+	case len(b) >= 8:
+		return binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[len(b)-8:])
+	case cap(b) >= 8:
+		return binary.LittleEndian.Uint64(b[:8]) & (1<<(8*len(b)) - 1), 0
 	}
-	x = (x ^ uint64(len(b))) * 0x9e3779b97f4a7c15
+	for i, c := range b {
+		k0 |= uint64(c) << (8 * i)
+	}
+	return k0, 0
+}
+
+// nameHash mixes a name's key and length.
+func nameHash(k0, k1 uint64, n int) uint32 {
+	x := (k0 ^ k1*31 ^ uint64(n)) * 0x9e3779b97f4a7c15
 	return uint32(x >> (64 - nameBits))
 }
 
 // lookupName returns the spec of a syscall name (nil for one the parser
 // does not follow) and whether the name is a syscall's.
 func lookupName(name []byte) (*spec, bool) {
-	for i := nameHash(name); ; i = (i + 1) & (nameSlots - 1) {
+	if len(name) == 0 {
+		return nil, false
+	}
+	k0, k1 := nameKey(name)
+	for i := nameHash(k0, k1, len(name)); ; i = (i + 1) & (nameSlots - 1) {
 		e := &nameTable[i]
-		if e.name == "" {
+		if e.n == 0 {
 			return nil, false
 		}
-		if e.name == string(name) {
+		if e.k0 == k0 && e.k1 == k1 && e.n == len(name) && (len(name) <= 16 || e.name == string(name)) {
 			return e.sp, true
 		}
 	}
