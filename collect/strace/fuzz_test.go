@@ -103,6 +103,19 @@ func both(data []byte, opts Options) (pipelined, serial string) {
 			return fmt.Sprintf("(blocks of %d bytes)\n%s", block, out), serial
 		}
 	}
+	blocks := []int{0, 100}
+	if len(data) < 64<<10 { // (fuzz inputs) blocks of a few bytes: lines across several
+		blocks = append(blocks, 1, 7)
+	}
+	for _, block := range blocks {
+		out := run(func(p *Parser) error {
+			p.block = block
+			return p.parseAt(bytes.NewReader(data), "f.log", -1)
+		})
+		if out != serial {
+			return fmt.Sprintf("(read at offsets, blocks of %d bytes)\n%s", block, out), serial
+		}
+	}
 	return pipelined, serial
 }
 

@@ -184,13 +184,27 @@ func splitCallName(line []byte, rl *rawLine) (sp *spec, listed, ok bool) {
 			}
 		}
 	}
-	pid := 0
-	for _, c := range line[:n] {
-		pid = pid*10 + int(c-'0')
-	}
-	rl.pid, rl.name, rl.body, rl.newPid = pid, name, trimDuration(rest[open+1:]), 0
+	rl.pid, rl.name, rl.body, rl.newPid = digitsValue(line, n), name, trimDuration(rest[open+1:]), 0
 	classifyCall(rl)
 	return sp, listed, true
+}
+
+// digitsValue is the value of s[:n], n digits (1 to 9); up to 8 of them
+// are read as one word, combined in pairs, then fours, then eights.
+func digitsValue(s []byte, n int) int {
+	if n > 8 || len(s) < 8 {
+		v := 0
+		for _, c := range s[:n] {
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	// the digits to the top bytes, zeros (leading zeros) below them
+	v := binary.LittleEndian.Uint64(s) << (8 * (8 - n)) & 0x0f0f0f0f0f0f0f0f
+	v = v * (1 + 10<<8) >> 8 & 0x00ff00ff00ff00ff
+	v = v * (1 + 100<<16) >> 16 & 0x0000ffff0000ffff
+	v = v * (1 + 10000<<32) >> 32
+	return int(v)
 }
 
 // leadingDigits counts the decimal digits that start s, up to 9 (a pid
@@ -271,6 +285,9 @@ type call struct {
 	// fdcwd is set when an argument may be AT_FDCWD<path> (-y): a '<'
 	// after a 'D' was seen. Without it, factsOf need not look for one.
 	fdcwd bool
+	// plain has bit i set when args[i] is known to be a whole string
+	// without escapes (quickArgs saw it): its text is between the quotes.
+	plain uint64
 }
 
 // splitArgs tokenizes the text after "NAME(" up to the matching ')', and
@@ -289,6 +306,7 @@ func splitArgsGeneral(body []byte, c *call, complete bool) error {
 	c.args = c.args[:0]
 	c.ret = nil
 	c.fdcwd = false
+	c.plain = 0
 	depth := 0
 	start := 0
 	var arg []byte // the current argument, only when a comment was removed
@@ -399,11 +417,21 @@ func splitArgsGeneral(body []byte, c *call, complete bool) error {
 // the trimming and the dispatch on each comma and brace.
 func quickArgs(body []byte, c *call) bool {
 	args := c.args[:0]
+	var plain uint64
 	i := 0
 	for i < len(body) {
 		start := i
 		switch body[i] {
 		case '"':
+			if j := bytes.IndexByte(body[i+1:], '"'); j >= 0 && bytes.IndexByte(body[i+1:i+1+j], '\\') < 0 {
+				i += j + 2 // no escape: this quote ends it
+				if !hasPrefix(body[i:], "...") {
+					plain |= 1 << (len(args) & 63)
+					break
+				}
+				i += 3
+				break
+			}
 			n, err := skipString(body[i:])
 			if err != nil {
 				return false
@@ -440,7 +468,10 @@ func quickArgs(body []byte, c *call) bool {
 			if i+2 >= len(body) || body[i+2] != '=' {
 				return false
 			}
-			c.args, c.ret, c.fdcwd = args, trimSpace(body[i+3:]), false
+			if len(args) > 64 {
+				plain = 0
+			}
+			c.args, c.ret, c.fdcwd, c.plain = args, trimSpace(body[i+3:]), false, plain
 			return true
 		default:
 			return false

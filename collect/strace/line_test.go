@@ -3,6 +3,7 @@ package strace
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -338,6 +339,33 @@ func FuzzQuickArgs(f *testing.F) {
 		}
 		if fmt.Sprintf("%q %q %v", quick.args, quick.ret, quick.fdcwd) != fmt.Sprintf("%q %q %v", general.args, general.ret, general.fdcwd) {
 			t.Fatalf("%q:\nquickArgs %q = %q (%v)\nsplitArgs %q = %q (%v)", body, quick.args, quick.ret, quick.fdcwd, general.args, general.ret, general.fdcwd)
+		}
+		for i, a := range quick.args {
+			_, plain := plainString(a)
+			if marked := i < 64 && quick.plain&(1<<i) != 0; marked && !plain || !marked && plain && len(quick.args) <= 64 {
+				t.Fatalf("%q: argument %d %q: marked plain %v, plainString says %v", body, i, a, marked, plain)
+			}
+		}
+	})
+}
+
+// FuzzDigitsValue: digitsValue reads the digits leadingDigits counted as
+// strconv does.
+func FuzzDigitsValue(f *testing.F) {
+	for _, s := range []string{"12345 openat(", "123456789012", "7", "12345678", "09 x", "1", "99999999 ("} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, s []byte) {
+		n := leadingDigits(s)
+		if n == 0 {
+			return
+		}
+		want, err := strconv.Atoi(string(s[:n]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := digitsValue(s, n); got != want {
+			t.Fatalf("digitsValue(%q, %d) = %d, want %d", s, n, got, want)
 		}
 	})
 }

@@ -266,7 +266,17 @@ func (p *Parser) ParseFile(name string, pid int) error {
 		return errors.Wrap(err, "opening strace log")
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		return p.parseAt(f, name, pid)
+	}
 	return p.Parse(f, name, pid)
+}
+
+func (p *Parser) blockBytes() int {
+	if p.block > 0 {
+		return p.block
+	}
+	return batchBytes
 }
 
 // Parse parses one log read from r; name is used in events and errors.
@@ -319,24 +329,7 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 			lines++
 			p.apply(&split{n: lines, tooLong: true}, pid)
 		} else {
-			// the head, which may continue what the last batch carried
-			head := b.arena[:b.headEnd]
-			for n := 1; n <= b.headLines; n++ {
-				line := head
-				if i := bytes.IndexByte(head, '\n'); i >= 0 {
-					line, head = head[:i+1], head[i+1:]
-				}
-				p.feedLine(&carry, line, lines+n, pid)
-			}
-			if b.headDone {
-				carry = b.carry
-			}
-			for i := range b.recs {
-				sl := &b.recs[i]
-				sl.n += lines
-				p.apply(sl, pid)
-			}
-			p.cur.parsed += b.parsed
+			p.applyBatch(b, &carry, lines, pid)
 			lines += b.lines
 		}
 		pool.put(b)
@@ -345,6 +338,30 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 		p.counter.calls.Lines += lines
 	}
 	return p.end(fs, lines, br.err)
+}
+
+// applyBatch applies the lines of a cut batch, numbered after the first
+// lines of the log; carry is what the line before them left of an
+// "attached" notice.
+func (p *Parser) applyBatch(b *batch, carry *[]byte, first, pid int) {
+	// the head, which may continue what the last batch carried
+	head := b.arena[:b.headEnd]
+	for n := 1; n <= b.headLines; n++ {
+		line := head
+		if i := bytes.IndexByte(head, '\n'); i >= 0 {
+			line, head = head[:i+1], head[i+1:]
+		}
+		p.feedLine(carry, line, first+n, pid)
+	}
+	if b.headDone {
+		*carry = b.carry
+	}
+	for i := range b.recs {
+		sl := &b.recs[i]
+		sl.n += first
+		p.apply(sl, pid)
+	}
+	p.cur.parsed += b.parsed
 }
 
 // batch is a block of whole lines read ahead of the parser, and what a
@@ -362,6 +379,13 @@ type batch struct {
 	recs      []split // the lines the parser must see; n counts from the block's start
 	args      [][]byte
 	ready     chan struct{} // closed once the lines are cut
+	// for parseAt, set by the worker that reads the block at off:
+	buf     []byte // what it reads into (arena is a part of it)
+	off     int64
+	prefix  []byte // up to the block's first newline: the end of a line
+	suffix  []byte // after its last newline: the start of one
+	short   bool   // the block ends the log (it is shorter than a block)
+	readErr error
 }
 
 // batchBytes is the size of a block: small enough that a block read on
@@ -392,7 +416,7 @@ func (bp batchPool) put(b *batch) {
 
 func (b *batch) reset() {
 	clear(b.recs) // drop references into the old lines
-	*b = batch{recs: b.recs[:0], arena: b.arena[:0], args: b.args[:0]}
+	*b = batch{recs: b.recs[:0], arena: b.arena[:0], args: b.args[:0], buf: b.buf}
 }
 
 func (p *Parser) begin(name string) *fileState {
@@ -583,18 +607,24 @@ func (p *Parser) warn(err error) {
 type rules struct {
 	count bool // every call is counted (Options.Count): none is dropped
 
-	failed      bool     // failed calls are reported
-	failedCalls []string // few: a map lookup costs more
-	unreadable  bool     // calls with an address for a path are counted
+	failed      bool    // failed calls are reported
+	failedCalls []*spec // few: a map lookup costs more
+	unreadable  bool    // calls with an address for a path are counted
 }
 
 func newRules(o Options) *rules {
-	return &rules{failed: o.Failed, failedCalls: slices.Clone(o.FailedCalls), unreadable: o.Unreadable != nil}
+	r := &rules{failed: o.Failed, unreadable: o.Unreadable != nil}
+	for _, name := range o.FailedCalls {
+		if sp := specOf[name]; sp != nil { // the parser sees no call of another
+			r.failedCalls = append(r.failedCalls, sp)
+		}
+	}
+	return r
 }
 
-// reportsFailed reports whether failed calls of name were asked for.
-func (r *rules) reportsFailed(name string) bool {
-	return slices.Contains(r.failedCalls, name)
+// reportsFailed reports whether failed calls of sp were asked for.
+func (r *rules) reportsFailed(sp *spec) bool {
+	return slices.Contains(r.failedCalls, sp)
 }
 
 // quiet reports whether a complete call line cannot make an event nor
@@ -605,7 +635,7 @@ func (r *rules) quiet(sp *spec, body []byte) bool {
 	if sp.op == OpStat && sp.dirfd == 0 && sp.path == 1 && emptyPathOnFD(body) {
 		return true
 	}
-	if r.failed || r.reportsFailed(sp.name) || len(body) == 0 || body[len(body)-1] != ')' {
+	if r.failed || r.reportsFailed(sp) || len(body) == 0 || body[len(body)-1] != ')' {
 		return false
 	}
 	if r.unreadable && !pathQuoted(sp, body) {
@@ -805,7 +835,9 @@ func factsOf(sp *spec, c *call, in interner) facts {
 	}
 	if sp.path >= 0 && sp.path < len(c.args) {
 		if a := c.args[sp.path]; len(a) > 2 && a[0] == '"' && a[1] == '/' {
-			if raw, ok := plainString(a); ok {
+			if c.plain&(1<<sp.path) != 0 {
+				f.path = in.str(a[1 : len(a)-1])
+			} else if raw, ok := plainString(a); ok {
 				f.path = in.str(raw)
 			} else if raw, _, truncated, err := unquote(a); err == nil && !truncated {
 				f.path = in.str(raw)
@@ -1115,7 +1147,7 @@ func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *spli
 		p.opts.Unreadable(Unread{File: p.cur.name, Line: p.cur.line, Pid: pr.tgid, Syscall: name, Exe: pr.exe, UID: pr.uid})
 		return
 	}
-	if !res.ok && !p.rules.failed && !p.rules.reportsFailed(name) {
+	if !res.ok && !p.rules.failed && !p.rules.reportsFailed(sp) {
 		return
 	}
 	ev := Event{File: p.cur.name, Line: p.cur.line, Pid: pid, Syscall: name, Op: sp.op, OK: res.ok, Errno: res.errno, Exe: pr.exe}

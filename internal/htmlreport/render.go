@@ -8,6 +8,7 @@ import (
 	"path"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/pkg/errors"
 
@@ -17,15 +18,19 @@ import (
 //go:embed page.html.tmpl
 var pageText string
 
-var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
-	"human":   human,
-	"percent": percent,
-	"width":   width,
-	"plural":  plural,
-	"head":    head,
-	"rest":    rest,
-	"base":    path.Base,
-}).Parse(pageText))
+// pageTemplate is parsed at its first use, not at every start of the
+// program (1 ms, most of which never render a page).
+var pageTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"human":   human,
+		"percent": percent,
+		"width":   width,
+		"plural":  plural,
+		"head":    head,
+		"rest":    rest,
+		"base":    path.Base,
+	}).Parse(pageText))
+})
 
 const (
 	// dirRows bounds the rows shown of one directory; the rest are
@@ -162,7 +167,7 @@ func Render(w io.Writer, p *Page) error {
 	}
 	v.Largest = files
 	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, v); err != nil {
+	if err := pageTemplate().Execute(&buf, v); err != nil {
 		return errors.Wrap(err, "rendering the HTML report")
 	}
 	_, err := w.Write(buf.Bytes())
