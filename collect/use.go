@@ -112,6 +112,9 @@ func (st *pathState) remove() {
 // number of distinct paths, not with the length of the logs.
 type Trace struct {
 	paths map[string]*pathState
+	// aliases holds the paths seen that are not their normal form, with
+	// it (the keys of paths are).
+	aliases map[string]string
 	// Canonical resolves the symlinks of a directory (nil: lexical).
 	Canonical func(dir string) string
 	// Source is what the Uses name as their source: SourceStrace (the
@@ -200,9 +203,21 @@ func (t *Trace) known(p string, ev *strace.Event) (string, *pathState) {
 	if st, ok := t.paths[p]; ok {
 		return p, st
 	}
-	p = t.norm(p)
-	return p, t.state(p, ev)
+	if n, ok := t.aliases[p]; ok {
+		return n, t.state(n, ev)
+	}
+	n := t.norm(p)
+	if n != p && len(t.aliases) < maxAliases {
+		if t.aliases == nil {
+			t.aliases = map[string]string{}
+		}
+		t.aliases[p] = n // "cwd/." again and again: normalized once
+	}
+	return n, t.state(n, ev)
 }
+
+// maxAliases bounds Trace.aliases.
+const maxAliases = 1 << 16
 
 // Add takes one event. Failed calls are ignored, but for a mkdir that
 // found the directory already there (EEXIST): the program expects it.

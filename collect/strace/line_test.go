@@ -369,3 +369,21 @@ func FuzzDigitsValue(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCloneFlags: cloneFlags finds what bytes.Contains finds.
+func FuzzCloneFlags(f *testing.F) {
+	f.Add([]byte("child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f3b"))
+	f.Add([]byte("{flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0}, 88"))
+	f.Add([]byte("CLONE_CLONE_FS CLONE_"))
+	f.Fuzz(func(t *testing.T, text []byte) {
+		want := 0
+		for bit, name := range map[int]string{cloneThread: "CLONE_THREAD", cloneFS: "CLONE_FS", cloneFiles: "CLONE_FILES"} {
+			if bytes.Contains(text, []byte(name)) {
+				want |= bit
+			}
+		}
+		if got := cloneFlags(text); got != want {
+			t.Fatalf("cloneFlags(%q) = %b, want %b", text, got, want)
+		}
+	})
+}

@@ -1039,25 +1039,53 @@ func (p *Parser) proc(pid int) *proc {
 // inherit makes a child's state: shared when the clone flags say so.
 func inherit(parent *proc, flags []byte) *proc {
 	child := &proc{exe: parent.exe, uid: parent.uid}
+	f := cloneFlags(flags)
 	// A thread's calls are its process's. clone3's flags are in a struct
 	// strace cannot read in a process that dropped privileges (it prints
 	// its address): pthread_create's clone3 is then taken for a thread,
 	// and a posix_spawn child becomes a process of its own at its execve.
-	if bytes.Contains(flags, []byte("CLONE_THREAD")) || hasPrefix(flags, "0x") {
+	if f&cloneThread != 0 || hasPrefix(flags, "0x") {
 		child.tgid = parent.tgid
 	}
-	if bytes.Contains(flags, []byte("CLONE_FS")) {
+	if f&cloneFS != 0 {
 		child.fs = parent.fs
 	} else {
 		fs := *parent.fs
 		child.fs = &fs
 	}
-	if bytes.Contains(flags, []byte("CLONE_FILES")) {
+	if f&cloneFiles != 0 {
 		child.fds = parent.fds
 	} else {
 		child.fds = parent.fds.clone()
 	}
 	return child
+}
+
+// The clone flags inherit reads.
+const (
+	cloneThread = 1 << iota
+	cloneFS
+	cloneFiles
+)
+
+// cloneFlags finds CLONE_THREAD, CLONE_FS and CLONE_FILES in a clone's
+// text, in one pass over it.
+func cloneFlags(text []byte) (f int) {
+	for {
+		i := bytes.Index(text, []byte("CLONE_"))
+		if i < 0 {
+			return f
+		}
+		text = text[i+len("CLONE_"):]
+		switch {
+		case hasPrefix(text, "THREAD"):
+			f |= cloneThread
+		case hasPrefix(text, "FS"):
+			f |= cloneFS
+		case hasPrefix(text, "FILES"):
+			f |= cloneFiles
+		}
+	}
 }
 
 func (p *Parser) complete(pid int, name string, sp *spec, body []byte, pre *split) {
