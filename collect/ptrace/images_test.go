@@ -40,25 +40,17 @@ func forkLaunch(prog string, argv []string) error {
 // launcher execs the command. Before, the init's pipe2, waitid, wait4 and
 // pidfd calls went into every --from profile of the ptrace collector.
 func TestCallsLeaveOutForkingLauncher(t *testing.T) {
-	names := func(res *Result) string {
-		var out []string
-		for n := range res.Calls {
-			out = append(out, n)
-		}
-		sort.Strings(out)
-		return strings.Join(out, " ")
-	}
 	res, out := traced(t, Options{AllSyscalls: true}, "/bin/cat", "/etc/hostname")
 	if res.Status.ExitStatus() != 0 {
 		t.Fatalf("exec launcher: exit %v: %s", res.Status, out)
 	}
-	want := names(res)
+	want := callNames(res)
 	t.Setenv(forkLauncherEnv, "1")
 	res, out = traced(t, Options{AllSyscalls: true}, "/bin/cat", "/etc/hostname")
 	if res.Status.ExitStatus() != 0 {
 		t.Fatalf("forking launcher: exit %v: %s", res.Status, out)
 	}
-	if got := names(res); got != want {
+	if got := callNames(res); got != want {
 		t.Errorf("the calls differ:\n exec launcher:    %s\n forking launcher: %s", want, got)
 	}
 	for _, n := range []string{"getppid", "getpgrp", "wait4"} {
@@ -81,19 +73,11 @@ func TestCallsLeaveOutForkingLauncher(t *testing.T) {
 // under build --from also chroot, setgroups, setgid, setuid):
 // TestFromSeccompProfile failed one run in two under load.
 func TestCallsLateForkEvent(t *testing.T) {
-	names := func(res *Result) string {
-		var out []string
-		for n := range res.Calls {
-			out = append(out, n)
-		}
-		sort.Strings(out)
-		return strings.Join(out, " ")
-	}
 	res, out := traced(t, Options{AllSyscalls: true}, "/bin/cat", "/etc/hostname")
 	if res.Status.ExitStatus() != 0 {
 		t.Fatalf("exec launcher: exit %v: %s", res.Status, out)
 	}
-	want := names(res)
+	want := callNames(res)
 	t.Setenv(forkLauncherEnv, "1")
 	for i := 0; i < 3; i++ {
 		late := 0
@@ -104,11 +88,21 @@ func TestCallsLateForkEvent(t *testing.T) {
 		if late == 0 {
 			t.Fatalf("no fork event was handled after the child's exit: the test shows nothing")
 		}
-		if got := names(res); got != want {
+		if got := callNames(res); got != want {
 			t.Errorf("run %d, %d events late: the calls differ:\n exec launcher:    %s\n forking launcher: %s", i, late, want, got)
 		}
 		if _, ok := usePaths(res)["/etc/hostname"]; !ok {
 			t.Errorf("the command's /etc/hostname not seen")
 		}
 	}
+}
+
+// callNames lists the syscalls a traced run counted, sorted.
+func callNames(res *Result) string {
+	var out []string
+	for n := range res.Calls {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
 }

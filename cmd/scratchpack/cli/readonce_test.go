@@ -18,17 +18,7 @@ import (
 // reading it back, or the rootfs packed again for the image, the counts
 // would be 2.
 func TestImageReadsArchiveOnce(t *testing.T) {
-	need(t, "strace", "/usr/bin/true")
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data.bin")
-	if err := os.WriteFile(data, []byte(strings.Repeat("scratchpack ", 40000)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "lst"), []byte("/usr/bin/true\n"+data+"\n"), 0o644)
+	exe, dir, data := readOnceFiles(t)
 	pack := []string{"pack", "-q", "--files", "lst", "--package-metadata=false", "--secrets", "off", "--cmd", `["/usr/bin/true"]`}
 	for _, tt := range []struct {
 		name, output, archive string
@@ -70,17 +60,7 @@ func TestImageReadsArchiveOnce(t *testing.T) {
 // packed file for reading once: were the rootfs packed again for the
 // tree, the count would be 2.
 func TestOutputDirReadsFilesOnce(t *testing.T) {
-	need(t, "strace", "/usr/bin/true")
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data.bin")
-	if err := os.WriteFile(data, []byte(strings.Repeat("scratchpack ", 40000)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "lst"), []byte("/usr/bin/true\n"+data+"\n"), 0o644)
+	exe, dir, data := readOnceFiles(t)
 	pack := []string{"pack", "-q", "--files", "lst", "--package-metadata=false", "--secrets", "off"}
 	image := []string{"--cmd", `["/usr/bin/true"]`, "--image"}
 	for _, tt := range []struct {
@@ -120,4 +100,26 @@ func TestOutputDirReadsFilesOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readOnceFiles makes the list the read-once tests pack, in a new
+// directory: /usr/bin/true and a data file of 480 KB. It returns this
+// test binary (the CLI, run under strace), the directory and the data
+// file.
+func readOnceFiles(t *testing.T) (exe, dir, data string) {
+	t.Helper()
+	need(t, "strace", "/usr/bin/true")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	data = filepath.Join(dir, "data.bin")
+	if err := os.WriteFile(data, []byte(strings.Repeat("scratchpack ", 40000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lst"), []byte("/usr/bin/true\n"+data+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return exe, dir, data
 }
