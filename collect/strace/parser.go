@@ -285,11 +285,7 @@ func (p *Parser) blockBytes() int {
 // order: it follows the processes and calls emit.
 func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 	fs := p.begin(name)
-	block := p.block
-	if block <= 0 {
-		block = batchBytes
-	}
-	br := newBlockReader(r, p.opts.MaxLineBytes, block)
+	br := newBlockReader(r, p.opts.MaxLineBytes, p.blockBytes())
 	// Two batches queued each way are enough to keep two workers busy;
 	// four held 3 MB more (peak RSS 24 MB on the bench's 300 MB log,
 	// 21 MB now) for no measurable speed.
@@ -300,7 +296,7 @@ func (p *Parser) Parse(r io.Reader, name string, pid int) error {
 		defer close(full)
 		defer close(todo)
 		for {
-			b := pool.get()
+			b := pool.get(batchBytes)
 			if !br.fill(b) {
 				return
 			}
@@ -397,13 +393,15 @@ const batchBytes = 256 << 10
 // them at every GC, and new ones cost page faults.
 type batchPool chan *batch
 
-func (bp batchPool) get() *batch {
+// get returns a batch; a new one gets an arena of arena bytes (parseAt's
+// read into their buf: none).
+func (bp batchPool) get(arena int) *batch {
 	select {
 	case b := <-bp:
 		b.reset()
 		return b
 	default:
-		return &batch{recs: make([]split, 0, 1024), arena: make([]byte, 0, batchBytes), args: make([][]byte, 0, 4096)}
+		return &batch{recs: make([]split, 0, 1024), arena: make([]byte, 0, arena), args: make([][]byte, 0, 4096)}
 	}
 }
 

@@ -26,7 +26,7 @@ func (p *Parser) parseAt(r io.ReaderAt, name string, pid int) error {
 		defer close(full)
 		defer close(todo)
 		for off := int64(0); ; off += int64(block) {
-			b := pool.get()
+			b := pool.get(0)
 			b.off, b.ready = off, make(chan struct{})
 			select {
 			case full <- b:
