@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/scratchpack/scratchpack/collect/tracer"
+	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
 // TestMain keeps the tests' temporary files out of /tmp: scratchpack
@@ -17,7 +18,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "launcher:", tracer.Launch(os.Args[2:], os.Environ()))
 		os.Exit(127)
 	}
-	os.Exit(withTestTmp(m))
+	os.Exit(testenv.RunOutsideTmp(m))
 }
 
 // testLauncher makes the test binary the launcher, as the CLI's hidden
@@ -31,16 +32,4 @@ func testLauncherArgs(t testing.TB) []string {
 		t.Fatal(err)
 	}
 	return []string{self, testLauncher}
-}
-
-func withTestTmp(m *testing.M) int {
-	base, err := os.MkdirTemp("/var/lib", "scratchpack-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "creating a temporary directory outside /tmp:", err)
-		return 1
-	}
-	defer os.RemoveAll(base)
-	os.Chmod(base, 0o755)
-	os.Setenv("TMPDIR", base)
-	return m.Run()
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/scratchpack/scratchpack/collect/tracer"
+	"github.com/scratchpack/scratchpack/internal/testenv"
 )
 
 // TestMain makes the test binary the ptrace collector's launcher, as
@@ -17,16 +18,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "launcher:", tracer.Launch(os.Args[2:], os.Environ()))
 		os.Exit(127)
 	}
-	base, err := os.MkdirTemp("/var/lib", "scratchpack-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "creating a temporary directory outside /tmp:", err)
-		os.Exit(1)
-	}
-	os.Chmod(base, 0o755)
-	os.Setenv("TMPDIR", base)
-	code := m.Run()
-	os.RemoveAll(base)
-	os.Exit(code)
+	os.Exit(testenv.RunOutsideTmp(m))
 }
 
 const testLauncher = "__test-launcher"

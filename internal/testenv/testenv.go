@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -64,4 +65,20 @@ func UnderDockerCaps(t testing.TB, run string) bool {
 	}
 	t.Logf("under docker's default capabilities:\n%s", out)
 	return false
+}
+
+// RunOutsideTmp runs the tests of m with TMPDIR set to a new directory
+// under /var/lib, removed afterwards, and returns their exit code:
+// scratchpack leaves out what /tmp holds by default, and the tests trace
+// programs and data they write into their temporary directories.
+func RunOutsideTmp(m *testing.M) int {
+	base, err := os.MkdirTemp("/var/lib", "scratchpack-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "creating a temporary directory outside /tmp:", err)
+		return 1
+	}
+	defer os.RemoveAll(base)
+	os.Chmod(base, 0o755)
+	os.Setenv("TMPDIR", base)
+	return m.Run()
 }
